@@ -1,0 +1,791 @@
+//! The account pages: thin handlers that parse the form, call a use case and
+//! pick the page or redirect. Named `<page>_<method>`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::Kapu;
+use crate::accounts::model::Language;
+use crate::accounts::service::{AccountError, Field, LoginError, RegistrationInput};
+use crate::i18n::fill;
+use crate::passwords::Password;
+use crate::web::context::{Ctx, clear_session_cookie, lang_cookie, session_cookie};
+use crate::web::error::PageError;
+use crate::web::form::{Form, redirect, with_cookies, with_status};
+use crate::web::templates::{
+    FieldView, FormPage, HomePage, LinkView, MessagePage, Page, PlusPage, SelectOption, html,
+};
+
+type PageResult = Result<Response, PageError>;
+
+#[derive(Deserialize, Default)]
+pub struct MessageQuery {
+    #[serde(default)]
+    msg: Option<String>,
+}
+
+fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<String> {
+    let t = ctx.t();
+    let text = match msg? {
+        "expired" => t.session_expired,
+        "required" => t.login_required,
+        "logged_out" => t.logged_out,
+        "cancelled" => t.cancelled,
+        "confirmed" => t.confirmed_text,
+        "reset" => t.reset_done,
+        "deleted" => t.deleted_text,
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+fn login_form(kapu: &Kapu, ctx: &Ctx, username: &str, notice: Option<String>) -> FormPage {
+    let t = ctx.t();
+    let p = Page::new(kapu, ctx, t.login_title).with_notice(notice);
+    let fields = vec![
+        FieldView::text(Field::Username, t.username, "username", username, 256).focus(),
+        FieldView::password(Field::Password, t.password, "current-password"),
+    ];
+    FormPage::new(p, t.login_title, "/login", t.login_button, fields).links(vec![
+        LinkView::new("/login/cancel", t.login_cancel),
+        LinkView::new("/register", t.login_register),
+        LinkView::new("/password/forgot", t.login_forgot),
+    ])
+}
+
+pub async fn home_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_session()?;
+    let t = ctx.t();
+    let welcome = fill(
+        t.portal_welcome,
+        &[("name", session.account.full_name.as_str())],
+    );
+    let page = HomePage {
+        p: Page::new(&kapu, &ctx, t.portal_title),
+        welcome,
+        last_login: None,
+    };
+    Ok(html(&page)?)
+}
+
+pub async fn login_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Query(q): Query<MessageQuery>,
+) -> PageResult {
+    if ctx.session.is_some() {
+        return Ok(redirect("/"));
+    }
+    let notice = login_notice(&ctx, q.msg.as_deref());
+    Ok(login_form(&kapu, &ctx, "", notice).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let t = ctx.t();
+    let password = Password::new(form.password);
+    let (status, message) = match kapu.login(&form.username, &password, &ctx.actor()).await {
+        Ok(new) => {
+            // The old session (if any) ends: a login always gets a new id.
+            if let Some(old) = &ctx.session_token {
+                kapu.end_session(old).await?;
+            }
+            let cookies = vec![
+                session_cookie(&kapu, &new.token),
+                lang_cookie(&kapu, new.account.language),
+            ];
+            return Ok(with_cookies(redirect("/"), cookies));
+        }
+        Err(LoginError::InvalidCredentials {
+            blocked_until: None,
+        }) => (StatusCode::UNAUTHORIZED, t.login_invalid.to_owned()),
+        Err(LoginError::InvalidCredentials {
+            blocked_until: Some(until),
+        })
+        | Err(LoginError::Blocked { until }) => {
+            let msg = format!(
+                "{} {}",
+                t.login_invalid,
+                fill(t.login_blocked, &[("time", &kapu.format_time(until))])
+            );
+            (StatusCode::TOO_MANY_REQUESTS, msg)
+        }
+        Err(LoginError::NotConfirmed) => (StatusCode::FORBIDDEN, t.login_not_confirmed.to_owned()),
+        Err(e) => return Err(e.into()),
+    };
+    let page = login_form(&kapu, &ctx, &form.username, None).page_error("username", message);
+    Ok(with_status(page.render()?, status))
+}
+
+pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let t = ctx.t();
+    let page = MessagePage::new(
+        Page::new(&kapu, &ctx, t.login_cancel),
+        t.login_cancel,
+        t.cancelled,
+    )
+    .link("/login", t.login_title);
+    Ok(page.render()?)
+}
+
+pub async fn logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    if let (Some(token), Some(session)) = (&ctx.session_token, &ctx.session) {
+        kapu.end_session(token).await?;
+        kapu.audit(
+            crate::audit::model::AuditEvent::Logout,
+            crate::audit::model::Outcome::Success,
+            crate::audit::Subject::account(&session.account),
+            &ctx.actor(),
+            None,
+        )
+        .await;
+    }
+    Ok(with_cookies(
+        redirect("/login?msg=logged_out"),
+        vec![clear_session_cookie(&kapu)],
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The HU | EN switch: remembered in a cookie, and on the account when logged in.
+pub async fn lang_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<LangForm>,
+) -> PageResult {
+    let lang = Language::parse(&form.lang).ok_or(PageError::BadForm)?;
+    if let Some(session) = &ctx.session {
+        kapu.set_language(&session.account, lang).await?;
+    }
+    // Only a local path: the switch must not become an open redirect.
+    let next = if form.next.starts_with('/')
+        && !form.next.starts_with("//")
+        && !form.next.contains('\\')
+    {
+        form.next.as_str()
+    } else {
+        "/"
+    };
+    Ok(with_cookies(redirect(next), vec![lang_cookie(&kapu, lang)]))
+}
+
+fn registration_form(kapu: &Kapu, ctx: &Ctx, values: &RegisterForm) -> FormPage {
+    let t = ctx.t();
+    let min = kapu.config.password_policy.min_len.to_string();
+    let fields = vec![
+        FieldView::text(
+            Field::Username,
+            t.username,
+            "username",
+            &values.username,
+            256,
+        )
+        .hint(t.username_hint.to_owned()),
+        FieldView::text(
+            Field::FullName,
+            t.full_name,
+            "name",
+            &values.full_name,
+            1024,
+        ),
+        FieldView::text(Field::Email, t.email, "email", &values.email, 1024).kind("email"),
+        FieldView::password(Field::Password, t.password, "new-password")
+            .hint(fill(t.password_hint, &[("min", &min)])),
+        FieldView::password(Field::PasswordAgain, t.password_again, "new-password"),
+    ];
+    FormPage::new(
+        Page::new(kapu, ctx, t.register_title),
+        t.register_title,
+        "/register",
+        t.register_button,
+        fields,
+    )
+    .links(vec![LinkView::new("/login", t.login_title)])
+}
+
+pub async fn register_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    Ok(registration_form(&kapu, &ctx, &RegisterForm::default()).render()?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct RegisterForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+}
+
+pub async fn register_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<RegisterForm>,
+) -> PageResult {
+    let t = ctx.t();
+    let input = RegistrationInput {
+        username: form.username.clone(),
+        full_name: form.full_name.clone(),
+        email: form.email.clone(),
+        password: Password::new(form.password.clone()),
+        password_again: Password::new(form.password_again.clone()),
+        language: ctx.lang,
+    };
+    match kapu.register(input, &ctx.actor()).await {
+        Ok(()) => {
+            let hours = (kapu.config.email_links.registration_ttl_seconds / 3600).to_string();
+            let text = fill(t.register_sent_text, &[("hours", &hours)]);
+            Ok(MessagePage::new(
+                Page::new(&kapu, &ctx, t.register_sent_title),
+                t.register_sent_title,
+                text,
+            )
+            .render()?)
+        }
+        Err(AccountError::Form(errors)) => {
+            let page = registration_form(&kapu, &ctx, &form).field_errors(&errors);
+            Ok(with_status(
+                page.render()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn link_invalid_page(kapu: &Kapu, ctx: &Ctx) -> PageResult {
+    let t = ctx.t();
+    let page = MessagePage::new(
+        Page::new(kapu, ctx, t.error_title),
+        t.error_title,
+        t.link_invalid,
+    )
+    .link("/login", t.login_title);
+    Ok(with_status(page.render()?, StatusCode::GONE))
+}
+
+/// The emailed link shows a button rather than acting on GET: mail scanners
+/// open links, and must not use up a single-use link.
+pub async fn register_confirm_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    if !kapu.registration_link_is_valid(&token).await? {
+        return link_invalid_page(&kapu, &ctx);
+    }
+    let t = ctx.t();
+    let page = MessagePage::new(
+        Page::new(&kapu, &ctx, t.confirm_title),
+        t.confirm_title,
+        t.confirm_text,
+    )
+    .button(&format!("/register/confirm/{token}"), t.confirm_button);
+    Ok(page.render()?)
+}
+
+pub async fn register_confirm_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    match kapu.confirm_registration(&token, &ctx.actor()).await {
+        Ok(_) => Ok(redirect("/login?msg=confirmed")),
+        Err(AccountError::LinkInvalid) => link_invalid_page(&kapu, &ctx),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn forgot_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![FieldView::text(Field::Username, t.username, "username", "", 256).focus()];
+    FormPage::new(
+        Page::new(kapu, ctx, t.forgot_title),
+        t.forgot_title,
+        "/password/forgot",
+        t.forgot_button,
+        fields,
+    )
+    .intro(t.forgot_text)
+    .links(vec![LinkView::new("/login", t.login_title)])
+}
+
+pub async fn forgot_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    Ok(forgot_form(&kapu, &ctx).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    username: String,
+}
+
+pub async fn forgot_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<ForgotForm>,
+) -> PageResult {
+    let t = ctx.t();
+    // The lookup and the mail happen after the answer: the page and its
+    // timing are the same whether the name exists or not.
+    let worker = Arc::clone(&kapu);
+    let actor = ctx.actor();
+    tokio::spawn(async move {
+        if let Err(e) = worker.request_password_reset(&form.username, &actor).await {
+            tracing::warn!(error = %e, "password reset request failed");
+        }
+    });
+    let minutes = (kapu.config.email_links.password_reset_ttl_seconds / 60).to_string();
+    let text = fill(t.forgot_sent, &[("minutes", &minutes)]);
+    Ok(
+        MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
+            .link("/login", t.login_title)
+            .render()?,
+    )
+}
+
+fn reset_form(kapu: &Kapu, ctx: &Ctx, token: &str) -> FormPage {
+    let t = ctx.t();
+    let min = kapu.config.password_policy.min_len.to_string();
+    let fields = vec![
+        FieldView::password(Field::Password, t.new_password, "new-password")
+            .hint(fill(t.password_hint, &[("min", &min)])),
+        FieldView::password(Field::PasswordAgain, t.new_password_again, "new-password"),
+    ];
+    FormPage::new(
+        Page::new(kapu, ctx, t.reset_title),
+        t.reset_title,
+        &format!("/password/reset/{token}"),
+        t.reset_button,
+        fields,
+    )
+}
+
+pub async fn reset_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    if !kapu.password_reset_link_is_valid(&token).await? {
+        return link_invalid_page(&kapu, &ctx);
+    }
+    Ok(reset_form(&kapu, &ctx, &token).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+}
+
+pub async fn reset_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Form(form): Form<NewPasswordForm>,
+) -> PageResult {
+    let (password, again) = (
+        Password::new(form.password),
+        Password::new(form.password_again),
+    );
+    match kapu
+        .reset_password(&token, &password, &again, &ctx.actor())
+        .await
+    {
+        Ok(_) => Ok(with_cookies(
+            redirect("/login?msg=reset"),
+            vec![clear_session_cookie(&kapu)],
+        )),
+        Err(AccountError::Form(errors)) => {
+            let page = reset_form(&kapu, &ctx, &token).field_errors(&errors);
+            Ok(with_status(
+                page.render()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(AccountError::LinkInvalid) => link_invalid_page(&kapu, &ctx),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn change_password_form(kapu: &Kapu, ctx: &Ctx, notice: Option<String>) -> FormPage {
+    let t = ctx.t();
+    let min = kapu.config.password_policy.min_len.to_string();
+    let fields = vec![
+        FieldView::password(
+            Field::CurrentPassword,
+            t.current_password,
+            "current-password",
+        ),
+        FieldView::password(Field::Password, t.new_password, "new-password")
+            .hint(fill(t.password_hint, &[("min", &min)])),
+        FieldView::password(Field::PasswordAgain, t.new_password_again, "new-password"),
+    ];
+    let p = Page::new(kapu, ctx, t.change_password_title).with_notice(notice);
+    FormPage::new(
+        p,
+        t.change_password_title,
+        "/password/change",
+        t.change_password_button,
+        fields,
+    )
+}
+
+pub async fn change_password_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Query(q): Query<MessageQuery>,
+) -> PageResult {
+    ctx.require_session()?;
+    let notice = (q.msg.as_deref() == Some("changed")).then(|| ctx.t().password_changed.to_owned());
+    Ok(change_password_form(&kapu, &ctx, notice).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+}
+
+pub async fn change_password_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<ChangePasswordForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let token = ctx.session_token.as_deref().unwrap_or_default();
+    let current_hash = crate::crypto::token_hash(token);
+    let (current, password, again) = (
+        Password::new(form.current_password),
+        Password::new(form.password),
+        Password::new(form.password_again),
+    );
+    match kapu
+        .change_password(
+            &session.account,
+            &current_hash,
+            &current,
+            &password,
+            &again,
+            &ctx.actor(),
+        )
+        .await
+    {
+        Ok(()) => Ok(redirect("/password/change?msg=changed")),
+        Err(AccountError::Form(errors)) => {
+            let page = change_password_form(&kapu, &ctx, None).field_errors(&errors);
+            Ok(with_status(
+                page.render()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn registration_data_form(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    full_name: &str,
+    email: &str,
+    notice: Option<String>,
+) -> FormPage {
+    let t = ctx.t();
+    let username = ctx
+        .session
+        .as_ref()
+        .map(|s| s.account.username.to_string())
+        .unwrap_or_default();
+    let fields = vec![
+        FieldView::text(Field::FullName, t.full_name, "name", full_name, 1024),
+        FieldView::text(Field::Email, t.email, "email", email, 1024)
+            .kind("email")
+            .hint(t.data_email_note.to_owned()),
+    ];
+    let p = Page::new(kapu, ctx, t.data_title).with_notice(notice);
+    FormPage::new(p, t.data_title, "/account", t.save, fields)
+        .intro(format!("{}: {}", t.username, username))
+}
+
+pub async fn registration_data_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Query(q): Query<MessageQuery>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let t = ctx.t();
+    let notice = match q.msg.as_deref() {
+        Some("saved") => Some(t.data_saved.to_owned()),
+        Some("email_confirmed") => Some(t.email_confirmed.to_owned()),
+        _ => None,
+    };
+    let a = &session.account;
+    Ok(
+        registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice)
+            .render()?,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RegistrationDataForm {
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn registration_data_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<RegistrationDataForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    match kapu
+        .update_registration_data(&session.account, &form.full_name, &form.email, &ctx.actor())
+        .await
+    {
+        Ok(change) => match change.email_pending {
+            // Shown at once (not after a redirect) because it names the address.
+            Some(email) => {
+                let t = ctx.t();
+                let notice = fill(t.data_email_pending, &[("email", email.as_str())]);
+                let a = &session.account;
+                let page = registration_data_form(
+                    &kapu,
+                    &ctx,
+                    &form.full_name,
+                    a.email.as_str(),
+                    Some(notice),
+                );
+                Ok(page.render()?)
+            }
+            None => Ok(redirect("/account?msg=saved")),
+        },
+        Err(AccountError::Form(errors)) => {
+            let page = registration_data_form(&kapu, &ctx, &form.full_name, &form.email, None)
+                .field_errors(&errors);
+            Ok(with_status(
+                page.render()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn email_confirm_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    if !kapu.email_change_link_is_valid(&token).await? {
+        return link_invalid_page(&kapu, &ctx);
+    }
+    let t = ctx.t();
+    let page = MessagePage::new(
+        Page::new(&kapu, &ctx, t.email_confirm_title),
+        t.email_confirm_title,
+        t.email_confirm_text,
+    )
+    .button(
+        &format!("/account/email/confirm/{token}"),
+        t.email_confirm_button,
+    );
+    Ok(page.render()?)
+}
+
+pub async fn email_confirm_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+) -> PageResult {
+    match kapu.confirm_email_change(&token, &ctx.actor()).await {
+        Ok(_) if ctx.session.is_some() => Ok(redirect("/account?msg=email_confirmed")),
+        Ok(_) => {
+            let t = ctx.t();
+            let page = MessagePage::new(
+                Page::new(&kapu, &ctx, t.email_confirm_title),
+                t.email_confirm_title,
+                t.email_confirmed,
+            )
+            .link("/login", t.login_title);
+            Ok(page.render()?)
+        }
+        Err(AccountError::LinkInvalid) => link_invalid_page(&kapu, &ctx),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn settings_form(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    language: Language,
+    notify: bool,
+    notice: Option<String>,
+) -> FormPage {
+    let t = ctx.t();
+    let mut lang = FieldView::input(Field::Username, "select", t.language_label, "off");
+    lang.id = "language";
+    lang.required = false;
+    lang.options = vec![
+        SelectOption {
+            value: "hu",
+            label: t.language_hu,
+            selected: language == Language::Hu,
+        },
+        SelectOption {
+            value: "en",
+            label: t.language_en,
+            selected: language == Language::En,
+        },
+    ];
+    let mut notify_box = FieldView::checkbox(Field::Confirm, t.notify_logins_label, notify, false);
+    notify_box.id = "notify_logins";
+    let p = Page::new(kapu, ctx, t.settings_title).with_notice(notice);
+    FormPage::new(
+        p,
+        t.settings_title,
+        "/settings",
+        t.save,
+        vec![lang, notify_box],
+    )
+}
+
+pub async fn settings_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Query(q): Query<MessageQuery>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let notice = (q.msg.as_deref() == Some("saved")).then(|| ctx.t().settings_saved.to_owned());
+    let a = &session.account;
+    Ok(settings_form(&kapu, &ctx, a.language, a.notify_logins, notice).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    notify_logins: Option<String>,
+}
+
+pub async fn settings_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<SettingsForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let language = Language::parse(&form.language).ok_or(PageError::BadForm)?;
+    kapu.update_settings(
+        &session.account,
+        language,
+        form.notify_logins.is_some(),
+        &ctx.actor(),
+    )
+    .await?;
+    Ok(with_cookies(
+        redirect("/settings?msg=saved"),
+        vec![lang_cookie(&kapu, language)],
+    ))
+}
+
+fn delete_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![
+        FieldView::password(Field::Password, t.password, "current-password"),
+        FieldView::checkbox(Field::Confirm, t.delete_confirm_label, false, true),
+    ];
+    FormPage::new(
+        Page::new(kapu, ctx, t.delete_title),
+        t.delete_title,
+        "/account/delete",
+        t.delete_button,
+        fields,
+    )
+    .intro(t.delete_warning)
+}
+
+pub async fn delete_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    ctx.require_session()?;
+    Ok(delete_form(&kapu, &ctx).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+pub async fn delete_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<DeleteForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let password = Password::new(form.password);
+    match kapu
+        .delete_account(
+            &session.account,
+            &password,
+            form.confirm.is_some(),
+            &ctx.actor(),
+        )
+        .await
+    {
+        Ok(()) => Ok(with_cookies(
+            redirect("/login?msg=deleted"),
+            vec![clear_session_cookie(&kapu)],
+        )),
+        Err(AccountError::Form(errors)) => {
+            let page = delete_form(&kapu, &ctx).field_errors(&errors);
+            Ok(with_status(
+                page.render()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Ügyfélkapu+ igénylése": the introduction (which apps to install).
+pub async fn plus_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    ctx.require_session()?;
+    Ok(html(&PlusPage {
+        p: Page::new(&kapu, &ctx, ctx.t().plus_title),
+    })?)
+}

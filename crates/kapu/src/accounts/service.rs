@@ -1,0 +1,851 @@
+//! Account use cases. Each parses its input into domain types, checks the
+//! rules, stores the result in one step and records an audit event. Nothing is
+//! stored when any field is wrong.
+
+use std::sync::Arc;
+
+use crate::Kapu;
+use crate::accounts::model::{
+    Account, AccountId, AccountStatus, EmailLink, FullName, FullNameError, Language, LinkPurpose,
+    Username, UsernameError,
+};
+use crate::accounts::repo::NewAccount;
+use crate::audit::model::{AuditEvent, Outcome};
+use crate::audit::{Actor, Subject};
+use crate::clock::UnixTime;
+use crate::crypto::{random_id, random_token, token_hash};
+use crate::i18n::{self, fill};
+use crate::mail::{EmailAddress, EmailAddressError, OutgoingEmail, send_in_background};
+use crate::passwords::{HashError, Password, PasswordRejection, Verification};
+use crate::sessions::model::{AuthMethods, SessionRecord};
+use crate::store::StoreError;
+use crate::throttle::LoginKeys;
+
+/// The form fields the account pages have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Username,
+    FullName,
+    Email,
+    Password,
+    PasswordAgain,
+    CurrentPassword,
+    Confirm,
+}
+
+impl Field {
+    /// The HTML id of the field's input, for error-summary links.
+    pub fn id(self) -> &'static str {
+        match self {
+            Field::Username => "username",
+            Field::FullName => "full_name",
+            Field::Email => "email",
+            Field::Password => "password",
+            Field::PasswordAgain => "password_again",
+            Field::CurrentPassword => "current_password",
+            Field::Confirm => "confirm",
+        }
+    }
+}
+
+/// What is wrong with a field; the pages say it in the page's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Username(UsernameError),
+    UsernameTaken,
+    FullName(FullNameError),
+    Email(EmailAddressError),
+    Password(PasswordRejection),
+    PasswordMismatch,
+    WrongPassword,
+    MustConfirm,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormErrors(pub Vec<(Field, Problem)>);
+
+impl FormErrors {
+    pub fn add(&mut self, field: Field, problem: Problem) {
+        self.0.push((field, problem));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn for_field(&self, field: Field) -> Option<&Problem> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, p)| p)
+    }
+    fn into_result(self) -> Result<(), AccountError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AccountError::Form(self))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("the form has errors")]
+    Form(FormErrors),
+    /// The link was used already, expired or never existed.
+    #[error("the link is not valid")]
+    LinkInvalid,
+    /// Too many password checks at once; try again in a moment.
+    #[error("the server is busy")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+impl From<HashError> for AccountError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AccountError::Busy,
+            other => AccountError::Hash(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong username or password: one answer for both. `blocked_until` is set
+    /// when this failure means waiting before the next try.
+    #[error("wrong username or password")]
+    InvalidCredentials { blocked_until: Option<UnixTime> },
+    /// Too many failures: no attempt is checked before `until`.
+    #[error("too many failed attempts")]
+    Blocked { until: UnixTime },
+    /// The password was right but the registration link was never opened.
+    #[error("the registration is not confirmed yet")]
+    NotConfirmed,
+    #[error("the server is busy")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+impl From<HashError> for LoginError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => LoginError::Busy,
+            other => LoginError::Hash(other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistrationInput {
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub password: Password,
+    pub password_again: Password,
+    pub language: Language,
+}
+
+/// A new session: the cookie token (shown once) and what was stored.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub record: SessionRecord,
+    pub account: Account,
+}
+
+fn email_local_part(email: &str) -> &str {
+    email.split('@').next().unwrap_or("")
+}
+
+impl Kapu {
+    fn check_new_password(
+        &self,
+        errors: &mut FormErrors,
+        password: &Password,
+        again: &Password,
+        context: &[&str],
+    ) {
+        if let Err(rejection) = self.config.password_policy.check(password, context) {
+            errors.add(Field::Password, Problem::Password(rejection));
+        } else if password.expose() != again.expose() {
+            errors.add(Field::PasswordAgain, Problem::PasswordMismatch);
+        }
+    }
+
+    fn new_link(
+        &self,
+        purpose: LinkPurpose,
+        account_id: &AccountId,
+        new_email: Option<String>,
+        ttl: i64,
+    ) -> (String, EmailLink) {
+        let token = random_token();
+        let now = self.now();
+        let link = EmailLink {
+            token_hash: token_hash(&token),
+            purpose,
+            account_id: account_id.clone(),
+            new_email,
+            created_at: now,
+            expires_at: now + ttl,
+        };
+        (token, link)
+    }
+
+    fn send_mail(&self, to: &EmailAddress, to_name: &str, subject: &str, text: String) {
+        let email = OutgoingEmail {
+            to: to.clone(),
+            to_name: Some(to_name.to_owned()),
+            subject: subject.to_owned(),
+            text,
+        };
+        send_in_background(Arc::clone(&self.mailer), email);
+    }
+
+    /// "Még nem regisztrált?": stores a pending account and emails the link
+    /// that activates it.
+    pub async fn register(
+        &self,
+        input: RegistrationInput,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let mut errors = FormErrors::default();
+        let username = Username::parse(&input.username)
+            .map_err(|e| errors.add(Field::Username, Problem::Username(e)))
+            .ok();
+        let full_name = FullName::parse(&input.full_name)
+            .map_err(|e| errors.add(Field::FullName, Problem::FullName(e)))
+            .ok();
+        let email = EmailAddress::parse(&input.email)
+            .map_err(|e| errors.add(Field::Email, Problem::Email(e)))
+            .ok();
+        let context = [
+            username.as_ref().map_or("", |u| u.as_str()),
+            full_name.as_ref().map_or("", |n| n.as_str()),
+            email.as_ref().map_or("", |e| email_local_part(e.as_str())),
+        ];
+        self.check_new_password(
+            &mut errors,
+            &input.password,
+            &input.password_again,
+            &context,
+        );
+        let now = self.now();
+        if let Some(name) = &username
+            && let Some(existing) = self.store.account_by_username(name).await?
+        {
+            // A pending registration whose link expired frees the name.
+            let expired_pending =
+                existing.status == AccountStatus::Pending && self.pending_expired(&existing, now);
+            if !expired_pending {
+                errors.add(Field::Username, Problem::UsernameTaken);
+            }
+        }
+        errors.clone().into_result()?;
+        let (Some(username), Some(full_name), Some(email)) = (username, full_name, email) else {
+            return Err(AccountError::Form(errors));
+        };
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let ttl = self.config.email_links.registration_ttl_seconds;
+        let account = NewAccount {
+            id: AccountId(random_id()),
+            username,
+            full_name,
+            email,
+            password_hash: password_hash.as_str().to_owned(),
+            status: AccountStatus::Pending,
+            pending_expires_at: Some(now + ttl),
+            language: input.language,
+            created_at: now,
+        };
+        let (token, link) = self.new_link(LinkPurpose::Registration, &account.id, None, ttl);
+        match self.store.insert_pending_account(&account, &link).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => {
+                let mut errors = FormErrors::default();
+                errors.add(Field::Username, Problem::UsernameTaken);
+                return Err(AccountError::Form(errors));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let t = i18n::texts(input.language);
+        let url = self.link(&format!("/register/confirm/{token}"));
+        let body = fill(
+            t.mail_registration_body,
+            &[
+                ("name", account.full_name.as_str()),
+                ("url", &url),
+                ("hours", &(ttl / 3600).to_string()),
+            ],
+        );
+        self.send_mail(
+            &account.email,
+            account.full_name.as_str(),
+            t.mail_registration_subject,
+            body,
+        );
+        let subject = Subject {
+            account_id: Some(account.id.clone()),
+            username: Some(account.username.as_str().to_owned()),
+        };
+        self.audit(
+            AuditEvent::Registered,
+            Outcome::Success,
+            subject,
+            actor,
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
+    fn pending_expired(&self, account: &Account, now: UnixTime) -> bool {
+        // Pending accounts store their expiry in the link; the account row's
+        // creation time plus the TTL is the same moment.
+        account.created_at + self.config.email_links.registration_ttl_seconds <= now
+    }
+
+    /// Whether a registration link can still be used (to show its page).
+    pub async fn registration_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .email_link_account(&token_hash(token), LinkPurpose::Registration, self.now())
+            .await?
+            .is_some())
+    }
+
+    /// Opens the registration link: the account becomes usable. Single use.
+    pub async fn confirm_registration(
+        &self,
+        token: &str,
+        actor: &Actor,
+    ) -> Result<Account, AccountError> {
+        let id = self
+            .store
+            .activate_with_link(&token_hash(token), self.now())
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        let account = self
+            .store
+            .account_by_id(&id)
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        self.audit(
+            AuditEvent::RegistrationConfirmed,
+            Outcome::Success,
+            Subject::account(&account),
+            actor,
+            None,
+        )
+        .await;
+        Ok(account)
+    }
+
+    /// "AZONOSÍTÁS": username and password. Unknown names and wrong passwords
+    /// get the same answer after the same work (a dummy hash), and count
+    /// against the same limits.
+    pub async fn login(
+        &self,
+        typed_username: &str,
+        password: &Password,
+        actor: &Actor,
+    ) -> Result<NewSession, LoginError> {
+        let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
+        if let Some(until) = self.login_blocked_until(&keys).await? {
+            self.metrics.login("blocked");
+            let detail = Some(format!("blocked until {}", self.format_time(until)));
+            self.audit(
+                AuditEvent::LoginBlocked,
+                Outcome::Failure,
+                Subject::typed_username(typed_username),
+                actor,
+                detail,
+            )
+            .await;
+            return Err(LoginError::Blocked { until });
+        }
+        let account = match Username::parse(typed_username) {
+            Ok(name) => self.store.account_by_username(&name).await?,
+            Err(_) => None,
+        };
+        let verification = match &account {
+            Some(account) => {
+                let stored =
+                    crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
+                self.hasher.verify(password, &stored).await?
+            }
+            None => {
+                self.hasher.verify_dummy(password).await?;
+                Verification::Invalid
+            }
+        };
+        let (account, needs_rehash) = match (account, verification) {
+            (Some(account), Verification::Valid { needs_rehash }) => (account, needs_rehash),
+            (account, _) => {
+                let outcome = self.record_login_failure(&keys).await?;
+                self.metrics.login("invalid_credentials");
+                let subject = account
+                    .as_ref()
+                    .map_or_else(|| Subject::typed_username(typed_username), Subject::account);
+                self.audit(
+                    AuditEvent::LoginFailed,
+                    Outcome::Failure,
+                    subject.clone(),
+                    actor,
+                    None,
+                )
+                .await;
+                if outcome.locked_out {
+                    let detail = Some(format!(
+                        "locked until {}",
+                        self.format_time(outcome.blocked_until)
+                    ));
+                    self.audit(
+                        AuditEvent::LockedOut,
+                        Outcome::Failure,
+                        subject,
+                        actor,
+                        detail,
+                    )
+                    .await;
+                }
+                let blocked_until =
+                    (outcome.blocked_until > self.now()).then_some(outcome.blocked_until);
+                return Err(LoginError::InvalidCredentials { blocked_until });
+            }
+        };
+        if account.status != AccountStatus::Active {
+            self.metrics.login("not_confirmed");
+            return Err(LoginError::NotConfirmed);
+        }
+        if needs_rehash {
+            let upgraded = self.hasher.hash(password).await?;
+            self.store
+                .upgrade_password_hash(&account.id, upgraded.as_str(), self.now())
+                .await?;
+        }
+        self.clear_login_failures(&keys).await?;
+        let session = self
+            .start_session(&account, AuthMethods::Password, actor)
+            .await?;
+        self.metrics.login("success");
+        self.audit(
+            AuditEvent::LoginSucceeded,
+            Outcome::Success,
+            Subject::account(&account),
+            actor,
+            None,
+        )
+        .await;
+        if account.notify_logins {
+            let t = i18n::texts(account.language);
+            let when = self.format_time(self.now());
+            let from = actor.client_addr.as_deref().unwrap_or("?");
+            let body = fill(
+                t.mail_login_notice_body,
+                &[
+                    ("name", account.full_name.as_str()),
+                    ("time", &when),
+                    ("address", from),
+                ],
+            );
+            self.send_mail(
+                &account.email,
+                account.full_name.as_str(),
+                t.mail_login_notice_subject,
+                body,
+            );
+        }
+        Ok(NewSession {
+            token: session.0,
+            record: session.1,
+            account,
+        })
+    }
+
+    /// "Elfelejtett jelszó": emails a reset link if the name belongs to an
+    /// active account. The caller answers the same either way, without waiting
+    /// for this (run it in the background), so neither text nor timing tells.
+    pub async fn request_password_reset(
+        &self,
+        typed_username: &str,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let Ok(name) = Username::parse(typed_username) else {
+            return Ok(());
+        };
+        let Some(account) = self.store.account_by_username(&name).await? else {
+            self.audit(
+                AuditEvent::PasswordResetRequested,
+                Outcome::Failure,
+                Subject::typed_username(typed_username),
+                actor,
+                None,
+            )
+            .await;
+            return Ok(());
+        };
+        if account.status != AccountStatus::Active {
+            return Ok(());
+        }
+        let ttl = self.config.email_links.password_reset_ttl_seconds;
+        let (token, link) = self.new_link(LinkPurpose::PasswordReset, &account.id, None, ttl);
+        self.store.insert_email_link(&link).await?;
+        let t = i18n::texts(account.language);
+        let url = self.link(&format!("/password/reset/{token}"));
+        let minutes = (ttl / 60).to_string();
+        let body = fill(
+            t.mail_reset_body,
+            &[
+                ("name", account.full_name.as_str()),
+                ("url", &url),
+                ("minutes", &minutes),
+            ],
+        );
+        self.send_mail(
+            &account.email,
+            account.full_name.as_str(),
+            t.mail_reset_subject,
+            body,
+        );
+        self.audit(
+            AuditEvent::PasswordResetRequested,
+            Outcome::Success,
+            Subject::account(&account),
+            actor,
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
+    pub async fn password_reset_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .email_link_account(&token_hash(token), LinkPurpose::PasswordReset, self.now())
+            .await?
+            .is_some())
+    }
+
+    /// Sets a new password from a reset link (single use) and ends every
+    /// session of the account.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &Password,
+        again: &Password,
+        actor: &Actor,
+    ) -> Result<Account, AccountError> {
+        let hash = token_hash(token);
+        let now = self.now();
+        let id = self
+            .store
+            .email_link_account(&hash, LinkPurpose::PasswordReset, now)
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        let account = self
+            .store
+            .account_by_id(&id)
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        let mut errors = FormErrors::default();
+        let context = [
+            account.username.as_str(),
+            account.full_name.as_str(),
+            email_local_part(account.email.as_str()),
+        ];
+        self.check_new_password(&mut errors, password, again, &context);
+        errors.into_result()?;
+        let new_hash = self.hasher.hash(password).await?;
+        self.store
+            .reset_password_with_link(&hash, new_hash.as_str(), self.now())
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        // A reset proves control of the mailbox: forget the name's failures.
+        self.clear_login_failures(&LoginKeys::for_username(account.username.as_str()))
+            .await?;
+        self.audit(
+            AuditEvent::PasswordReset,
+            Outcome::Success,
+            Subject::account(&account),
+            actor,
+            None,
+        )
+        .await;
+        self.notify_password_changed(&account);
+        Ok(account)
+    }
+
+    fn notify_password_changed(&self, account: &Account) {
+        let t = i18n::texts(account.language);
+        let when = self.format_time(self.now());
+        let body = fill(
+            t.mail_password_changed_body,
+            &[("name", account.full_name.as_str()), ("time", &when)],
+        );
+        self.send_mail(
+            &account.email,
+            account.full_name.as_str(),
+            t.mail_password_changed_subject,
+            body,
+        );
+    }
+
+    /// Checks the account's own password (for changes that need it). A wrong
+    /// password counts as a failed login, so these forms cannot be used to guess.
+    async fn check_current_password(
+        &self,
+        account: &Account,
+        password: &Password,
+        actor: &Actor,
+    ) -> Result<bool, AccountError> {
+        let stored = crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
+        match self.hasher.verify(password, &stored).await? {
+            Verification::Valid { .. } => Ok(true),
+            Verification::Invalid => {
+                let keys = LoginKeys::new(account.username.as_str(), actor.client_addr.as_deref());
+                self.record_login_failure(&keys).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// "Jelszóváltoztatás": current password, new one twice; every other
+    /// session of the account ends.
+    pub async fn change_password(
+        &self,
+        account: &Account,
+        current_session: &str,
+        current: &Password,
+        password: &Password,
+        again: &Password,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let mut errors = FormErrors::default();
+        if !self.check_current_password(account, current, actor).await? {
+            errors.add(Field::CurrentPassword, Problem::WrongPassword);
+        }
+        let context = [
+            account.username.as_str(),
+            account.full_name.as_str(),
+            email_local_part(account.email.as_str()),
+        ];
+        self.check_new_password(&mut errors, password, again, &context);
+        errors.into_result()?;
+        let hash = self.hasher.hash(password).await?;
+        self.store
+            .change_password(
+                &account.id,
+                hash.as_str(),
+                Some(current_session),
+                self.now(),
+            )
+            .await?;
+        self.audit(
+            AuditEvent::PasswordChanged,
+            Outcome::Success,
+            Subject::account(account),
+            actor,
+            None,
+        )
+        .await;
+        self.notify_password_changed(account);
+        Ok(())
+    }
+
+    /// "Regisztrációs adatok": a new name counts at once; a new email address
+    /// only once the link sent to it is opened.
+    pub async fn update_registration_data(
+        &self,
+        account: &Account,
+        full_name: &str,
+        email: &str,
+        actor: &Actor,
+    ) -> Result<RegistrationDataChange, AccountError> {
+        let mut errors = FormErrors::default();
+        let full_name = FullName::parse(full_name)
+            .map_err(|e| errors.add(Field::FullName, Problem::FullName(e)))
+            .ok();
+        let email = EmailAddress::parse(email)
+            .map_err(|e| errors.add(Field::Email, Problem::Email(e)))
+            .ok();
+        errors.clone().into_result()?;
+        let (Some(full_name), Some(email)) = (full_name, email) else {
+            return Err(AccountError::Form(errors));
+        };
+        let mut change = RegistrationDataChange::default();
+        if full_name != account.full_name {
+            self.store
+                .update_full_name(&account.id, &full_name, self.now())
+                .await?;
+            self.audit(
+                AuditEvent::NameChanged,
+                Outcome::Success,
+                Subject::account(account),
+                actor,
+                None,
+            )
+            .await;
+            change.name_changed = true;
+        }
+        if email.as_str() != account.email.as_str() {
+            let ttl = self.config.email_links.email_change_ttl_seconds;
+            let (token, link) = self.new_link(
+                LinkPurpose::EmailChange,
+                &account.id,
+                Some(email.as_str().to_owned()),
+                ttl,
+            );
+            self.store.insert_email_link(&link).await?;
+            let t = i18n::texts(account.language);
+            let url = self.link(&format!("/account/email/confirm/{token}"));
+            let body = fill(
+                t.mail_email_change_body,
+                &[("name", full_name.as_str()), ("url", &url)],
+            );
+            self.send_mail(
+                &email,
+                full_name.as_str(),
+                t.mail_email_change_subject,
+                body,
+            );
+            // The old address hears of it too, in case this was not the owner.
+            let notice = fill(
+                t.mail_email_change_notice_body,
+                &[("name", full_name.as_str()), ("email", email.as_str())],
+            );
+            self.send_mail(
+                &account.email,
+                full_name.as_str(),
+                t.mail_email_change_subject,
+                notice,
+            );
+            self.audit(
+                AuditEvent::EmailChangeRequested,
+                Outcome::Success,
+                Subject::account(account),
+                actor,
+                None,
+            )
+            .await;
+            change.email_pending = Some(email);
+        }
+        Ok(change)
+    }
+
+    pub async fn email_change_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .email_link_account(&token_hash(token), LinkPurpose::EmailChange, self.now())
+            .await?
+            .is_some())
+    }
+
+    /// Opens the link sent to a new address: it becomes the account's address.
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        actor: &Actor,
+    ) -> Result<Account, AccountError> {
+        let consumed = self
+            .store
+            .change_email_with_link(&token_hash(token), self.now())
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        let account = self
+            .store
+            .account_by_id(&consumed.account_id)
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        self.audit(
+            AuditEvent::EmailChanged,
+            Outcome::Success,
+            Subject::account(&account),
+            actor,
+            None,
+        )
+        .await;
+        Ok(account)
+    }
+
+    /// "Beállítások".
+    pub async fn update_settings(
+        &self,
+        account: &Account,
+        language: Language,
+        notify_logins: bool,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        self.store
+            .update_settings(&account.id, language, notify_logins, self.now())
+            .await?;
+        self.audit(
+            AuditEvent::SettingsChanged,
+            Outcome::Success,
+            Subject::account(account),
+            actor,
+            None,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Remembers the language switch for a logged-in user.
+    pub async fn set_language(
+        &self,
+        account: &Account,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        if account.language != language {
+            self.store
+                .update_settings(&account.id, language, account.notify_logins, self.now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// "Ügyfélkapu törlése": password and an explicit confirmation. The audit
+    /// log keeps that it happened, not who it was.
+    pub async fn delete_account(
+        &self,
+        account: &Account,
+        password: &Password,
+        confirmed: bool,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        let mut errors = FormErrors::default();
+        if !self
+            .check_current_password(account, password, actor)
+            .await?
+        {
+            errors.add(Field::Password, Problem::WrongPassword);
+        }
+        if !confirmed {
+            errors.add(Field::Confirm, Problem::MustConfirm);
+        }
+        errors.into_result()?;
+        let t = i18n::texts(account.language);
+        let body = fill(t.mail_deleted_body, &[("name", account.full_name.as_str())]);
+        let (email, name) = (account.email.clone(), account.full_name.as_str().to_owned());
+        self.store.delete_account(&account.id).await?;
+        self.audit(
+            AuditEvent::AccountDeleted,
+            Outcome::Success,
+            Subject::account_id_only(&account.id),
+            &Actor::default(),
+            None,
+        )
+        .await;
+        self.send_mail(&email, &name, t.mail_deleted_subject, body);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RegistrationDataChange {
+    pub name_changed: bool,
+    /// The new address a confirmation link was sent to.
+    pub email_pending: Option<EmailAddress>,
+}

@@ -1,0 +1,92 @@
+//! The application core: configuration, storage, hashing, mail, clock and
+//! metrics, wired once. Use cases are methods on [`Kapu`], one `service.rs`
+//! per capability; they know nothing of HTTP.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::config::Config;
+use crate::crypto::{DerivedKey, KeyError, SecretKey};
+use crate::mail::{MailError, Mailer, mailer_from_config};
+use crate::metrics::Metrics;
+use crate::passwords::{HashError, PasswordHasher};
+use crate::store::{Store, StoreError};
+
+pub struct Kapu {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    pub time_zone: jiff::tz::TimeZone,
+    /// Signs CSRF tokens.
+    pub csrf_key: DerivedKey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing: {0}")]
+    Hasher(#[from] HashError),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Kapu {
+    /// Opens everything the configuration names. Does not migrate.
+    pub async fn open(config: Config) -> Result<Self, StartError> {
+        Self::open_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn open_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let key = SecretKey::load_or_create(&config.secret_key_path())?;
+        let store =
+            crate::store::connect(&config.database_url(), config.database.max_connections).await?;
+        let metrics = Metrics::new();
+        let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
+        let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;
+        Ok(Self {
+            time_zone: config.time_zone(),
+            csrf_key: key.derive("csrf"),
+            config: Arc::new(config),
+            store,
+            hasher,
+            mailer,
+            clock,
+            metrics,
+        })
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// A time as people read it, in the configured time zone.
+    pub fn format_time(&self, t: UnixTime) -> String {
+        crate::clock::format_local(t, &self.time_zone)
+    }
+
+    /// An absolute link to a path of this server, for emails.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.config.public_url(), path)
+    }
+}

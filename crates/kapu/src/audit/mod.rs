@@ -1,0 +1,79 @@
+//! The audit log: security events, kept in the database, shown to operators
+//! (`kapu admin audit`) and to each user for their own account.
+
+pub mod model;
+pub mod pages;
+pub mod repo;
+
+use crate::Kapu;
+use crate::accounts::model::{Account, AccountId};
+use model::{AuditEvent, AuditRecord, Outcome};
+
+/// Whom an event is about.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub account_id: Option<AccountId>,
+    pub username: Option<String>,
+}
+
+impl Subject {
+    pub fn account(account: &Account) -> Self {
+        Self {
+            account_id: Some(account.id.clone()),
+            username: Some(account.username.as_str().to_owned()),
+        }
+    }
+    /// A typed name that may not exist (failed logins).
+    pub fn typed_username(name: &str) -> Self {
+        Self {
+            account_id: None,
+            username: Some(name.trim().chars().take(64).collect()),
+        }
+    }
+    /// The account only, no personal data (the deletion event).
+    pub fn account_id_only(id: &AccountId) -> Self {
+        Self {
+            account_id: Some(id.clone()),
+            username: None,
+        }
+    }
+}
+
+/// Who did something, from where: what every audited use case is given.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub client_addr: Option<String>,
+}
+
+impl Kapu {
+    /// Records an event. A failure to write the audit log is logged loudly but
+    /// does not undo what already happened.
+    pub async fn audit(
+        &self,
+        event: AuditEvent,
+        outcome: Outcome,
+        subject: Subject,
+        actor: &Actor,
+        detail: Option<String>,
+    ) {
+        let record = AuditRecord {
+            at: self.now(),
+            account_id: subject.account_id,
+            username: subject.username,
+            event,
+            outcome,
+            client_addr: actor.client_addr.clone(),
+            detail,
+        };
+        tracing::info!(
+            event = event.as_str(),
+            outcome = outcome.as_str(),
+            account = record.account_id.as_ref().map(|a| a.0.as_str()),
+            client = record.client_addr.as_deref(),
+            "audit"
+        );
+        if let Err(e) = self.store.insert_audit(&record).await {
+            tracing::error!(error = %e, event = event.as_str(), "cannot write the audit log");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Security events: what happened, to which account, from where, with what outcome.
+
+use serde::Serialize;
+
+use crate::accounts::model::AccountId;
+use crate::clock::UnixTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditEvent {
+    Registered,
+    RegistrationConfirmed,
+    AccountCreatedByOffice,
+    LoginSucceeded,
+    LoginFailed,
+    LoginBlocked,
+    LockedOut,
+    Unlocked,
+    Logout,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChangeRequested,
+    EmailChanged,
+    NameChanged,
+    SettingsChanged,
+    AccountDeleted,
+}
+
+impl AuditEvent {
+    pub const ALL: [AuditEvent; 17] = [
+        AuditEvent::Registered,
+        AuditEvent::RegistrationConfirmed,
+        AuditEvent::AccountCreatedByOffice,
+        AuditEvent::LoginSucceeded,
+        AuditEvent::LoginFailed,
+        AuditEvent::LoginBlocked,
+        AuditEvent::LockedOut,
+        AuditEvent::Unlocked,
+        AuditEvent::Logout,
+        AuditEvent::PasswordChanged,
+        AuditEvent::PasswordResetRequested,
+        AuditEvent::PasswordReset,
+        AuditEvent::EmailChangeRequested,
+        AuditEvent::EmailChanged,
+        AuditEvent::NameChanged,
+        AuditEvent::SettingsChanged,
+        AuditEvent::AccountDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::Registered => "registered",
+            AuditEvent::RegistrationConfirmed => "registration_confirmed",
+            AuditEvent::AccountCreatedByOffice => "account_created_by_office",
+            AuditEvent::LoginSucceeded => "login_succeeded",
+            AuditEvent::LoginFailed => "login_failed",
+            AuditEvent::LoginBlocked => "login_blocked",
+            AuditEvent::LockedOut => "locked_out",
+            AuditEvent::Unlocked => "unlocked",
+            AuditEvent::Logout => "logout",
+            AuditEvent::PasswordChanged => "password_changed",
+            AuditEvent::PasswordResetRequested => "password_reset_requested",
+            AuditEvent::PasswordReset => "password_reset",
+            AuditEvent::EmailChangeRequested => "email_change_requested",
+            AuditEvent::EmailChanged => "email_changed",
+            AuditEvent::NameChanged => "name_changed",
+            AuditEvent::SettingsChanged => "settings_changed",
+            AuditEvent::AccountDeleted => "account_deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub at: UnixTime,
+    pub account_id: Option<AccountId>,
+    pub username: Option<String>,
+    pub event: AuditEvent,
+    pub outcome: Outcome,
+    pub client_addr: Option<String>,
+    /// Free text for operators, never a secret (no password, code or token).
+    pub detail: Option<String>,
+}
+
+/// An event as read back.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: UnixTime,
+    pub account_id: Option<String>,
+    pub username: Option<String>,
+    pub event: String,
+    pub outcome: String,
+    pub client_addr: Option<String>,
+    pub detail: Option<String>,
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+impl AuditEntry {
+    pub(crate) fn from_row(row: AuditRow) -> Self {
+        let (id, at, account_id, username, event, outcome, client_addr, detail) = row;
+        Self {
+            id,
+            at,
+            account_id,
+            username,
+            event,
+            outcome,
+            client_addr,
+            detail,
+        }
+    }
+}

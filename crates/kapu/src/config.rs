@@ -1,0 +1,463 @@
+//! Configuration: defaults, then the TOML file (`--config`), then environment
+//! variables and flags (merged by the CLI into [`Overrides`]).
+//!
+//! Every section rejects unknown keys, so a misspelt option is an error at
+//! start-up instead of a silently ignored setting. `docs/operations.md` lists
+//! every option; keep the two in step.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::mail::MailConfig;
+use crate::passwords::{PasswordHashConfig, PasswordPolicy};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where kapu keeps its SQLite database, secret key and mail outbox.
+    pub data_dir: PathBuf,
+    /// File holding the 32-byte secret key (created with mode 0600 if missing).
+    /// Several instances must share it. Default: `<data_dir>/kapu.key`.
+    pub secret_key_file: Option<PathBuf>,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub session: SessionConfig,
+    pub login_limits: LoginLimits,
+    pub links: LinkConfig,
+    pub email_links: EmailLinkConfig,
+    pub password_policy: PasswordPolicy,
+    pub password_hash: PasswordHashConfig,
+    pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The address citizens use, for links in emails and (later) the OIDC
+    /// issuer. Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure`. Default: true when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Take the client address from the last `X-Forwarded-For` entry. Only
+    /// turn on behind a proxy that sets it, or clients can pick their address.
+    pub trust_forwarded_for: bool,
+    /// Time zone for times shown to people.
+    pub time_zone: String,
+    /// Largest request body accepted; forms are small.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://...` or `sqlite://...`. Default: `<data_dir>/kapu.db`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A session ends after this long without a request.
+    pub idle_timeout_seconds: i64,
+    /// ... and after this long in any case.
+    pub absolute_lifetime_seconds: i64,
+    /// The "stay logged in?" dialog appears this long before expiry.
+    pub warning_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginLimits {
+    /// Failures are counted over this window; a quiet window resets the count.
+    pub window_seconds: i64,
+    /// After this many failures for one username, each further try waits
+    /// longer (1 s, 2 s, 4 s, ...).
+    pub account_slowdown_after: i64,
+    /// After this many, the username is locked for `account_lockout_seconds`.
+    pub account_lockout_after: i64,
+    pub account_lockout_seconds: i64,
+    /// The same, per client address (password guessing across many accounts).
+    pub address_slowdown_after: i64,
+    pub address_lockout_after: i64,
+    pub address_lockout_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkConfig {
+    /// "Ügyintézés ↗" in the menu.
+    pub case_handling_url: String,
+    /// "Tárhely ↗" in the menu.
+    pub document_storage_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailLinkConfig {
+    pub registration_ttl_seconds: i64,
+    pub password_reset_ttl_seconds: i64,
+    pub email_change_ttl_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("kapu-data"),
+            secret_key_file: None,
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            session: SessionConfig::default(),
+            login_limits: LoginLimits::default(),
+            links: LinkConfig::default(),
+            email_links: EmailLinkConfig::default(),
+            password_policy: PasswordPolicy::default(),
+            password_hash: PasswordHashConfig::default(),
+            mail: MailConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            secure_cookies: None,
+            trust_forwarded_for: false,
+            time_zone: "Europe/Budapest".into(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_seconds: 600,
+            absolute_lifetime_seconds: 12 * 3600,
+            warning_seconds: 120,
+        }
+    }
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            window_seconds: 900,
+            account_slowdown_after: 5,
+            account_lockout_after: 10,
+            account_lockout_seconds: 900,
+            address_slowdown_after: 30,
+            address_lockout_after: 100,
+            address_lockout_seconds: 900,
+        }
+    }
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            case_handling_url: "https://magyarorszag.hu/".into(),
+            document_storage_url: "https://tarhely.gov.hu/".into(),
+        }
+    }
+}
+
+impl Default for EmailLinkConfig {
+    fn default() -> Self {
+        Self {
+            registration_ttl_seconds: 24 * 3600,
+            password_reset_ttl_seconds: 3600,
+            email_change_ttl_seconds: 24 * 3600,
+        }
+    }
+}
+
+/// Values from flags or environment variables; they win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("configuration option {option}: {message}")]
+    Invalid {
+        option: &'static str,
+        message: String,
+    },
+}
+
+fn invalid(option: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        option,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Defaults, then the file, then the overrides; then validation.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match &overrides.config_file {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            config.database.url = Some(url.clone());
+        }
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(url) = &overrides.public_url {
+            config.server.public_url = Some(url.clone());
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.session;
+        if s.idle_timeout_seconds < 60 {
+            return Err(invalid(
+                "session.idle_timeout_seconds",
+                "must be at least 60",
+            ));
+        }
+        if s.absolute_lifetime_seconds < s.idle_timeout_seconds {
+            return Err(invalid(
+                "session.absolute_lifetime_seconds",
+                "must be at least session.idle_timeout_seconds",
+            ));
+        }
+        if s.warning_seconds < 0 || s.warning_seconds >= s.idle_timeout_seconds {
+            return Err(invalid(
+                "session.warning_seconds",
+                "must be between 0 and the idle timeout",
+            ));
+        }
+        let l = &self.login_limits;
+        if l.window_seconds < 1 {
+            return Err(invalid("login_limits.window_seconds", "must be positive"));
+        }
+        if l.account_slowdown_after < 1 || l.account_lockout_after < l.account_slowdown_after {
+            return Err(invalid(
+                "login_limits.account_lockout_after",
+                "must be at least account_slowdown_after, which must be at least 1",
+            ));
+        }
+        if l.address_slowdown_after < 1 || l.address_lockout_after < l.address_slowdown_after {
+            return Err(invalid(
+                "login_limits.address_lockout_after",
+                "must be at least address_slowdown_after, which must be at least 1",
+            ));
+        }
+        if l.account_lockout_seconds < 1 || l.address_lockout_seconds < 1 {
+            return Err(invalid(
+                "login_limits.*_lockout_seconds",
+                "must be positive",
+            ));
+        }
+        let e = &self.email_links;
+        for (option, v) in [
+            (
+                "email_links.registration_ttl_seconds",
+                e.registration_ttl_seconds,
+            ),
+            (
+                "email_links.password_reset_ttl_seconds",
+                e.password_reset_ttl_seconds,
+            ),
+            (
+                "email_links.email_change_ttl_seconds",
+                e.email_change_ttl_seconds,
+            ),
+        ] {
+            if v < 60 {
+                return Err(invalid(option, "must be at least 60 seconds"));
+            }
+        }
+        for (option, url) in [
+            ("links.case_handling_url", &self.links.case_handling_url),
+            (
+                "links.document_storage_url",
+                &self.links.document_storage_url,
+            ),
+        ] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid(option, "must be an absolute http(s) URL"));
+            }
+        }
+        if let Some(url) = &self.server.public_url {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.contains(['?', '#', ' '])
+                && url.len() > "http://".len();
+            if !ok {
+                return Err(invalid(
+                    "server.public_url / --public-url / KAPU_PUBLIC_URL",
+                    format!(
+                        "{url:?} is not an absolute http(s) URL without query or fragment, e.g. https://login.example.hu"
+                    ),
+                ));
+            }
+        }
+        if jiff::tz::TimeZone::get(&self.server.time_zone).is_err() {
+            return Err(invalid(
+                "server.time_zone",
+                format!(
+                    "unknown time zone {:?}, e.g. Europe/Budapest",
+                    self.server.time_zone
+                ),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                "database.url / --database-url / KAPU_DATABASE_URL",
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if self.database.max_connections < 1 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        self.password_hash
+            .validate()
+            .map_err(|m| invalid("[password_hash]", m))?;
+        self.password_policy
+            .validate()
+            .map_err(|m| invalid("[password_policy]", m))?;
+        self.mail
+            .validate()
+            .map_err(|m| invalid("mail", m.to_string()))?;
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.server.listen),
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server
+            .secure_cookies
+            .unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("kapu.db").display()),
+        }
+    }
+
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("kapu.key"))
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.server.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        assert_eq!(
+            Config::default().server.listen.to_string(),
+            "127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Config::from_toml("[session]\nidle_timeout = 5\n").unwrap_err();
+        assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let c = Config::from_toml("[session]\nidle_timeout_seconds = 5\n").unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("session.idle_timeout_seconds"), "{err}");
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kapu.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/from/file\"\n[server]\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config_file: Some(file),
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        };
+        let c = Config::load(&o).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(c.server.listen.port(), 9000);
+    }
+}

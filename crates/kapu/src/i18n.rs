@@ -1,0 +1,317 @@
+//! Every text kapu shows or mails, in Hungarian and English, from one
+//! catalogue. Each entry must give both languages or the crate does not
+//! compile, so a missing translation cannot ship.
+//!
+//! Labels follow the real Ügyfélkapu pages (see the user guides). `{name}`
+//! style placeholders are filled with [`fill`].
+
+use crate::accounts::model::{FullNameError, Language, UsernameError};
+use crate::accounts::service::Problem;
+use crate::audit::model::AuditEvent;
+use crate::mail::EmailAddressError;
+use crate::passwords::PasswordRejection;
+
+macro_rules! catalogue {
+    ($($key:ident: $hu:expr, $en:expr;)*) => {
+        /// The texts of one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $(pub $key: &'static str,)*
+        }
+        pub static HU: Texts = Texts { $($key: $hu,)* };
+        pub static EN: Texts = Texts { $($key: $en,)* };
+    };
+}
+
+catalogue! {
+    lang_code: "hu", "en";
+    site_name: "ÜGYFÉLKAPU", "ÜGYFÉLKAPU";
+    site_tagline: "ügyintézés szabadon", "government services, freely";
+    skip_link: "Ugrás a tartalomra", "Skip to content";
+    language_switch: "Nyelv", "Language";
+    switch_to_hu: "Magyar nyelvű oldal", "Hungarian page";
+    switch_to_en: "Angol nyelvű oldal", "English page";
+    logged_in_as: "BEJELENTKEZVE:", "LOGGED IN:";
+    session_expires: "Munkamenet lejár:", "Session expires in:";
+    menu_label: "Menü", "Menu";
+    menu_logout: "Kijelentkezés az Ügyfélkapuból", "Log out of Ügyfélkapu";
+    menu_registration_data: "Regisztrációs adatok", "Registration data";
+    menu_change_password: "Jelszóváltoztatás", "Change password";
+    menu_plus: "Ügyfélkapu+ igénylése", "Set up Ügyfélkapu+";
+    menu_settings: "Beállítások", "Settings";
+    menu_activity: "Biztonsági napló", "Security log";
+    menu_case_handling: "Ügyintézés", "Case handling";
+    menu_storage: "Tárhely", "Document storage";
+    menu_delete: "Ügyfélkapu törlése", "Delete Ügyfélkapu account";
+    new_window: "(új ablakban nyílik)", "(opens in a new window)";
+    required_note: "A *-gal jelölt mezők kitöltése kötelező!", "Fields marked with * are required.";
+    required_mark: "kötelező", "required";
+    error_summary_title: "Kérjük, javítsa a következő hibákat:", "Please correct the following:";
+    dialog_title: "A munkamenet hamarosan lejár", "Your session is about to expire";
+    dialog_text: "Ha nem folytatja, biztonsági okból kijelentkeztetjük.", "If you do not continue, you will be logged out for your security.";
+    dialog_stay: "Bejelentkezve maradok", "Stay logged in";
+    dialog_logout: "Kijelentkezés", "Log out";
+    session_expired: "A munkamenete lejárt, kérjük, jelentkezzen be újra.", "Your session has expired. Please log in again.";
+    logged_out: "Sikeresen kijelentkezett.", "You have logged out.";
+    cancelled: "Az azonosítást megszakította.", "You cancelled the identification.";
+    login_required: "Az oldal megtekintéséhez jelentkezzen be.", "Please log in to see that page.";
+    portal_title: "Ügyfélkapu", "Ügyfélkapu";
+    portal_welcome: "Üdvözöljük, {name}!", "Welcome, {name}!";
+    portal_intro: "A bal oldali menüben kezelheti regisztrációs adatait, jelszavát és beállításait. Az Ügyfélkapu+ kétlépcsős azonosítással védi fiókját.", "Use the menu to manage your registration data, password and settings. Ügyfélkapu+ protects your account with two-step login.";
+    portal_last_login: "Legutóbbi bejelentkezés: {time}, {address}", "Last login: {time}, from {address}";
+    login_title: "Azonosítás", "Identification";
+    username: "Felhasználónév", "Username";
+    password: "Jelszó", "Password";
+    login_button: "Bejelentkezés", "Log in";
+    login_cancel: "Azonosítás megszakítása", "Cancel identification";
+    login_register: "Még nem regisztrált?", "Not registered yet?";
+    login_forgot: "Elfelejtett jelszó", "Forgotten password";
+    login_invalid: "Hibás felhasználónév vagy jelszó.", "Wrong username or password.";
+    login_blocked: "Túl sok sikertelen próbálkozás. Biztonsági okból {time} előtt nem próbálkozhat újra ezzel a felhasználónévvel vagy erről a címről.", "Too many failed attempts. For your security you cannot try again with this username or from this address before {time}.";
+    login_not_confirmed: "A regisztrációt még nem erősítette meg. Nyissa meg az e-mailben kapott linket.", "You have not confirmed your registration yet. Open the link we emailed you.";
+    busy: "A szolgáltatás most túlterhelt. Kérjük, próbálja újra néhány másodperc múlva.", "The service is very busy right now. Please try again in a few seconds.";
+    register_title: "Regisztráció", "Registration";
+    full_name: "Teljes név", "Full name";
+    email: "E-mail-cím", "Email address";
+    password_again: "Jelszó még egyszer", "Password again";
+    register_button: "Regisztráció", "Register";
+    username_hint: "3–64 karakter: kisbetűk (a–z), számok, pont, aláhúzás, kötőjel.", "3–64 characters: letters a–z, digits, dot, underscore, hyphen.";
+    password_hint: "Legalább {min} karakter. Egy hosszú, könnyen megjegyezhető jelmondat a legjobb.", "At least {min} characters. A long passphrase you can remember is best.";
+    register_sent_title: "Ellenőrizze a postafiókját", "Check your mailbox";
+    register_sent_text: "Elküldtük a megerősítő linket a megadott e-mail-címre. A regisztráció a link megnyitása után lép életbe; a link {hours} óráig érvényes.", "We have emailed you a confirmation link. Your registration takes effect once you open it; the link is valid for {hours} hours.";
+    confirm_title: "Regisztráció megerősítése", "Confirm registration";
+    confirm_text: "A regisztráció befejezéséhez kattintson az alábbi gombra.", "To finish your registration, press the button below.";
+    confirm_button: "Regisztráció megerősítése", "Confirm registration";
+    confirmed_text: "A regisztráció megerősítve. Most már bejelentkezhet.", "Your registration is confirmed. You can now log in.";
+    link_invalid: "Ez a link már nem érvényes: felhasználták vagy lejárt. Szükség esetén kérjen újat.", "This link is no longer valid: it has been used or it has expired. Ask for a new one if you need to.";
+    forgot_title: "Elfelejtett jelszó", "Forgotten password";
+    forgot_text: "Adja meg a felhasználónevét. A jelszó megváltoztatásához szükséges linket a regisztrált e-mail-címére küldjük.", "Enter your username. We will email the link for setting a new password to your registered address.";
+    forgot_button: "Link küldése", "Send link";
+    forgot_sent: "Ha ez a felhasználónév létezik, elküldtük a linket a hozzá tartozó e-mail-címre. A link {minutes} percig érvényes.", "If this username exists, we have emailed the link to its address. The link is valid for {minutes} minutes.";
+    reset_title: "Új jelszó megadása", "Set a new password";
+    new_password: "Új jelszó", "New password";
+    new_password_again: "Új jelszó még egyszer", "New password again";
+    reset_button: "Jelszó beállítása", "Set password";
+    reset_done: "A jelszó megváltozott. Minden munkamenetét lezártuk; jelentkezzen be az új jelszóval.", "Your password has been changed and all your sessions have ended. Log in with the new password.";
+    change_password_title: "Jelszóváltoztatás", "Change password";
+    current_password: "Jelenlegi jelszó", "Current password";
+    change_password_button: "Jelszó módosítása", "Change password";
+    password_changed: "A jelszó megváltozott. A többi eszközén kijelentkeztettük.", "Your password has been changed. You have been logged out on your other devices.";
+    data_title: "Regisztrációs adatok", "Registration data";
+    save: "Mentés", "Save";
+    data_saved: "Az adatokat mentettük.", "Your data has been saved.";
+    data_email_pending: "Megerősítő linket küldtünk a(z) {email} címre. Az új cím a link megnyitása után lép életbe.", "We have sent a confirmation link to {email}. The new address takes effect once you open it.";
+    data_email_note: "Új e-mail-cím megadásakor a címre megerősítő linket küldünk; addig a régi cím marad érvényben.", "If you enter a new email address, we send a confirmation link to it; the old address stays in use until then.";
+    email_confirm_title: "E-mail-cím megerősítése", "Confirm email address";
+    email_confirm_text: "Az új e-mail-cím életbe léptetéséhez kattintson az alábbi gombra.", "To start using your new email address, press the button below.";
+    email_confirm_button: "E-mail-cím megerősítése", "Confirm email address";
+    email_confirmed: "Az új e-mail-cím életbe lépett.", "Your new email address is now in use.";
+    settings_title: "Beállítások", "Settings";
+    language_label: "Nyelv", "Language";
+    language_hu: "Magyar", "Magyar (Hungarian)";
+    language_en: "English (angol)", "English";
+    notifications_legend: "Értesítések", "Notifications";
+    notify_logins_label: "E-mailt kérek minden sikeres bejelentkezésről", "Email me about every successful login";
+    settings_saved: "A beállításokat mentettük.", "Your settings have been saved.";
+    activity_title: "Biztonsági napló", "Security log";
+    activity_intro: "A fiókjával kapcsolatos legutóbbi események. Ha olyan bejelentkezést lát, amely nem Öntől származik, azonnal változtassa meg a jelszavát.", "The latest events of your account. If you see a login that was not you, change your password at once.";
+    activity_empty: "Még nincs esemény.", "No events yet.";
+    col_time: "Időpont", "Time";
+    col_event: "Esemény", "Event";
+    col_address: "Cím", "Address";
+    col_outcome: "Eredmény", "Outcome";
+    outcome_success: "Sikeres", "Succeeded";
+    outcome_failure: "Sikertelen", "Failed";
+    time_zone_note: "Az időpontok magyarországi idő szerint értendők.", "Times are Hungarian local time.";
+    delete_title: "Ügyfélkapu törlése", "Delete Ügyfélkapu account";
+    delete_warning: "A törlés végleges: a fiókot és minden munkamenetét töröljük, és ezzel a felhasználónévvel többé nem tud bejelentkezni.", "Deletion is permanent: the account and all its sessions are deleted, and you can no longer log in with this username.";
+    delete_confirm_label: "Megértettem, hogy az Ügyfélkapu-fiókom véglegesen törlődik", "I understand that my Ügyfélkapu account will be deleted permanently";
+    delete_button: "Ügyfélkapu törlése", "Delete Ügyfélkapu account";
+    deleted_text: "Az Ügyfélkapu-fiókját töröltük.", "Your Ügyfélkapu account has been deleted.";
+    plus_title: "Ügyfélkapu+ igénylése", "Set up Ügyfélkapu+";
+    plus_intro: "Az Ügyfélkapu+ kétlépcsős azonosítás: a felhasználónév és a jelszó mellett egy 30 másodpercenként változó, 6 számjegyű kódot is meg kell adni. Mielőtt továbblépne, töltse le az alábbi alkalmazások valamelyikét okoskészülékére:", "Ügyfélkapu+ is two-step login: besides your username and password you enter a 6-digit code that changes every 30 seconds. Before you continue, install one of these apps on your smartphone:";
+    plus_store: "A letöltés helye: Google Play vagy App Store. Okostelefon nélkül a kapu böngészős hitelesítője is használható.", "Get it from Google Play or the App Store. Without a smartphone you can use kapu's browser authenticator.";
+    plus_unavailable: "A kétlépcsős azonosítás bekapcsolása ezen a szerveren még nem érhető el.", "Turning on two-step login is not available on this server yet.";
+    problem_username_empty: "Adja meg a felhasználónevet.", "Enter a username.";
+    problem_username_short: "A felhasználónév legalább 3 karakter legyen.", "The username must be at least 3 characters.";
+    problem_username_long: "A felhasználónév legfeljebb 64 karakter lehet.", "The username can be at most 64 characters.";
+    problem_username_chars: "A felhasználónév csak kisbetűket (a–z), számokat, pontot, aláhúzást és kötőjelet tartalmazhat, és betűvel vagy számmal kezdődik.", "The username can only contain letters a–z, digits, dot, underscore and hyphen, and starts with a letter or digit.";
+    problem_username_taken: "Ez a felhasználónév már foglalt. Válasszon másikat.", "This username is taken. Please choose another.";
+    problem_name_empty: "Adja meg a teljes nevét.", "Enter your full name.";
+    problem_name_long: "A név legfeljebb 200 karakter lehet.", "The name can be at most 200 characters.";
+    problem_name_control: "A név nem tartalmazhat vezérlőkaraktert.", "The name cannot contain control characters.";
+    problem_email_empty: "Adja meg az e-mail-címét.", "Enter your email address.";
+    problem_email_long: "Az e-mail-cím túl hosszú.", "The email address is too long.";
+    problem_email_invalid: "Adjon meg érvényes e-mail-címet, például nev@example.hu.", "Enter a valid email address, such as name@example.com.";
+    problem_password_short: "A jelszó legalább {min} karakter legyen.", "The password must be at least {min} characters.";
+    problem_password_long: "A jelszó legfeljebb {max} karakter lehet.", "The password can be at most {max} characters.";
+    problem_password_common: "Ez a jelszó túl gyakori, könnyen kitalálható. Válasszon másikat.", "This password is too common and easy to guess. Please choose another.";
+    problem_password_context: "A jelszó nem tartalmazhatja a felhasználónevét, a nevét vagy az e-mail-címét.", "The password cannot contain your username, name or email address.";
+    problem_password_control: "A jelszó nem tartalmazhat vezérlőkaraktert.", "The password cannot contain control characters.";
+    problem_password_mismatch: "A két jelszó nem egyezik.", "The two passwords do not match.";
+    problem_wrong_password: "A megadott jelszó nem megfelelő.", "The password is not correct.";
+    problem_must_confirm: "A törléshez jelölje be a megerősítést.", "Tick the confirmation to delete the account.";
+    error_title: "Hiba", "Error";
+    error_bad_request: "A kérés nem értelmezhető. Kérjük, térjen vissza, és próbálja újra.", "The request could not be understood. Please go back and try again.";
+    error_bad_form: "Az űrlap hiányos volt, vagy olyan karaktereket tartalmazott, amelyeket nem tudunk feldolgozni. Kérjük, térjen vissza, és gépelje be újra.", "The form was incomplete or contained characters we cannot read. Please go back and type it again.";
+    error_too_large: "Az elküldött adat túl nagy. Kérjük, térjen vissza, és adjon meg rövidebb értékeket.", "What you sent is too large. Please go back and enter shorter values.";
+    error_csrf: "Az űrlap lejárt, vagy nem ebből a böngészőből érkezett. Töltse be újra az oldalt, és próbálja újra.", "The form has expired or did not come from this browser. Reload the page and try again.";
+    error_not_found: "Az oldal nem található.", "Page not found.";
+    error_internal: "Váratlan hiba történt. Ha újra előfordul, adja meg az ügyfélszolgálatnak ezt az azonosítót: {id}", "Something went wrong. If it happens again, give support this reference: {id}";
+    back_home: "Vissza a kezdőlapra", "Back to the start page";
+    footer: "kapu – központi azonosítás", "kapu – central identification";
+    event_registered: "Regisztráció", "Registration";
+    event_registration_confirmed: "Regisztráció megerősítése", "Registration confirmed";
+    event_account_created_by_office: "Fiók létrehozása ügyfélszolgálaton", "Account created at an office";
+    event_login_succeeded: "Bejelentkezés", "Login";
+    event_login_failed: "Sikertelen bejelentkezés", "Failed login";
+    event_login_blocked: "Letiltott bejelentkezési kísérlet", "Blocked login attempt";
+    event_locked_out: "Zárolás túl sok hibás próbálkozás miatt", "Locked after too many failures";
+    event_unlocked: "Zárolás feloldása", "Unlocked";
+    event_logout: "Kijelentkezés", "Logout";
+    event_password_changed: "Jelszóváltoztatás", "Password changed";
+    event_password_reset_requested: "Jelszó-visszaállítás kérése", "Password reset requested";
+    event_password_reset: "Jelszó-visszaállítás", "Password reset";
+    event_email_change_requested: "E-mail-cím változtatásának kérése", "Email change requested";
+    event_email_changed: "E-mail-cím megváltozott", "Email address changed";
+    event_name_changed: "Név megváltozott", "Name changed";
+    event_settings_changed: "Beállítások módosítása", "Settings changed";
+    event_account_deleted: "Fiók törlése", "Account deleted";
+    mail_registration_subject: "Ügyfélkapu regisztráció megerősítése", "Confirm your Ügyfélkapu registration";
+    mail_registration_body: "Kedves {name}!\n\nAz Ügyfélkapu regisztráció befejezéséhez nyissa meg az alábbi linket ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön regisztrált, hagyja figyelmen kívül ezt a levelet.\n\nkapu\n", "Dear {name},\n\nTo finish your Ügyfélkapu registration, open this link (valid for {hours} hours, single use):\n\n{url}\n\nIf you did not register, ignore this email.\n\nkapu\n";
+    mail_reset_subject: "Ügyfélkapu jelszó visszaállítása", "Reset your Ügyfélkapu password";
+    mail_reset_body: "Kedves {name}!\n\nÚj jelszót az alábbi linken adhat meg ({minutes} percig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet: a jelszava nem változik.\n\nkapu\n", "Dear {name},\n\nYou can set a new password at this link (valid for {minutes} minutes, single use):\n\n{url}\n\nIf you did not ask for this, ignore this email: your password stays as it is.\n\nkapu\n";
+    mail_password_changed_subject: "Ügyfélkapu jelszava megváltozott", "Your Ügyfélkapu password was changed";
+    mail_password_changed_body: "Kedves {name}!\n\nÜgyfélkapu-fiókja jelszava megváltozott ({time}).\n\nHa nem Ön volt, azonnal kérjen új jelszót az „Elfelejtett jelszó” linken, vagy keressen fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nThe password of your Ügyfélkapu account was changed ({time}).\n\nIf this was not you, ask for a new password at once with the \"Forgotten password\" link, or visit a government office.\n\nkapu\n";
+    mail_email_change_subject: "Ügyfélkapu e-mail-cím megerősítése", "Confirm your new Ügyfélkapu email address";
+    mail_email_change_body: "Kedves {name}!\n\nAz új e-mail-cím életbe léptetéséhez nyissa meg az alábbi linket (egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet.\n\nkapu\n", "Dear {name},\n\nTo start using this email address for Ügyfélkapu, open this link (single use):\n\n{url}\n\nIf you did not ask for this, ignore this email.\n\nkapu\n";
+    mail_email_change_notice_body: "Kedves {name}!\n\nÜgyfélkapu-fiókjához új e-mail-címet adtak meg: {email}. A változás a címre küldött link megnyitása után lép életbe.\n\nHa nem Ön volt, változtassa meg a jelszavát.\n\nkapu\n", "Dear {name},\n\nA new email address was entered for your Ügyfélkapu account: {email}. It takes effect once the link sent to it is opened.\n\nIf this was not you, change your password.\n\nkapu\n";
+    mail_login_notice_subject: "Bejelentkezés az Ügyfélkapuba", "Login to Ügyfélkapu";
+    mail_login_notice_body: "Kedves {name}!\n\nBejelentkeztek az Ügyfélkapu-fiókjába: {time}, cím: {address}.\n\nHa nem Ön volt, azonnal változtassa meg a jelszavát.\n\nkapu\n", "Dear {name},\n\nSomeone logged in to your Ügyfélkapu account: {time}, from {address}.\n\nIf this was not you, change your password at once.\n\nkapu\n";
+    mail_deleted_subject: "Ügyfélkapu-fiókját töröltük", "Your Ügyfélkapu account was deleted";
+    mail_deleted_body: "Kedves {name}!\n\nÜgyfélkapu-fiókját kérésére töröltük.\n\nkapu\n", "Dear {name},\n\nYour Ügyfélkapu account was deleted as you asked.\n\nkapu\n";
+}
+
+pub fn texts(lang: Language) -> &'static Texts {
+    match lang {
+        Language::Hu => &HU,
+        Language::En => &EN,
+    }
+}
+
+/// Replaces each `{key}` in `template` with its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (key, value) in values {
+        out = out.replace(&format!("{{{key}}}"), value);
+    }
+    out
+}
+
+pub fn problem_text(t: &Texts, problem: &Problem) -> String {
+    match problem {
+        Problem::Username(e) => match e {
+            UsernameError::Empty => t.problem_username_empty,
+            UsernameError::TooShort => t.problem_username_short,
+            UsernameError::TooLong => t.problem_username_long,
+            UsernameError::InvalidCharacters => t.problem_username_chars,
+        }
+        .to_owned(),
+        Problem::UsernameTaken => t.problem_username_taken.to_owned(),
+        Problem::FullName(e) => match e {
+            FullNameError::Empty => t.problem_name_empty,
+            FullNameError::TooLong => t.problem_name_long,
+            FullNameError::ControlCharacters => t.problem_name_control,
+        }
+        .to_owned(),
+        Problem::Email(e) => match e {
+            EmailAddressError::Empty => t.problem_email_empty,
+            EmailAddressError::TooLong => t.problem_email_long,
+            EmailAddressError::Invalid => t.problem_email_invalid,
+        }
+        .to_owned(),
+        Problem::Password(r) => match r {
+            PasswordRejection::TooShort { min } => {
+                fill(t.problem_password_short, &[("min", &min.to_string())])
+            }
+            PasswordRejection::TooLong { max } => {
+                fill(t.problem_password_long, &[("max", &max.to_string())])
+            }
+            PasswordRejection::Common => t.problem_password_common.to_owned(),
+            PasswordRejection::ContainsContext => t.problem_password_context.to_owned(),
+            PasswordRejection::ControlCharacters => t.problem_password_control.to_owned(),
+        },
+        Problem::PasswordMismatch => t.problem_password_mismatch.to_owned(),
+        Problem::WrongPassword => t.problem_wrong_password.to_owned(),
+        Problem::MustConfirm => t.problem_must_confirm.to_owned(),
+    }
+}
+
+pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
+    match event {
+        AuditEvent::Registered => t.event_registered,
+        AuditEvent::RegistrationConfirmed => t.event_registration_confirmed,
+        AuditEvent::AccountCreatedByOffice => t.event_account_created_by_office,
+        AuditEvent::LoginSucceeded => t.event_login_succeeded,
+        AuditEvent::LoginFailed => t.event_login_failed,
+        AuditEvent::LoginBlocked => t.event_login_blocked,
+        AuditEvent::LockedOut => t.event_locked_out,
+        AuditEvent::Unlocked => t.event_unlocked,
+        AuditEvent::Logout => t.event_logout,
+        AuditEvent::PasswordChanged => t.event_password_changed,
+        AuditEvent::PasswordResetRequested => t.event_password_reset_requested,
+        AuditEvent::PasswordReset => t.event_password_reset,
+        AuditEvent::EmailChangeRequested => t.event_email_change_requested,
+        AuditEvent::EmailChanged => t.event_email_changed,
+        AuditEvent::NameChanged => t.event_name_changed,
+        AuditEvent::SettingsChanged => t.event_settings_changed,
+        AuditEvent::AccountDeleted => t.event_account_deleted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compiler checks every entry has both languages; this checks none
+    /// was left empty or accidentally the same where it should differ.
+    #[test]
+    fn every_text_is_present_and_placeholders_match() {
+        let hu = format!("{HU:?}");
+        let en = format!("{EN:?}");
+        assert!(!hu.contains(": \"\""), "an empty Hungarian text");
+        assert!(!en.contains(": \"\""), "an empty English text");
+        for (h, e) in [
+            (HU.login_blocked, EN.login_blocked),
+            (HU.mail_registration_body, EN.mail_registration_body),
+            (HU.mail_reset_body, EN.mail_reset_body),
+            (HU.error_internal, EN.error_internal),
+            (HU.password_hint, EN.password_hint),
+            (HU.mail_login_notice_body, EN.mail_login_notice_body),
+        ] {
+            let keys = |s: &str| {
+                let mut k: Vec<String> = s
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|p| p.split('}').next().map(str::to_owned))
+                    .collect();
+                k.sort();
+                k
+            };
+            assert_eq!(keys(h), keys(e), "placeholders differ: {h:?} / {e:?}");
+        }
+    }
+
+    #[test]
+    fn every_event_has_a_name() {
+        for e in AuditEvent::ALL {
+            assert!(!event_text(&HU, e).is_empty());
+            assert_ne!(event_text(&HU, e), event_text(&EN, e), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn fill_replaces_placeholders() {
+        assert_eq!(fill("a {x} b {y}", &[("x", "1"), ("y", "2")]), "a 1 b 2");
+    }
+}

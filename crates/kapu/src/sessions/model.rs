@@ -1,0 +1,61 @@
+//! Server-side sessions. The cookie carries a random token; the database keeps
+//! only its SHA-256, so any instance on the same database can serve a session
+//! and a copy of the database holds no usable cookie.
+
+use serde::Serialize;
+
+use crate::accounts::model::{Account, AccountId};
+use crate::clock::UnixTime;
+
+/// How the user proved who they are in this session (OIDC `amr` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AuthMethods {
+    /// Username and password.
+    Password,
+}
+
+impl AuthMethods {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethods::Password => "pwd",
+        }
+    }
+
+    /// Stored values this build does not know read as the weakest method.
+    pub fn parse(_stored: &str) -> Self {
+        AuthMethods::Password
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub account_id: AccountId,
+    pub auth_methods: AuthMethods,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub last_seen_at: UnixTime,
+    pub idle_expires_at: UnixTime,
+    pub absolute_expires_at: UnixTime,
+    pub client_addr: Option<String>,
+}
+
+impl SessionRecord {
+    /// The idle expiry after activity at `now`: never past the absolute limit.
+    pub fn extended_expiry(&self, now: UnixTime, idle_timeout: i64) -> UnixTime {
+        (now + idle_timeout).min(self.absolute_expires_at)
+    }
+}
+
+/// A live session with its account, as a request sees it.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub record: SessionRecord,
+    pub account: Account,
+}
+
+impl ActiveSession {
+    pub fn seconds_left(&self, now: UnixTime) -> i64 {
+        (self.record.idle_expires_at - now).max(0)
+    }
+}

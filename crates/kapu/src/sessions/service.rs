@@ -1,0 +1,68 @@
+//! Session use cases: start (at login), look up and extend (each request),
+//! end (logout), and clean up.
+
+use crate::Kapu;
+use crate::accounts::model::Account;
+use crate::audit::Actor;
+use crate::clock::UnixTime;
+use crate::crypto::{random_token, token_hash};
+use crate::sessions::model::{ActiveSession, AuthMethods, SessionRecord};
+use crate::store::StoreError;
+
+impl Kapu {
+    /// A new session with a new random id: a login never reuses an id a
+    /// browser had before (no session fixation).
+    pub async fn start_session(
+        &self,
+        account: &Account,
+        methods: AuthMethods,
+        actor: &Actor,
+    ) -> Result<(String, SessionRecord), StoreError> {
+        let token = random_token();
+        let now = self.now();
+        let s = &self.config.session;
+        let absolute = now + s.absolute_lifetime_seconds;
+        let record = SessionRecord {
+            id_hash: token_hash(&token),
+            account_id: account.id.clone(),
+            auth_methods: methods,
+            auth_time: now,
+            created_at: now,
+            last_seen_at: now,
+            idle_expires_at: (now + s.idle_timeout_seconds).min(absolute),
+            absolute_expires_at: absolute,
+            client_addr: actor.client_addr.clone(),
+        };
+        self.store.insert_session(&record).await?;
+        Ok((token, record))
+    }
+
+    /// The live session for a cookie token, extended by this activity.
+    pub async fn resume_session(&self, token: &str) -> Result<Option<ActiveSession>, StoreError> {
+        let now = self.now();
+        let Some(mut session) = self.store.active_session(&token_hash(token), now).await? else {
+            return Ok(None);
+        };
+        let expires = session
+            .record
+            .extended_expiry(now, self.config.session.idle_timeout_seconds);
+        self.store
+            .touch_session(&session.record.id_hash, now, expires)
+            .await?;
+        session.record.last_seen_at = now;
+        session.record.idle_expires_at = expires;
+        Ok(Some(session))
+    }
+
+    pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        self.store.delete_session(&token_hash(token)).await
+    }
+
+    pub async fn delete_expired_sessions(&self) -> Result<u64, StoreError> {
+        self.store.delete_expired_sessions(self.now()).await
+    }
+
+    pub fn session_seconds_left(&self, session: &ActiveSession) -> UnixTime {
+        session.seconds_left(self.now())
+    }
+}

@@ -1,0 +1,307 @@
+//! What every page request carries: language, CSRF token, session, client
+//! address. Built once per request by [`page_context`], which also enforces
+//! CSRF on every POST, renders error pages in the page's language and sets
+//! the cookies.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
+use data_encoding::BASE64URL_NOPAD;
+
+use crate::Kapu;
+use crate::accounts::model::Language;
+use crate::audit::Actor;
+use crate::crypto::{constant_time_eq, random_token};
+use crate::i18n::{self, Texts};
+use crate::sessions::model::ActiveSession;
+use crate::web::error::{ErrorPage, PageError};
+
+pub const SESSION_COOKIE: &str = "kapu_session";
+pub const CSRF_COOKIE: &str = "kapu_csrf";
+pub const LANG_COOKIE: &str = "kapu_lang";
+pub const CSRF_FIELD: &str = "csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub lang: Language,
+    pub csrf_token: String,
+    pub session: Option<Arc<ActiveSession>>,
+    /// The cookie token of the live session (to end it, or keep it on a password change).
+    pub session_token: Option<String>,
+    /// A session cookie came with the request but its session has ended.
+    pub session_expired: bool,
+    pub client_addr: Option<String>,
+    pub path: String,
+}
+
+impl Ctx {
+    pub fn t(&self) -> &'static Texts {
+        i18n::texts(self.lang)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            client_addr: self.client_addr.clone(),
+        }
+    }
+
+    pub fn require_session(&self) -> Result<&ActiveSession, PageError> {
+        self.session.as_deref().ok_or(PageError::LoginRequired {
+            expired: self.session_expired,
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| PageError::Internal("page context missing".into()))
+    }
+}
+
+/// Cookie changes a handler asks for (login, logout, language switch).
+#[derive(Clone, Debug, Default)]
+pub struct CookieUpdates(pub Vec<String>);
+
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn build_cookie(kapu: &Kapu, name: &'static str, value: String, max_age: Option<i64>) -> String {
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(kapu.config.secure_cookies());
+    if let Some(seconds) = max_age {
+        c = c.max_age(cookie::time::Duration::seconds(seconds));
+    }
+    c.build().to_string()
+}
+
+pub fn session_cookie(kapu: &Kapu, token: &str) -> String {
+    // No max-age: the server decides when the session ends, and the browser
+    // forgets the cookie when it closes.
+    build_cookie(kapu, SESSION_COOKIE, token.to_owned(), None)
+}
+
+pub fn clear_session_cookie(kapu: &Kapu) -> String {
+    build_cookie(kapu, SESSION_COOKIE, String::new(), Some(0))
+}
+
+pub fn lang_cookie(kapu: &Kapu, lang: Language) -> String {
+    build_cookie(
+        kapu,
+        LANG_COOKIE,
+        lang.code().to_owned(),
+        Some(365 * 24 * 3600),
+    )
+}
+
+/// The CSRF token for forms: an HMAC of the browser's random CSRF cookie, so
+/// a forged form from another site cannot know it.
+pub fn csrf_token_for(kapu: &Kapu, csrf_cookie: &str) -> String {
+    BASE64URL_NOPAD.encode(&kapu.csrf_key.mac(csrf_cookie.as_bytes()))
+}
+
+fn client_addr(kapu: &Kapu, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
+    if kapu.config.server.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|p| p.ip().to_string())
+}
+
+fn submitted_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if let Some(v) = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(v.to_owned());
+    }
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The page middleware: see the module doc.
+pub async fn page_context(
+    State(kapu): State<Arc<Kapu>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let headers = request.headers().clone();
+    let mut set_cookies = Vec::new();
+
+    let csrf_cookie = match cookie_value(&headers, CSRF_COOKIE) {
+        Some(v)
+            if v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            v.to_owned()
+        }
+        _ => {
+            let fresh = random_token();
+            set_cookies.push(build_cookie(&kapu, CSRF_COOKIE, fresh.clone(), None));
+            fresh
+        }
+    };
+    let csrf_token = csrf_token_for(&kapu, &csrf_cookie);
+
+    let mut session = None;
+    let mut session_token = None;
+    let mut session_expired = false;
+    if let Some(token) = cookie_value(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+        match kapu.resume_session(token).await {
+            Ok(Some(s)) => {
+                session = Some(Arc::new(s));
+                session_token = Some(token.to_owned());
+            }
+            Ok(None) => {
+                session_expired = true;
+                set_cookies.push(clear_session_cookie(&kapu));
+            }
+            Err(e) => {
+                return finish(
+                    &kapu,
+                    Language::Hu,
+                    PageError::from(e).into_response(),
+                    set_cookies,
+                );
+            }
+        }
+    }
+    let lang = session
+        .as_ref()
+        .map(|s| s.account.language)
+        .or_else(|| cookie_value(&headers, LANG_COOKIE).and_then(Language::parse))
+        .unwrap_or_default();
+
+    let (mut parts, body) = request.into_parts();
+    let body = if parts.method == Method::POST {
+        let bytes = match axum::body::to_bytes(body, kapu.config.server.max_body_bytes).await {
+            Ok(b) => b,
+            Err(_) => {
+                return finish(
+                    &kapu,
+                    lang,
+                    PageError::TooLarge.into_response(),
+                    set_cookies,
+                );
+            }
+        };
+        let ok = submitted_csrf(&parts.headers, &bytes)
+            .is_some_and(|sent| constant_time_eq(sent.as_bytes(), csrf_token.as_bytes()));
+        if !ok {
+            tracing::warn!(path = %parts.uri.path(), "CSRF check failed");
+            return finish(&kapu, lang, PageError::Csrf.into_response(), set_cookies);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+
+    let ctx = Ctx {
+        lang,
+        csrf_token,
+        session,
+        session_token,
+        session_expired,
+        client_addr: client_addr(&kapu, &headers, peer),
+        path: parts.uri.path().to_owned(),
+    };
+    parts.extensions.insert(ctx);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    finish(&kapu, lang, response, set_cookies)
+}
+
+/// Renders an error marker into a page, and adds the cookies.
+fn finish(
+    kapu: &Kapu,
+    lang: Language,
+    mut response: Response,
+    mut set_cookies: Vec<String>,
+) -> Response {
+    if let Some(updates) = response.extensions_mut().remove::<CookieUpdates>() {
+        // A handler's cookie (e.g. a new session at login) wins over ours.
+        set_cookies.retain(|c| {
+            !updates
+                .0
+                .iter()
+                .any(|u| u.split('=').next() == c.split('=').next())
+        });
+        set_cookies.extend(updates.0);
+    }
+    if let Some(error) = response.extensions_mut().remove::<ErrorPage>() {
+        let status = response.status();
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+        response = crate::web::templates::render_error(kapu, lang, &error);
+        *response.status_mut() = status;
+        if let Some(v) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    for c in set_cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_values_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; kapu_session=abc; b=2"),
+        );
+        assert_eq!(cookie_value(&h, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie_value(&h, "missing"), None);
+    }
+
+    #[test]
+    fn csrf_comes_from_header_or_form() {
+        let mut h = HeaderMap::new();
+        assert_eq!(submitted_csrf(&h, b"a=1&csrf=xyz").as_deref(), Some("xyz"));
+        assert_eq!(
+            submitted_csrf(&h, b"a=%FF%FE&csrf=xyz").as_deref(),
+            Some("xyz")
+        );
+        h.insert(CSRF_HEADER, HeaderValue::from_static("hdr"));
+        assert_eq!(submitted_csrf(&h, b"").as_deref(), Some("hdr"));
+    }
+}

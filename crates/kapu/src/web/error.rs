@@ -1,0 +1,124 @@
+//! The one mapping from errors to responses.
+//!
+//! A handler returns [`PageError`]; its response carries an [`ErrorPage`]
+//! marker that the page middleware renders in the page's language (the error
+//! itself does not know the language). Internal errors get an operation id,
+//! logged with the cause and shown to the user, so support can find the log
+//! line; the cause itself is never shown.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::accounts::service::{AccountError, LoginError};
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    BadForm,
+    TooLarge,
+    Csrf,
+    NotFound,
+    Busy,
+    Internal,
+}
+
+/// Marker put on an error response; the middleware renders the page.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub kind: ErrorKind,
+    pub operation_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("bad request")]
+    BadRequest,
+    #[error("the form could not be read")]
+    BadForm,
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("the CSRF token is missing or wrong")]
+    Csrf,
+    #[error("not found")]
+    NotFound,
+    #[error("the server is busy")]
+    Busy,
+    /// Not logged in (or the session ended): go to the login page.
+    #[error("login required")]
+    LoginRequired { expired: bool },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Internal(format!("storage: {e}"))
+    }
+}
+
+impl From<AccountError> for PageError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Busy => PageError::Busy,
+            AccountError::Store(e) => e.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<LoginError> for PageError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Busy => PageError::Busy,
+            LoginError::Store(e) => e.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Internal(format!("template: {e}"))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, kind, operation_id) = match self {
+            PageError::LoginRequired { expired } => {
+                let to = if expired {
+                    "/login?msg=expired"
+                } else {
+                    "/login?msg=required"
+                };
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+            }
+            PageError::BadRequest => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest, None),
+            PageError::BadForm => (StatusCode::BAD_REQUEST, ErrorKind::BadForm, None),
+            PageError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge, None),
+            PageError::Csrf => (StatusCode::FORBIDDEN, ErrorKind::Csrf, None),
+            PageError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound, None),
+            PageError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Busy, None),
+            PageError::Internal(cause) => {
+                let id = crate::crypto::random_id()[..12].to_owned();
+                tracing::error!(operation_id = %id, %cause, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorKind::Internal,
+                    Some(id),
+                )
+            }
+        };
+        let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
+            .extensions_mut()
+            .insert(ErrorPage { kind, operation_id });
+        response
+    }
+}

@@ -1,0 +1,121 @@
+//! HTTP: every route in one place, the middleware stack, and serving.
+//!
+//! Page routes go through [`context::page_context`] (session, language,
+//! CSRF, error pages). Infrastructure routes (health, metrics, static files,
+//! session status) do not touch the session.
+
+pub mod assets;
+pub mod context;
+pub mod error;
+pub mod form;
+pub mod headers;
+pub mod infra;
+pub mod templates;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::Kapu;
+use crate::accounts::pages as accounts;
+use crate::audit::pages as audit;
+
+pub fn router(kapu: Arc<Kapu>) -> Router {
+    let pages = Router::new()
+        .route("/", get(accounts::home_get))
+        .route(
+            "/login",
+            get(accounts::login_get).post(accounts::login_post),
+        )
+        .route("/login/cancel", get(accounts::login_cancel_get))
+        .route("/logout", post(accounts::logout_post))
+        .route("/lang", post(accounts::lang_post))
+        .route(
+            "/register",
+            get(accounts::register_get).post(accounts::register_post),
+        )
+        .route(
+            "/register/confirm/{token}",
+            get(accounts::register_confirm_get).post(accounts::register_confirm_post),
+        )
+        .route(
+            "/password/forgot",
+            get(accounts::forgot_get).post(accounts::forgot_post),
+        )
+        .route(
+            "/password/reset/{token}",
+            get(accounts::reset_get).post(accounts::reset_post),
+        )
+        .route(
+            "/password/change",
+            get(accounts::change_password_get).post(accounts::change_password_post),
+        )
+        .route(
+            "/account",
+            get(accounts::registration_data_get).post(accounts::registration_data_post),
+        )
+        .route(
+            "/account/email/confirm/{token}",
+            get(accounts::email_confirm_get).post(accounts::email_confirm_post),
+        )
+        .route(
+            "/account/delete",
+            get(accounts::delete_get).post(accounts::delete_post),
+        )
+        .route(
+            "/settings",
+            get(accounts::settings_get).post(accounts::settings_post),
+        )
+        .route("/activity", get(audit::activity_get))
+        .route("/plus", get(accounts::plus_get))
+        .route("/session/keepalive", post(infra::keepalive_post))
+        .fallback(infra::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&kapu),
+            context::page_context,
+        ));
+    let infra = Router::new()
+        .route("/healthz", get(infra::healthz))
+        .route("/readyz", get(infra::readyz))
+        .route("/metrics", get(infra::metrics))
+        .route("/session/status", get(infra::session_status))
+        .route("/static/{file}", get(assets::static_file));
+    pages
+        .merge(infra)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&kapu),
+            headers::security_headers,
+        ))
+        .with_state(kapu)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    kapu: Arc<Kapu>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweep_expired_sessions(Arc::clone(&kapu)));
+    let app = router(kapu).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    result
+}
+
+/// Expired sessions are refused on read anyway; this only keeps the table small.
+async fn sweep_expired_sessions(kapu: Arc<Kapu>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        match kapu.delete_expired_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Page templates (askama, HTML escaped by default) and the view types they
+//! read. Pages are built from a few shapes: a form, a message, and a couple
+//! of special pages; handlers fill them.
+
+use askama::Template;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::Kapu;
+use crate::accounts::model::Language;
+use crate::accounts::service::{Field, FormErrors};
+use crate::i18n::{self, Texts, fill, problem_text};
+use crate::web::context::Ctx;
+use crate::web::error::{ErrorKind, ErrorPage};
+
+/// What the layout needs on every page.
+pub struct Page {
+    pub t: &'static Texts,
+    pub lang: &'static str,
+    pub csrf: String,
+    pub path: String,
+    pub title: String,
+    pub user: Option<UserHeader>,
+    pub case_handling_url: String,
+    pub storage_url: String,
+    pub notice: Option<String>,
+}
+
+pub struct UserHeader {
+    pub name_upper: String,
+    pub seconds_left: i64,
+    pub warning_seconds: i64,
+    pub countdown: String,
+}
+
+pub fn mm_ss(seconds: i64) -> String {
+    let s = seconds.max(0);
+    format!("{:02}:{:02}", s / 60, s % 60)
+}
+
+impl Page {
+    pub fn new(kapu: &Kapu, ctx: &Ctx, title: &str) -> Self {
+        let user = ctx.session.as_ref().map(|s| {
+            let left = kapu.session_seconds_left(s);
+            UserHeader {
+                name_upper: s.account.full_name.as_str().to_uppercase(),
+                seconds_left: left,
+                warning_seconds: kapu.config.session.warning_seconds,
+                countdown: mm_ss(left),
+            }
+        });
+        Self {
+            t: ctx.t(),
+            lang: ctx.lang.code(),
+            csrf: ctx.csrf_token.clone(),
+            path: ctx.path.clone(),
+            title: title.to_owned(),
+            user,
+            case_handling_url: kapu.config.links.case_handling_url.clone(),
+            storage_url: kapu.config.links.document_storage_url.clone(),
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+pub struct ErrorItem {
+    pub id: &'static str,
+    pub message: String,
+}
+
+pub struct SelectOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+/// One input of a form, with its label, hint and error.
+pub struct FieldView {
+    pub id: &'static str,
+    pub label: String,
+    /// `text`, `password`, `email`, `checkbox` or `select`.
+    pub kind: &'static str,
+    pub value: String,
+    pub required: bool,
+    pub autocomplete: &'static str,
+    pub hint: Option<String>,
+    pub error: Option<String>,
+    pub checked: bool,
+    pub options: Vec<SelectOption>,
+    pub maxlength: usize,
+    pub autofocus: bool,
+    pub describedby: String,
+}
+
+impl FieldView {
+    pub fn input(
+        field: Field,
+        kind: &'static str,
+        label: &str,
+        autocomplete: &'static str,
+    ) -> Self {
+        Self {
+            id: field.id(),
+            label: label.to_owned(),
+            kind,
+            value: String::new(),
+            required: true,
+            autocomplete,
+            hint: None,
+            error: None,
+            checked: false,
+            options: Vec::new(),
+            maxlength: 1024,
+            autofocus: false,
+            describedby: String::new(),
+        }
+    }
+
+    pub fn text(
+        field: Field,
+        label: &str,
+        autocomplete: &'static str,
+        value: &str,
+        maxlength: usize,
+    ) -> Self {
+        Self {
+            value: value.to_owned(),
+            maxlength,
+            ..Self::input(field, "text", label, autocomplete)
+        }
+    }
+
+    pub fn password(field: Field, label: &str, autocomplete: &'static str) -> Self {
+        Self::input(field, "password", label, autocomplete)
+    }
+
+    pub fn checkbox(field: Field, label: &str, checked: bool, required: bool) -> Self {
+        Self {
+            checked,
+            required,
+            ..Self::input(field, "checkbox", label, "off")
+        }
+    }
+
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn hint(mut self, hint: String) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    pub fn focus(mut self) -> Self {
+        self.autofocus = true;
+        self
+    }
+}
+
+pub struct LinkView {
+    pub href: String,
+    pub label: String,
+}
+
+impl LinkView {
+    pub fn new(href: &str, label: &str) -> Self {
+        Self {
+            href: href.to_owned(),
+            label: label.to_owned(),
+        }
+    }
+}
+
+pub struct ButtonForm {
+    pub action: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+pub struct FormPage {
+    pub p: Page,
+    pub heading: String,
+    pub intro: Vec<String>,
+    pub errors: Vec<ErrorItem>,
+    pub action: String,
+    pub fields: Vec<FieldView>,
+    pub has_required: bool,
+    pub submit: String,
+    pub links: Vec<LinkView>,
+}
+
+impl FormPage {
+    pub fn new(p: Page, heading: &str, action: &str, submit: &str, fields: Vec<FieldView>) -> Self {
+        let has_required = fields.iter().any(|f| f.required && f.kind != "checkbox");
+        Self {
+            p,
+            heading: heading.to_owned(),
+            intro: Vec::new(),
+            errors: Vec::new(),
+            action: action.to_owned(),
+            fields,
+            has_required,
+            submit: submit.to_owned(),
+            links: Vec::new(),
+        }
+    }
+
+    pub fn intro(mut self, text: impl Into<String>) -> Self {
+        self.intro.push(text.into());
+        self
+    }
+
+    pub fn links(mut self, links: Vec<LinkView>) -> Self {
+        self.links = links;
+        self
+    }
+
+    /// A page-level error that belongs to no one field (e.g. a failed login).
+    pub fn page_error(mut self, target: &'static str, message: String) -> Self {
+        self.errors.push(ErrorItem {
+            id: target,
+            message,
+        });
+        self
+    }
+
+    /// Puts each error next to its field and in the summary at the top.
+    pub fn field_errors(mut self, errors: &FormErrors) -> Self {
+        let t = self.p.t;
+        for (field, problem) in &errors.0 {
+            let message = problem_text(t, problem);
+            if let Some(f) = self.fields.iter_mut().find(|f| f.id == field.id())
+                && f.error.is_none()
+            {
+                f.error = Some(message.clone());
+            }
+            self.errors.push(ErrorItem {
+                id: field.id(),
+                message,
+            });
+        }
+        self
+    }
+
+    pub fn render(mut self) -> Result<Response, askama::Error> {
+        for f in &mut self.fields {
+            let mut ids = Vec::new();
+            if f.hint.is_some() {
+                ids.push(format!("{}-hint", f.id));
+            }
+            if f.error.is_some() {
+                ids.push(format!("{}-error", f.id));
+            }
+            f.describedby = ids.join(" ");
+        }
+        html(&self)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub p: Page,
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub button: Option<ButtonForm>,
+    pub links: Vec<LinkView>,
+}
+
+impl MessagePage {
+    pub fn new(p: Page, heading: &str, text: impl Into<String>) -> Self {
+        Self {
+            p,
+            heading: heading.to_owned(),
+            paragraphs: vec![text.into()],
+            button: None,
+            links: Vec::new(),
+        }
+    }
+
+    pub fn button(mut self, action: &str, label: &str) -> Self {
+        self.button = Some(ButtonForm {
+            action: action.to_owned(),
+            label: label.to_owned(),
+        });
+        self
+    }
+
+    pub fn link(mut self, href: &str, label: &str) -> Self {
+        self.links.push(LinkView::new(href, label));
+        self
+    }
+
+    pub fn render(self) -> Result<Response, askama::Error> {
+        html(&self)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub p: Page,
+    pub welcome: String,
+    pub last_login: Option<String>,
+}
+
+pub struct ActivityRow {
+    pub time: String,
+    pub event: String,
+    pub address: String,
+    pub outcome: String,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+pub struct ActivityPage {
+    pub p: Page,
+    pub rows: Vec<ActivityRow>,
+}
+
+#[derive(Template)]
+#[template(path = "plus.html")]
+pub struct PlusPage {
+    pub p: Page,
+}
+
+pub fn html<T: Template>(page: &T) -> Result<Response, askama::Error> {
+    let body = page.render()?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+}
+
+/// The page for an [`ErrorPage`] marker, in the page's language. Errors are
+/// rendered without the session header: the request may not have got that far.
+pub fn render_error(kapu: &Kapu, lang: Language, error: &ErrorPage) -> Response {
+    let t = i18n::texts(lang);
+    let text = match error.kind {
+        ErrorKind::BadRequest => t.error_bad_request.to_owned(),
+        ErrorKind::BadForm => t.error_bad_form.to_owned(),
+        ErrorKind::TooLarge => t.error_too_large.to_owned(),
+        ErrorKind::Csrf => t.error_csrf.to_owned(),
+        ErrorKind::NotFound => t.error_not_found.to_owned(),
+        ErrorKind::Busy => t.busy.to_owned(),
+        ErrorKind::Internal => fill(
+            t.error_internal,
+            &[("id", error.operation_id.as_deref().unwrap_or("-"))],
+        ),
+    };
+    let p = Page {
+        t,
+        lang: lang.code(),
+        csrf: String::new(),
+        path: "/".into(),
+        title: t.error_title.to_owned(),
+        user: None,
+        case_handling_url: kapu.config.links.case_handling_url.clone(),
+        storage_url: kapu.config.links.document_storage_url.clone(),
+        notice: None,
+    };
+    let page = MessagePage::new(p, t.error_title, text).link("/", t.back_home);
+    match page.render() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the error page");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "error").into_response()
+        }
+    }
+}

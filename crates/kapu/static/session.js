@@ -1,0 +1,88 @@
+// The session countdown ("Munkamenet lejár: mm:ss"). It counts down to the
+// server's real idle expiry, which the page gives in data-seconds-left; two
+// minutes before the end a dialog offers to stay logged in or to log out, and
+// at zero the page goes to the login page (after asking the server, in case
+// another tab kept the session alive).
+(function () {
+  "use strict";
+  var el = document.getElementById("session-countdown");
+  if (!el) { return; }
+  var dialog = document.getElementById("session-dialog");
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var warning = parseInt(el.getAttribute("data-warning-seconds"), 10) || 120;
+  var deadline = 0;
+  var timer = null;
+
+  function setLeft(seconds) {
+    deadline = performance.now() + Math.max(0, seconds) * 1000;
+  }
+  function left() {
+    return Math.max(0, Math.round((deadline - performance.now()) / 1000));
+  }
+  function show(seconds) {
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    el.textContent = (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+  }
+  function expired() {
+    window.location.assign("/login?msg=expired");
+  }
+  function checkServer() {
+    fetch("/session/status", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (status) {
+        if (status.active && status.seconds_left > 0) { setLeft(status.seconds_left); start(); } else { expired(); }
+      })
+      .catch(expired);
+  }
+  function openDialog() {
+    if (dialog && !dialog.open && typeof dialog.showModal === "function") {
+      dialog.showModal();
+      var stay = document.getElementById("session-stay");
+      if (stay) { stay.focus(); }
+    }
+  }
+  function closeDialog() {
+    if (dialog && dialog.open) { dialog.close(); }
+  }
+  function tick() {
+    var seconds = left();
+    show(seconds);
+    if (seconds <= 0) {
+      clearInterval(timer);
+      closeDialog();
+      checkServer();
+    } else if (seconds <= warning) {
+      openDialog();
+    }
+  }
+  function start() {
+    if (timer) { clearInterval(timer); }
+    tick();
+    timer = setInterval(tick, 1000);
+  }
+  function stayLoggedIn() {
+    fetch("/session/keepalive", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" }
+    })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (status) { setLeft(status.seconds_left); closeDialog(); start(); })
+      .catch(expired);
+  }
+  function logOut() {
+    var form = document.getElementById("logout-form");
+    if (form) { form.submit(); } else { expired(); }
+  }
+
+  var stay = document.getElementById("session-stay");
+  var out = document.getElementById("session-logout");
+  if (stay) { stay.addEventListener("click", stayLoggedIn); }
+  if (out) { out.addEventListener("click", logOut); }
+  if (dialog) {
+    // Escape closes a modal dialog; treat it as "stay logged in".
+    dialog.addEventListener("cancel", function (e) { e.preventDefault(); stayLoggedIn(); });
+  }
+  setLeft(parseInt(el.getAttribute("data-seconds-left"), 10) || 0);
+  start();
+}());

@@ -1,0 +1,7 @@
+//! kapu's integration tests: one binary (linking is slow), every test against
+//! a real server, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod portal;
