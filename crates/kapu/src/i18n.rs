@@ -122,7 +122,7 @@ catalogue! {
     col_outcome: "Eredmény", "Outcome";
     outcome_success: "Sikeres", "Succeeded";
     outcome_failure: "Sikertelen", "Failed";
-    time_zone_note: "Az időpontok magyarországi idő szerint értendők.", "Times are Hungarian local time.";
+    time_zone_note: "Az időpontok a(z) {zone} időzóna szerint értendők.", "Times are in the {zone} time zone.";
     delete_title: "Ügyfélkapu törlése", "Delete Ügyfélkapu account";
     delete_warning: "A törlés végleges: a fiókot és minden munkamenetét töröljük, és ezzel a felhasználónévvel többé nem tud bejelentkezni.", "Deletion is permanent: the account and all its sessions are deleted, and you can no longer log in with this username.";
     delete_confirm_label: "Megértettem, hogy az Ügyfélkapu-fiókom véglegesen törlődik", "I understand that my Ügyfélkapu account will be deleted permanently";

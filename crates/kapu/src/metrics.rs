@@ -87,7 +87,7 @@ impl Metrics {
             .inc();
     }
 
-    /// `outcome`: success, invalid_credentials, blocked, busy.
+    /// `outcome`: success, invalid_credentials, blocked, not_confirmed.
     pub fn login(&self, outcome: &'static str) {
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
     }

@@ -259,7 +259,8 @@ pub async fn register_post(
     };
     match kapu.register(input, &ctx.actor()).await {
         Ok(()) => {
-            let hours = (kapu.config.email_links.registration_ttl_seconds / 3600).to_string();
+            let hours =
+                ((kapu.config.email_links.registration_ttl_seconds + 3599) / 3600).to_string();
             let text = fill(t.register_sent_text, &[("hours", &hours)]);
             Ok(MessagePage::new(
                 Page::new(&kapu, &ctx, t.register_sent_title),

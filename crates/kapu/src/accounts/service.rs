@@ -277,7 +277,7 @@ impl Kapu {
             &[
                 ("name", account.full_name.as_str()),
                 ("url", &url),
-                ("hours", &(ttl / 3600).to_string()),
+                ("hours", &((ttl + 3599) / 3600).to_string()),
             ],
         );
         self.send_mail(

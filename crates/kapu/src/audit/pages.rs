@@ -41,8 +41,10 @@ pub async fn activity_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> Result<Res
             }
         })
         .collect();
+    let zone_note = crate::i18n::fill(t.time_zone_note, &[("zone", &kapu.config.server.time_zone)]);
     Ok(html(&ActivityPage {
         p: Page::new(&kapu, &ctx, t.activity_title),
         rows,
+        zone_note,
     })?)
 }

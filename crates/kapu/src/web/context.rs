@@ -126,8 +126,11 @@ pub fn csrf_token_for(kapu: &Kapu, csrf_cookie: &str) -> String {
 
 fn client_addr(kapu: &Kapu, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
     if kapu.config.server.trust_forwarded_for {
+        // The last entry of the last header line: the one our proxy added.
         let forwarded = headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .map(|v| v.trim().to_owned())
@@ -222,7 +225,8 @@ pub async fn page_context(
         let ok = submitted_csrf(&parts.headers, &bytes)
             .is_some_and(|sent| constant_time_eq(sent.as_bytes(), csrf_token.as_bytes()));
         if !ok {
-            tracing::warn!(path = %parts.uri.path(), "CSRF check failed");
+            // Not the path: emailed-link paths carry single-use tokens.
+            tracing::warn!(method = %parts.method, "CSRF check failed");
             return finish(&kapu, lang, PageError::Csrf.into_response(), set_cookies);
         }
         Body::from(bytes)

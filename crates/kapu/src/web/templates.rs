@@ -324,6 +324,7 @@ pub struct ActivityRow {
 pub struct ActivityPage {
     pub p: Page,
     pub rows: Vec<ActivityRow>,
+    pub zone_note: String,
 }
 
 #[derive(Template)]
