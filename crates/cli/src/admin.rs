@@ -17,6 +17,21 @@ pub enum AdminCommand {
     User(UserCommand),
     /// Print a user's security events, newest first.
     Audit(AuditArgs),
+    /// Turn off a citizen's two-step login at an office, after checking their
+    /// ID in person (they lost both the phone and the revocation code).
+    #[command(name = "reset-2fa")]
+    ResetTwoStep(ResetArgs),
+}
+
+#[derive(Args)]
+pub struct ResetArgs {
+    #[arg(long = "user", value_name = "USERNAME")]
+    user: String,
+    /// Why, for the audit log (e.g. "ID card checked, office Budapest XI").
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    out: Json,
 }
 
 #[derive(Subcommand)]
@@ -99,54 +114,42 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(a.out.json, &e.to_string()),
             };
-            match kapu
-                .admin_create_user(&a.username, &a.name, &a.email, &password, a.language)
-                .await
-            {
+            match kapu.admin_create_user(&a.username, &a.name, &a.email, &password, a.language).await {
                 Ok(account) if a.out.json => {
                     println!("{}", json!({ "ok": true, "account": account }));
                     ExitCode::SUCCESS
                 }
                 Ok(account) => {
+                    println!("created account {} ({}), active", account.username, account.full_name.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(a.out.json, &e.to_string()),
+            }
+        }
+        AdminCommand::User(UserCommand::List(a)) => match kapu.admin_list_users(a.limit, a.offset).await {
+            Ok(accounts) if a.out.json => {
+                println!("{}", json!({ "ok": true, "accounts": accounts }));
+                ExitCode::SUCCESS
+            }
+            Ok(accounts) => {
+                println!("{:<24} {:<8} {:<32} email", "username", "status", "name");
+                for acc in &accounts {
                     println!(
-                        "created account {} ({}), active",
-                        account.username,
-                        account.full_name.as_str()
+                        "{:<24} {:<8} {:<32} {}",
+                        acc.username.as_str(),
+                        acc.status.as_str(),
+                        acc.full_name.as_str(),
+                        acc.email.as_str()
                     );
-                    ExitCode::SUCCESS
                 }
-                Err(e) => fail(a.out.json, &e.to_string()),
+                println!("{} account(s)", accounts.len());
+                ExitCode::SUCCESS
             }
-        }
-        AdminCommand::User(UserCommand::List(a)) => {
-            match kapu.admin_list_users(a.limit, a.offset).await {
-                Ok(accounts) if a.out.json => {
-                    println!("{}", json!({ "ok": true, "accounts": accounts }));
-                    ExitCode::SUCCESS
-                }
-                Ok(accounts) => {
-                    println!("{:<24} {:<8} {:<32} email", "username", "status", "name");
-                    for acc in &accounts {
-                        println!(
-                            "{:<24} {:<8} {:<32} {}",
-                            acc.username.as_str(),
-                            acc.status.as_str(),
-                            acc.full_name.as_str(),
-                            acc.email.as_str()
-                        );
-                    }
-                    println!("{} account(s)", accounts.len());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(a.out.json, &e.to_string()),
-            }
-        }
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
         AdminCommand::User(UserCommand::Unlock(a)) => match kapu.admin_unlock(&a.user).await {
             Ok(was_locked) if a.out.json => {
-                println!(
-                    "{}",
-                    json!({ "ok": true, "username": a.user, "was_locked": was_locked })
-                );
+                println!("{}", json!({ "ok": true, "username": a.user, "was_locked": was_locked }));
                 ExitCode::SUCCESS
             }
             Ok(true) => {
@@ -155,6 +158,17 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Ok(false) => {
                 println!("{} was not locked; nothing to do", a.user);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
+        AdminCommand::ResetTwoStep(a) => match kapu.office_reset_two_step(&a.user, &a.reason).await {
+            Ok(account) if a.out.json => {
+                println!("{}", json!({ "ok": true, "username": account.username, "two_step": "off" }));
+                ExitCode::SUCCESS
+            }
+            Ok(account) => {
+                println!("two-step login of {} is off; the user was emailed and all sessions ended", account.username);
                 ExitCode::SUCCESS
             }
             Err(e) => fail(a.out.json, &e.to_string()),

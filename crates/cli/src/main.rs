@@ -16,11 +16,7 @@ use kapu::passwords::Password;
 mod admin;
 
 #[derive(Parser)]
-#[command(
-    name = "kapu",
-    version,
-    about = "kapu: a citizen login with two-step verification (Ügyfélkapu+ style)"
-)]
+#[command(name = "kapu", version, about = "kapu: a citizen login with two-step verification (Ügyfélkapu+ style)")]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -34,12 +30,7 @@ struct Global {
     #[arg(long, global = true, env = "KAPU_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Use PostgreSQL instead of the embedded SQLite (several instances can share it).
-    #[arg(
-        long,
-        global = true,
-        env = "KAPU_DATABASE_URL",
-        value_name = "postgres://..."
-    )]
+    #[arg(long, global = true, env = "KAPU_DATABASE_URL", value_name = "postgres://...")]
     database_url: Option<String>,
     /// TOML configuration file (every option is described in docs/operations.md).
     #[arg(long, global = true, env = "KAPU_CONFIG", value_name = "FILE")]
@@ -86,10 +77,7 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kapu: cannot start the async runtime: {e}");
@@ -118,10 +106,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&overrides)?;
             let kapu = kapu::Kapu::open(config).await?;
             kapu.store.migrate().await?;
-            println!(
-                "kapu: database is up to date ({})",
-                kapu.store.backend().name()
-            );
+            println!("kapu: database is up to date ({})", kapu.store.backend().name());
             kapu.store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -157,14 +142,13 @@ async fn serve(overrides: Overrides) -> anyhow::Result<()> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        return;
-                    }
-                };
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

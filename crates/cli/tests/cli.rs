@@ -9,21 +9,13 @@ use std::time::Duration;
 
 fn kapu(data_dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kapu"));
-    c.arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("KAPU_DATABASE_URL")
-        .env_remove("KAPU_CONFIG")
-        .env("KAPU_LOG", "warn");
+    c.arg("--data-dir").arg(data_dir).env_remove("KAPU_DATABASE_URL").env_remove("KAPU_CONFIG").env("KAPU_LOG", "warn");
     c
 }
 
 fn json(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 #[test]
@@ -47,63 +39,28 @@ fn admin_commands_work_on_the_same_data_and_speak_json() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"egy hosszu jelmondat az irodaban\n")
-        .unwrap();
+    add.stdin.take().unwrap().write_all(b"egy hosszu jelmondat az irodaban\n").unwrap();
     let out = add.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let v = json(&out);
     assert_eq!(v["ok"], true);
     assert_eq!(v["account"]["username"], "hivatal.teszt");
-    assert!(
-        v["account"].get("password_hash").is_none(),
-        "the hash is never printed"
-    );
+    assert!(v["account"].get("password_hash").is_none(), "the hash is never printed");
 
-    let list = kapu(dir.path())
-        .args(["admin", "user", "list", "--json"])
-        .output()
-        .unwrap();
+    let list = kapu(dir.path()).args(["admin", "user", "list", "--json"]).output().unwrap();
     assert_eq!(json(&list)["accounts"][0]["status"], "active");
-    let text = kapu(dir.path())
-        .args(["admin", "user", "list"])
-        .output()
-        .unwrap();
+    let text = kapu(dir.path()).args(["admin", "user", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("hivatal.teszt"));
 
-    let audit = kapu(dir.path())
-        .args(["admin", "audit", "--user", "hivatal.teszt", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        json(&audit)["events"][0]["event"],
-        "account_created_by_office"
-    );
+    let audit = kapu(dir.path()).args(["admin", "audit", "--user", "hivatal.teszt", "--json"]).output().unwrap();
+    assert_eq!(json(&audit)["events"][0]["event"], "account_created_by_office");
 
-    let unlock = kapu(dir.path())
-        .args([
-            "admin",
-            "user",
-            "unlock",
-            "--user",
-            "hivatal.teszt",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let unlock =
+        kapu(dir.path()).args(["admin", "user", "unlock", "--user", "hivatal.teszt", "--json"]).output().unwrap();
     assert_eq!(json(&unlock)["was_locked"], false);
 
     // Errors: clear, non-zero, also as JSON.
-    let missing = kapu(dir.path())
-        .args(["admin", "audit", "--user", "nincs.ilyen", "--json"])
-        .output()
-        .unwrap();
+    let missing = kapu(dir.path()).args(["admin", "audit", "--user", "nincs.ilyen", "--json"]).output().unwrap();
     assert!(!missing.status.success());
     let v = json(&missing);
     assert_eq!(v["ok"], false);
@@ -125,11 +82,7 @@ fn admin_commands_work_on_the_same_data_and_speak_json() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    dup.stdin
-        .take()
-        .unwrap()
-        .write_all(b"egy masik hosszu jelmondat\n")
-        .unwrap();
+    dup.stdin.take().unwrap().write_all(b"egy masik hosszu jelmondat\n").unwrap();
     let out = dup.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("taken"));
@@ -140,28 +93,13 @@ fn bad_configuration_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kapu.toml");
     std::fs::write(&file, "[session]\nidle_timeout_seconds = 5\n").unwrap();
-    let out = kapu(dir.path())
-        .args(["migrate", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = kapu(dir.path()).args(["migrate", "--config"]).arg(&file).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("session.idle_timeout_seconds"));
     std::fs::write(&file, "[sesion]\n").unwrap();
-    let out = kapu(dir.path())
-        .args(["migrate", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("sesion"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = kapu(dir.path())
-        .args(["serve", "--public-url", "not a url"])
-        .output()
-        .unwrap();
+    let out = kapu(dir.path()).args(["migrate", "--config"]).arg(&file).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sesion"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kapu(dir.path()).args(["serve", "--public-url", "not a url"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("public_url"));
 }
@@ -169,11 +107,7 @@ fn bad_configuration_is_explained() {
 #[test]
 fn serve_prints_its_url_answers_and_stops_cleanly_on_a_signal() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = kapu(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = kapu(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let url = first
@@ -182,30 +116,17 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_a_signal() {
         .to_owned();
     let addr = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     let mut response = String::new();
     std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response.to_ascii_lowercase().contains("\ndate: "),
-        "a Date header for clock checks"
-    );
+    assert!(response.to_ascii_lowercase().contains("\ndate: "), "a Date header for clock checks");
     assert!(dir.path().join("kapu.db").exists() && dir.path().join("kapu.key").exists());
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "clean shutdown on Ctrl-C: {exit:?}");
-    assert_eq!(
-        lines.next().map(|l| l.unwrap()).as_deref(),
-        Some("kapu stopped")
-    );
+    assert_eq!(lines.next().map(|l| l.unwrap()).as_deref(), Some("kapu stopped"));
 }

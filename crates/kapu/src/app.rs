@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::Config;
+use crate::crypto::secret_box::SecretBox;
 use crate::crypto::{DerivedKey, KeyError, SecretKey};
 use crate::mail::{MailError, Mailer, mailer_from_config};
 use crate::metrics::Metrics;
@@ -22,6 +23,8 @@ pub struct Kapu {
     pub time_zone: jiff::tz::TimeZone,
     /// Signs CSRF tokens.
     pub csrf_key: DerivedKey,
+    /// Seals TOTP keys and pending revocation codes at rest.
+    pub secret_box: SecretBox,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +40,7 @@ pub enum StartError {
     #[error("mail: {0}")]
     Mail(#[from] MailError),
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
 }
 
 impl Kapu {
@@ -49,24 +49,19 @@ impl Kapu {
         Self::open_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    pub async fn open_with_clock(
-        config: Config,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, StartError> {
+    pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let key = SecretKey::load_or_create(&config.secret_key_path())?;
-        let store =
-            crate::store::connect(&config.database_url(), config.database.max_connections).await?;
+        let store = crate::store::connect(&config.database_url(), config.database.max_connections).await?;
         let metrics = Metrics::new();
         let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
         let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;
         Ok(Self {
             time_zone: config.time_zone(),
             csrf_key: key.derive("csrf"),
+            secret_box: SecretBox::new(&key.derive("totp-secrets")),
             config: Arc::new(config),
             store,
             hasher,

@@ -48,10 +48,7 @@ impl Clock for ManualClock {
 /// (Hungary by default), e.g. `2026-11-22 04:15:03`.
 pub fn format_local(t: UnixTime, tz: &jiff::tz::TimeZone) -> String {
     match jiff::Timestamp::from_second(t) {
-        Ok(ts) => ts
-            .to_zoned(tz.clone())
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string(),
+        Ok(ts) => ts.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string(),
         Err(_) => t.to_string(),
     }
 }

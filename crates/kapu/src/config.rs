@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::mail::MailConfig;
 use crate::passwords::{PasswordHashConfig, PasswordPolicy};
+use crate::twostep::model::TwoStepConfig;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +31,7 @@ pub struct Config {
     pub password_policy: PasswordPolicy,
     pub password_hash: PasswordHashConfig,
     pub mail: MailConfig,
+    pub two_step: TwoStepConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +119,7 @@ impl Default for Config {
             password_policy: PasswordPolicy::default(),
             password_hash: PasswordHashConfig::default(),
             mail: MailConfig::default(),
+            two_step: TwoStepConfig::default(),
         }
     }
 }
@@ -136,20 +139,13 @@ impl Default for ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 16,
-        }
+        Self { url: None, max_connections: 16 }
     }
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self {
-            idle_timeout_seconds: 600,
-            absolute_lifetime_seconds: 12 * 3600,
-            warning_seconds: 120,
-        }
+        Self { idle_timeout_seconds: 600, absolute_lifetime_seconds: 12 * 3600, warning_seconds: 120 }
     }
 }
 
@@ -199,24 +195,15 @@ pub struct Overrides {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("the configuration file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("configuration option {option}: {message}")]
-    Invalid {
-        option: &'static str,
-        message: String,
-    },
+    Invalid { option: &'static str, message: String },
 }
 
 fn invalid(option: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        option,
-        message: message.into(),
-    }
+    ConfigError::Invalid { option, message: message.into() }
 }
 
 impl Config {
@@ -243,14 +230,9 @@ impl Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        })
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse { path: path.to_owned(), message })
     }
 
     pub fn from_toml(text: &str) -> Result<Config, String> {
@@ -260,22 +242,13 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.session;
         if s.idle_timeout_seconds < 60 {
-            return Err(invalid(
-                "session.idle_timeout_seconds",
-                "must be at least 60",
-            ));
+            return Err(invalid("session.idle_timeout_seconds", "must be at least 60"));
         }
         if s.absolute_lifetime_seconds < s.idle_timeout_seconds {
-            return Err(invalid(
-                "session.absolute_lifetime_seconds",
-                "must be at least session.idle_timeout_seconds",
-            ));
+            return Err(invalid("session.absolute_lifetime_seconds", "must be at least session.idle_timeout_seconds"));
         }
         if s.warning_seconds < 0 || s.warning_seconds >= s.idle_timeout_seconds {
-            return Err(invalid(
-                "session.warning_seconds",
-                "must be between 0 and the idle timeout",
-            ));
+            return Err(invalid("session.warning_seconds", "must be between 0 and the idle timeout"));
         }
         let l = &self.login_limits;
         if l.window_seconds < 1 {
@@ -294,25 +267,13 @@ impl Config {
             ));
         }
         if l.account_lockout_seconds < 1 || l.address_lockout_seconds < 1 {
-            return Err(invalid(
-                "login_limits.*_lockout_seconds",
-                "must be positive",
-            ));
+            return Err(invalid("login_limits.*_lockout_seconds", "must be positive"));
         }
         let e = &self.email_links;
         for (option, v) in [
-            (
-                "email_links.registration_ttl_seconds",
-                e.registration_ttl_seconds,
-            ),
-            (
-                "email_links.password_reset_ttl_seconds",
-                e.password_reset_ttl_seconds,
-            ),
-            (
-                "email_links.email_change_ttl_seconds",
-                e.email_change_ttl_seconds,
-            ),
+            ("email_links.registration_ttl_seconds", e.registration_ttl_seconds),
+            ("email_links.password_reset_ttl_seconds", e.password_reset_ttl_seconds),
+            ("email_links.email_change_ttl_seconds", e.email_change_ttl_seconds),
         ] {
             if v < 60 {
                 return Err(invalid(option, "must be at least 60 seconds"));
@@ -320,10 +281,7 @@ impl Config {
         }
         for (option, url) in [
             ("links.case_handling_url", &self.links.case_handling_url),
-            (
-                "links.document_storage_url",
-                &self.links.document_storage_url,
-            ),
+            ("links.document_storage_url", &self.links.document_storage_url),
         ] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(invalid(option, "must be an absolute http(s) URL"));
@@ -345,19 +303,14 @@ impl Config {
         if jiff::tz::TimeZone::get(&self.server.time_zone).is_err() {
             return Err(invalid(
                 "server.time_zone",
-                format!(
-                    "unknown time zone {:?}, e.g. Europe/Budapest",
-                    self.server.time_zone
-                ),
+                format!("unknown time zone {:?}, e.g. Europe/Budapest", self.server.time_zone),
             ));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
         if let Some(url) = &self.database.url
-            && !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
             return Err(invalid(
                 "database.url / --database-url / KAPU_DATABASE_URL",
@@ -367,15 +320,10 @@ impl Config {
         if self.database.max_connections < 1 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
-        self.password_hash
-            .validate()
-            .map_err(|m| invalid("[password_hash]", m))?;
-        self.password_policy
-            .validate()
-            .map_err(|m| invalid("[password_policy]", m))?;
-        self.mail
-            .validate()
-            .map_err(|m| invalid("mail", m.to_string()))?;
+        self.password_hash.validate().map_err(|m| invalid("[password_hash]", m))?;
+        self.password_policy.validate().map_err(|m| invalid("[password_policy]", m))?;
+        self.two_step.validate().map_err(|m| invalid("[two_step]", m))?;
+        self.mail.validate().map_err(|m| invalid("mail", m.to_string()))?;
         Ok(())
     }
 
@@ -388,9 +336,7 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.server
-            .secure_cookies
-            .unwrap_or_else(|| self.public_url().starts_with("https://"))
+        self.server.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
     }
 
     pub fn database_url(&self) -> String {
@@ -401,9 +347,7 @@ impl Config {
     }
 
     pub fn secret_key_path(&self) -> PathBuf {
-        self.secret_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("kapu.key"))
+        self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("kapu.key"))
     }
 
     pub fn outbox_dir(&self) -> PathBuf {
@@ -423,10 +367,7 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
-        assert_eq!(
-            Config::default().server.listen.to_string(),
-            "127.0.0.1:8080"
-        );
+        assert_eq!(Config::default().server.listen.to_string(), "127.0.0.1:8080");
     }
 
     #[test]
@@ -446,16 +387,8 @@ mod tests {
     fn overrides_win_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("kapu.toml");
-        std::fs::write(
-            &file,
-            "data_dir = \"/from/file\"\n[server]\nlisten = \"127.0.0.1:9000\"\n",
-        )
-        .unwrap();
-        let o = Overrides {
-            config_file: Some(file),
-            data_dir: Some("/from/flag".into()),
-            ..Default::default()
-        };
+        std::fs::write(&file, "data_dir = \"/from/file\"\n[server]\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+        let o = Overrides { config_file: Some(file), data_dir: Some("/from/flag".into()), ..Default::default() };
         let c = Config::load(&o).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(c.server.listen.port(), 9000);

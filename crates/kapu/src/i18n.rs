@@ -132,6 +132,59 @@ catalogue! {
     plus_intro: "Az Ügyfélkapu+ kétlépcsős azonosítás: a felhasználónév és a jelszó mellett egy 30 másodpercenként változó, 6 számjegyű kódot is meg kell adni. Mielőtt továbblépne, töltse le az alábbi alkalmazások valamelyikét okoskészülékére:", "Ügyfélkapu+ is two-step login: besides your username and password you enter a 6-digit code that changes every 30 seconds. Before you continue, install one of these apps on your smartphone:";
     plus_store: "A letöltés helye: Google Play vagy App Store. Okostelefon nélkül a kapu böngészős hitelesítője is használható.", "Get it from Google Play or the App Store. Without a smartphone you can use kapu's browser authenticator.";
     plus_unavailable: "A kétlépcsős azonosítás bekapcsolása ezen a szerveren még nem érhető el.", "Turning on two-step login is not available on this server yet.";
+    plus_continue: "Tovább az Ügyfélkapu+ igényléséhez", "Continue to set up Ügyfélkapu+";
+    plus_active: "Az Ügyfélkapu+ kétlépcsős azonosítás be van kapcsolva (bekapcsolva: {time}). Bejelentkezéskor a jelszó után a hitelesítő alkalmazásban látható kódot is meg kell adnia.", "Ügyfélkapu+ two-step login is on (since {time}). When you log in, you enter the code from your authenticator app after your password.";
+    menu_plus_device: "Ügyfélkapu+ beállítás másik eszközre", "Set up Ügyfélkapu+ on another device";
+    setup_intro: "Az Ügyfélkapu+ beállításához nyissa meg a mobilkészülékére telepített hitelesítő alkalmazást, és kövesse az alábbi lépéseket:", "To set up Ügyfélkapu+, open the authenticator app on your phone and follow the steps below:";
+    setup_device_intro: "Az új eszköz beállítása: olvassa be a kódot az új eszközzel. A régi eszköz a befejezésig működik, utána nem.", "Setting up the new device: scan the code with the new device. The old device works until you finish, and not after.";
+    setup_step1: "1. QR-kód leolvasása", "1. Scan the QR code";
+    setup_qr_alt: "QR-kód a hitelesítő alkalmazás számára", "QR code for the authenticator app";
+    setup_cannot_scan: "Nem tudom beolvasni a kódot", "I cannot scan the code";
+    setup_new_key: "Új kódot kérek", "Give me a new code";
+    setup_manual_hint: "Ha a készüléke nem olvassa be a képet, a mobilalkalmazásban válassza a manuális beállítást, és adja meg az alábbi karaktersort. A fiók nevét a kód beírásánál Ön határozhatja meg (célszerű beszédes elnevezést megadni, például az ügyfélkapus felhasználónevét).", "If your device cannot read the picture, choose manual entry in the app and type the characters below. You choose the account name yourself (something telling, such as your Ügyfélkapu username).";
+    setup_key_label: "Kulcs", "Key";
+    setup_prefer_qr: "Inkább kérem a QR-kódot", "Show me the QR code instead";
+    setup_keep_advice: "Fontos: készítsen képernyőképet a QR-kódról, és mentse el a kulcsot is. Ugyanazzal a kulccsal több eszközön is ugyanazt a kódot kapja, és telefoncserénél is szüksége lehet rá.", "Important: take a screenshot of the QR code and keep a copy of the key. The same key on several devices gives the same codes, and you may need it when you change phones.";
+    setup_step2: "2. Ügyfélkapuhoz tartozó jelszó megadása", "2. Enter your Ügyfélkapu password";
+    setup_password: "Ügyfélkapus jelszó", "Ügyfélkapu password";
+    setup_step3: "3. Mobilalkalmazásban kapott azonosító", "3. The code from the mobile app";
+    setup_code: "Azonosító megadása", "Enter the code";
+    setup_code_hint: "A hitelesítő alkalmazásban látható 6 jegyű kód. Ha 6-7 másodpercnél kevesebb van hátra, várja meg a következőt.", "The 6-digit code shown in the authenticator app. If fewer than 6-7 seconds are left, wait for the next one.";
+    setup_continue: "Tovább", "Continue";
+    setup_cancel: "Mégsem", "Cancel";
+    setup_expired: "A beállítás lejárt vagy nem található. Kérjük, kezdje újra.", "The set-up expired or was not found. Please start again.";
+    revocation_title: "Törlőkód", "Revocation code";
+    revocation_text: "Az alábbi kód segítségével szüntethető meg az Ügyfélkapu+ szolgáltatás abban az esetben, ha mobilkészülékét elveszíti vagy eltulajdonítják. Amennyiben sem mobilkészüléke, sem a törlőkód nem áll rendelkezésre, az Ügyfélkapu+ megszüntetése csak kormányablakban lehetséges.", "With the code below you can cancel Ügyfélkapu+ if your phone is lost or stolen. If you have neither the phone nor the revocation code, Ügyfélkapu+ can only be cancelled in person at a government office.";
+    revocation_once: "A kódot csak most mutatjuk meg, mi csak egy ellenőrzőértékét tároljuk.", "This is the only time we show the code; we keep only a check value of it.";
+    revocation_save: "Törlőkód mentése", "Save revocation code";
+    revocation_saved_label: "A fenti törlőkód mentéséről gondoskodtam", "I have saved the revocation code above";
+    revocation_finish: "Befejezés", "Finish";
+    revocation_file_text: "Ügyfélkapu+ törlőkód\n\nFelhasználónév: {username}\nTörlőkód: {code}\n\nEzzel a kóddal szüntethető meg az Ügyfélkapu+, ha a telefonja elveszett. Tartsa biztonságos helyen.\n", "Ügyfélkapu+ revocation code\n\nUsername: {username}\nRevocation code: {code}\n\nWith this code you can cancel Ügyfélkapu+ if your phone is lost. Keep it somewhere safe.\n";
+    plus_done_title: "Sikeres beállítás", "Set up successfully";
+    plus_done_text: "Az Ügyfélkapu+ szolgáltatást sikeresen aktiválta. Legközelebbi belépéskor a felhasználónév és a jelszó után a hitelesítő alkalmazásban látható kódot is meg kell adnia.", "Ügyfélkapu+ is now active. Next time you log in, enter the code from your authenticator app after your username and password.";
+    plus_device_done_text: "Az új eszköz beállítása kész. A régi eszközön látható kódok többé nem érvényesek, és új törlőkódot kapott.", "The new device is set up. Codes from the old device are no longer accepted, and you have a new revocation code.";
+    device_title: "Ügyfélkapu+ beállítás másik eszközre", "Set up Ügyfélkapu+ on another device";
+    device_intro: "Az új eszköz beállításához adja meg a jelszavát és a jelenlegi eszközén most látható kódot. Ezután ugyanazokat a lépéseket kell elvégeznie egy új kulccsal.", "To move to a new device, enter your password and the code your current device shows now. Then follow the same steps with a new key.";
+    code_title: "Ügyfélkapu+ azonosító", "Ügyfélkapu+ code";
+    code_intro: "Adja meg a hitelesítő alkalmazásban látható 6 jegyű kódot. Ha 6-7 másodpercnél kevesebb van hátra, várja meg a következőt.", "Enter the 6-digit code your authenticator app shows. If fewer than 6-7 seconds are left, wait for the next one.";
+    code_label: "Azonosító", "Code";
+    server_time: "A szerver ideje: {time}. Ha a kódot nem fogadjuk el, ellenőrizze, hogy a telefonja órája pontos-e.", "Server time: {time}. If your code is not accepted, check that your phone's clock is right.";
+    code_lost_phone: "Elveszett a telefonom", "I lost my phone";
+    code_wrong: "A kód nem megfelelő. Minden kód csak egyszer használható: ha az imént használta, várja meg a következőt.", "The code is not correct. Each code can be used only once: if you just used this one, wait for the next.";
+    code_blocked: "Túl sok hibás kód. Biztonsági okból új kódot csak {time} után adhat meg.", "Too many wrong codes. For your security you can enter a new code only after {time}.";
+    code_locked: "Túl sok hibás kód miatt a kódos azonosítást zároltuk. E-mailben küldtünk egy linket: azon egy érvényes kód megadásával oldhatja fel.", "After too many wrong codes the code step is locked. We have emailed you a link: open it and enter a valid code to unlock.";
+    pending_expired: "A bejelentkezés félbemaradt, és biztonsági okból lejárt. Kérjük, kezdje újra.", "The login was left half way and has expired for your security. Please start again.";
+    lost_title: "Elveszett a telefonom", "I lost my phone";
+    lost_intro: "Ha a telefonja elveszett vagy ellopták, a beállításkor kapott törlőkóddal megszüntetheti az Ügyfélkapu+ szolgáltatást: az elveszett eszköz kódjai azonnal érvénytelenné válnak. Ha a törlőkód sincs meg, keressen fel egy kormányablakot.", "If your phone is lost or stolen, cancel Ügyfélkapu+ with the revocation code you got at set-up: codes from the lost device stop working at once. If you do not have the revocation code either, visit a government office.";
+    lost_code_label: "Törlőkód", "Revocation code";
+    lost_button: "Ügyfélkapu+ megszüntetése", "Cancel Ügyfélkapu+";
+    lost_blocked: "Túl sok sikertelen próbálkozás. {time} után próbálkozhat újra.", "Too many failed attempts. You can try again after {time}.";
+    lost_done: "Az Ügyfélkapu+ szolgáltatást megszüntettük: az elveszett eszköz kódjai nem érvényesek, és minden munkamenetét lezártuk. Jelentkezzen be, és állítsa be újra egy új eszközön.", "Ügyfélkapu+ has been cancelled: codes from the lost device are no longer valid and all your sessions have ended. Log in and set it up again on a new device.";
+    unlock_title: "Kódos azonosítás feloldása", "Unlock the code step";
+    unlock_intro: "Adja meg a hitelesítő alkalmazásban most látható kódot.", "Enter the code your authenticator app shows now.";
+    unlock_button: "Feloldás", "Unlock";
+    unlock_done: "A zárolást feloldottuk. Most már bejelentkezhet.", "The lock has been lifted. You can log in now.";
+    restricted: "Az egylépcsős (csak jelszavas) azonosítás {date} napon megszűnt. Jelszóval csak az Ügyfélkapu+ beállításához, jelszóváltoztatáshoz vagy kijelentkezéshez léphet be; a szolgáltatásokhoz kétlépcsős azonosítás kell.", "One-step (password only) login ended on {date}. With a password alone you can only set up Ügyfélkapu+, change your password or log out; services need two-step login.";
     problem_username_empty: "Adja meg a felhasználónevet.", "Enter a username.";
     problem_username_short: "A felhasználónév legalább 3 karakter legyen.", "The username must be at least 3 characters.";
     problem_username_long: "A felhasználónév legfeljebb 64 karakter lehet.", "The username can be at most 64 characters.";
@@ -151,6 +204,10 @@ catalogue! {
     problem_password_mismatch: "A két jelszó nem egyezik.", "The two passwords do not match.";
     problem_wrong_password: "A megadott jelszó nem megfelelő.", "The password is not correct.";
     problem_must_confirm: "A törléshez jelölje be a megerősítést.", "Tick the confirmation to delete the account.";
+    problem_code_format: "Az azonosító 6 számjegyből áll.", "The code is 6 digits.";
+    problem_wrong_code: "A kód nem megfelelő. Minden kód csak egyszer használható: ha az imént használta, várja meg a következőt.", "The code is not correct. Each code can be used only once: if you just used this one, wait for the next.";
+    problem_must_confirm_saved: "A befejezéshez jelölje be, hogy a törlőkódot elmentette.", "Tick that you have saved the revocation code to finish.";
+    problem_revocation_data_wrong: "A felhasználónév, a jelszó vagy a törlőkód nem megfelelő.", "The username, password or revocation code is not correct.";
     error_title: "Hiba", "Error";
     error_bad_request: "A kérés nem értelmezhető. Kérjük, térjen vissza, és próbálja újra.", "The request could not be understood. Please go back and try again.";
     error_bad_form: "Az űrlap hiányos volt, vagy olyan karaktereket tartalmazott, amelyeket nem tudunk feldolgozni. Kérjük, térjen vissza, és gépelje be újra.", "The form was incomplete or contained characters we cannot read. Please go back and type it again.";
@@ -177,6 +234,23 @@ catalogue! {
     event_name_changed: "Név megváltozott", "Name changed";
     event_settings_changed: "Beállítások módosítása", "Settings changed";
     event_account_deleted: "Fiók törlése", "Account deleted";
+    event_two_step_enabled: "Ügyfélkapu+ bekapcsolása", "Ügyfélkapu+ turned on";
+    event_two_step_device_changed: "Ügyfélkapu+ új eszközre", "Ügyfélkapu+ moved to a new device";
+    event_two_step_revoked: "Ügyfélkapu+ megszüntetése törlőkóddal", "Ügyfélkapu+ cancelled with the revocation code";
+    event_two_step_reset: "Ügyfélkapu+ megszüntetése kormányablakban", "Ügyfélkapu+ reset at a government office";
+    event_code_failed: "Hibás kód", "Wrong code";
+    event_code_locked: "Kódos azonosítás zárolása", "Code step locked";
+    event_code_unlocked: "Kódos azonosítás feloldása", "Code step unlocked";
+    mail_two_step_enabled_subject: "Ügyfélkapu+ bekapcsolva", "Ügyfélkapu+ turned on";
+    mail_two_step_enabled_body: "Kedves {name}!\n\nÜgyfélkapu-fiókján bekapcsolták az Ügyfélkapu+ kétlépcsős azonosítást ({time}).\n\nHa nem Ön volt, azonnal keresse fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was turned on for your account ({time}).\n\nIf this was not you, visit a government office at once.\n\nkapu\n";
+    mail_two_step_device_subject: "Ügyfélkapu+ új eszközre került", "Ügyfélkapu+ moved to a new device";
+    mail_two_step_device_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítás új eszközre került ({time}); a régi eszköz kódjai nem érvényesek.\n\nHa nem Ön volt, azonnal keresse fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was moved to a new device ({time}); codes from the old device are no longer valid.\n\nIf this was not you, visit a government office at once.\n\nkapu\n";
+    mail_two_step_revoked_subject: "Ügyfélkapu+ megszüntetve", "Ügyfélkapu+ cancelled";
+    mail_two_step_revoked_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást a törlőkóddal megszüntették ({time}), és minden munkamenetét lezártuk.\n\nHa nem Ön volt, azonnal változtasson jelszót, és keressen fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was cancelled with the revocation code ({time}) and all your sessions have ended.\n\nIf this was not you, change your password at once and visit a government office.\n\nkapu\n";
+    mail_two_step_reset_subject: "Ügyfélkapu+ megszüntetve kormányablakban", "Ügyfélkapu+ reset at a government office";
+    mail_two_step_reset_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást kormányablakban, személyazonosság-ellenőrzés után megszüntették ({time}). Jelentkezzen be, és állítsa be újra.\n\nHa nem Ön kérte, azonnal jelezze.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was reset at a government office after an identity check ({time}). Log in and set it up again.\n\nIf you did not ask for this, report it at once.\n\nkapu\n";
+    mail_code_locked_subject: "Ügyfélkapu+ kódos azonosítás zárolva", "Ügyfélkapu+ code step locked";
+    mail_code_locked_body: "Kedves {name}!\n\nTúl sok hibás kódot adtak meg a fiókjához ({time}), ezért a kódos azonosítást zároltuk. Feloldáshoz nyissa meg az alábbi linket, és adja meg a hitelesítő alkalmazásban látható kódot (egyszer használható):\n\n{url}\n\nHa nem Ön próbálkozott, valaki ismerheti a jelszavát: változtassa meg.\n\nkapu\n", "Dear {name},\n\nToo many wrong codes were entered for your account ({time}), so the code step is locked. To unlock it, open this link and enter the code your authenticator app shows (single use):\n\n{url}\n\nIf this was not you, someone may know your password: change it.\n\nkapu\n";
     mail_registration_subject: "Ügyfélkapu regisztráció megerősítése", "Confirm your Ügyfélkapu registration";
     mail_registration_body: "Kedves {name}!\n\nAz Ügyfélkapu regisztráció befejezéséhez nyissa meg az alábbi linket ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön regisztrált, hagyja figyelmen kívül ezt a levelet.\n\nkapu\n", "Dear {name},\n\nTo finish your Ügyfélkapu registration, open this link (valid for {hours} hours, single use):\n\n{url}\n\nIf you did not register, ignore this email.\n\nkapu\n";
     mail_reset_subject: "Ügyfélkapu jelszó visszaállítása", "Reset your Ügyfélkapu password";
@@ -231,12 +305,8 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         }
         .to_owned(),
         Problem::Password(r) => match r {
-            PasswordRejection::TooShort { min } => {
-                fill(t.problem_password_short, &[("min", &min.to_string())])
-            }
-            PasswordRejection::TooLong { max } => {
-                fill(t.problem_password_long, &[("max", &max.to_string())])
-            }
+            PasswordRejection::TooShort { min } => fill(t.problem_password_short, &[("min", &min.to_string())]),
+            PasswordRejection::TooLong { max } => fill(t.problem_password_long, &[("max", &max.to_string())]),
             PasswordRejection::Common => t.problem_password_common.to_owned(),
             PasswordRejection::ContainsContext => t.problem_password_context.to_owned(),
             PasswordRejection::ControlCharacters => t.problem_password_control.to_owned(),
@@ -244,6 +314,10 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         Problem::PasswordMismatch => t.problem_password_mismatch.to_owned(),
         Problem::WrongPassword => t.problem_wrong_password.to_owned(),
         Problem::MustConfirm => t.problem_must_confirm.to_owned(),
+        Problem::CodeFormat(_) => t.problem_code_format.to_owned(),
+        Problem::WrongCode => t.problem_wrong_code.to_owned(),
+        Problem::MustConfirmSaved => t.problem_must_confirm_saved.to_owned(),
+        Problem::RevocationDataWrong => t.problem_revocation_data_wrong.to_owned(),
     }
 }
 
@@ -266,6 +340,13 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::NameChanged => t.event_name_changed,
         AuditEvent::SettingsChanged => t.event_settings_changed,
         AuditEvent::AccountDeleted => t.event_account_deleted,
+        AuditEvent::TwoStepEnabled => t.event_two_step_enabled,
+        AuditEvent::TwoStepDeviceChanged => t.event_two_step_device_changed,
+        AuditEvent::TwoStepRevoked => t.event_two_step_revoked,
+        AuditEvent::TwoStepReset => t.event_two_step_reset,
+        AuditEvent::CodeFailed => t.event_code_failed,
+        AuditEvent::CodeLocked => t.event_code_locked,
+        AuditEvent::CodeUnlocked => t.event_code_unlocked,
     }
 }
 
@@ -290,11 +371,8 @@ mod tests {
             (HU.mail_login_notice_body, EN.mail_login_notice_body),
         ] {
             let keys = |s: &str| {
-                let mut k: Vec<String> = s
-                    .split('{')
-                    .skip(1)
-                    .filter_map(|p| p.split('}').next().map(str::to_owned))
-                    .collect();
+                let mut k: Vec<String> =
+                    s.split('{').skip(1).filter_map(|p| p.split('}').next().map(str::to_owned)).collect();
                 k.sort();
                 k
             };

@@ -18,6 +18,7 @@ pub mod passwords;
 pub mod sessions;
 pub mod store;
 pub mod throttle;
+pub mod twostep;
 pub mod web;
 
 pub use app::Kapu;

@@ -49,41 +49,17 @@ impl Metrics {
         let logins = Family::<OutcomeLabels, Counter>::default();
         let lockouts = Counter::default();
         // 1 ms .. ~4 s: Argon2id at OWASP parameters takes 15-30 ms per core.
-        let hash_seconds = Histogram::new(
-            prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 13),
-        );
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            requests.clone(),
-        );
+        let hash_seconds = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 13));
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("logins", "Login attempts by outcome", logins.clone());
-        registry.register(
-            "lockouts",
-            "Usernames locked after repeated failures",
-            lockouts.clone(),
-        );
-        registry.register(
-            "password_hash_seconds",
-            "Time of one Argon2id hash",
-            hash_seconds.clone(),
-        );
-        Self {
-            registry: Arc::new(registry),
-            requests,
-            logins,
-            lockouts,
-            hash_seconds,
-        }
+        registry.register("lockouts", "Usernames locked after repeated failures", lockouts.clone());
+        registry.register("password_hash_seconds", "Time of one Argon2id hash", hash_seconds.clone());
+        Self { registry: Arc::new(registry), requests, logins, lockouts, hash_seconds }
     }
 
     pub fn request(&self, method: &str, route: &str, status: u16) {
         self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-                status,
-            })
+            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
             .inc();
     }
 
@@ -121,20 +97,9 @@ mod tests {
         m.request("GET", "/login", 200);
         m.hash_seconds().observe(0.02);
         let text = m.render();
-        assert!(
-            text.contains("kapu_logins_total{outcome=\"success\"} 1"),
-            "{text}"
-        );
+        assert!(text.contains("kapu_logins_total{outcome=\"success\"} 1"), "{text}");
         assert!(text.contains("kapu_lockouts_total 1"), "{text}");
-        assert!(
-            text.contains(
-                "kapu_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("kapu_password_hash_seconds_count 1"),
-            "{text}"
-        );
+        assert!(text.contains("kapu_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains("kapu_password_hash_seconds_count 1"), "{text}");
     }
 }

@@ -42,9 +42,7 @@ pub enum Base32Error {
         position: usize,
     },
     /// A letter or digit after the `=` padding, which may only end the text.
-    #[error(
-        "character {character:?} at position {position} comes after '=' padding; '=' may only appear at the end"
-    )]
+    #[error("character {character:?} at position {position} comes after '=' padding; '=' may only appear at the end")]
     CharacterAfterPadding {
         /// The offending character.
         character: char,
@@ -53,17 +51,13 @@ pub enum Base32Error {
     },
     /// The number of base32 characters (not counting spaces and padding)
     /// cannot encode a whole number of bytes.
-    #[error(
-        "{symbols} base32 characters cannot be a complete key: a character is probably missing or extra"
-    )]
+    #[error("{symbols} base32 characters cannot be a complete key: a character is probably missing or extra")]
     InvalidLength {
         /// Number of alphabet characters found.
         symbols: usize,
     },
     /// Padding was present but of the wrong length.
-    #[error(
-        "wrong padding: this text needs {expected} '=' characters at the end (or none), but has {found}"
-    )]
+    #[error("wrong padding: this text needs {expected} '=' characters at the end (or none), but has {found}")]
     WrongPadding {
         /// How many `=` the data length requires.
         expected: usize,
@@ -116,20 +110,14 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base32Error> {
             '=' => padding += 1,
             'A'..='Z' | 'a'..='z' | '2'..='7' => {
                 if padding > 0 {
-                    return Err(Base32Error::CharacterAfterPadding {
-                        character,
-                        position,
-                    });
+                    return Err(Base32Error::CharacterAfterPadding { character, position });
                 }
                 // The match arm guarantees ASCII, so `as u8` is exact.
                 symbols.push((character as u8).to_ascii_uppercase());
                 positions.push(position);
             }
             _ => {
-                return Err(Base32Error::InvalidCharacter {
-                    character,
-                    position,
-                });
+                return Err(Base32Error::InvalidCharacter { character, position });
             }
         }
     }
@@ -143,16 +131,11 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base32Error> {
     if padding > 0 {
         let expected = (8 - len % 8) % 8;
         if padding != expected {
-            return Err(Base32Error::WrongPadding {
-                expected,
-                found: padding,
-            });
+            return Err(Base32Error::WrongPadding { expected, found: padding });
         }
     }
 
-    let out_len = BASE32_NOPAD
-        .decode_len(len)
-        .map_err(|_| Base32Error::InvalidLength { symbols: len })?;
+    let out_len = BASE32_NOPAD.decode_len(len).map_err(|_| Base32Error::InvalidLength { symbols: len })?;
     let mut out = Zeroizing::new(vec![0u8; out_len]);
     match BASE32_NOPAD.decode_mut(&symbols, &mut out) {
         Ok(written) => {
@@ -164,19 +147,11 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base32Error> {
             let position = positions.get(index).copied().unwrap_or(0);
             let character = text.chars().nth(position.saturating_sub(1)).unwrap_or('?');
             Err(match partial.error.kind {
-                DecodeKind::Trailing => Base32Error::NonZeroTrailingBits {
-                    character,
-                    position,
-                },
+                DecodeKind::Trailing => Base32Error::NonZeroTrailingBits { character, position },
                 // Not reachable after the checks above; mapped rather than
                 // unwrapped so that a change in data-encoding cannot panic.
-                DecodeKind::Symbol => Base32Error::InvalidCharacter {
-                    character,
-                    position,
-                },
-                DecodeKind::Length | DecodeKind::Padding => {
-                    Base32Error::InvalidLength { symbols: len }
-                }
+                DecodeKind::Symbol => Base32Error::InvalidCharacter { character, position },
+                DecodeKind::Length | DecodeKind::Padding => Base32Error::InvalidLength { symbols: len },
             })
         }
     }
@@ -270,158 +245,59 @@ mod tests {
     #[test]
     fn invalid_characters_are_named_with_position() {
         let err = decode("JBSW1Y3DP").unwrap_err();
-        assert_eq!(
-            err,
-            Base32Error::InvalidCharacter {
-                character: '1',
-                position: 5
-            }
-        );
+        assert_eq!(err, Base32Error::InvalidCharacter { character: '1', position: 5 });
         assert_eq!(
             err.to_string(),
             "invalid character '1' at position 5: base32 uses only the letters A–Z and digits 2–7 \
              (the digit 1 is not used: did you mean the letter I or L?)"
         );
-        assert_eq!(
-            decode("ab-cd").unwrap_err(),
-            Base32Error::InvalidCharacter {
-                character: '-',
-                position: 3
-            }
-        );
-        assert_eq!(
-            decode("MZXW\n6YTB").unwrap_err(),
-            Base32Error::InvalidCharacter {
-                character: '\n',
-                position: 5
-            }
-        );
+        assert_eq!(decode("ab-cd").unwrap_err(), Base32Error::InvalidCharacter { character: '-', position: 3 });
+        assert_eq!(decode("MZXW\n6YTB").unwrap_err(), Base32Error::InvalidCharacter { character: '\n', position: 5 });
         // Positions count characters, not UTF-8 bytes.
-        assert_eq!(
-            decode("éé9").unwrap_err(),
-            Base32Error::InvalidCharacter {
-                character: 'é',
-                position: 1
-            }
-        );
+        assert_eq!(decode("éé9").unwrap_err(), Base32Error::InvalidCharacter { character: 'é', position: 1 });
         assert_eq!(
             decode("AB\u{a0}CD").unwrap_err(),
-            Base32Error::InvalidCharacter {
-                character: '\u{a0}',
-                position: 3
-            }
+            Base32Error::InvalidCharacter { character: '\u{a0}', position: 3 }
         );
         let err = decode("MZXW6YTB9").unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid character '9' at position 9: base32 uses only the letters A–Z and digits 2–7"
         );
-        assert!(
-            decode("0").unwrap_err().to_string().contains("letter O"),
-            "hint for 0"
-        );
-        assert!(
-            decode("8").unwrap_err().to_string().contains("letter B"),
-            "hint for 8"
-        );
+        assert!(decode("0").unwrap_err().to_string().contains("letter O"), "hint for 0");
+        assert!(decode("8").unwrap_err().to_string().contains("letter B"), "hint for 8");
         // Control characters are escaped in the message, not printed raw.
-        assert!(
-            decode("\u{1b}[2J")
-                .unwrap_err()
-                .to_string()
-                .starts_with("invalid character '\\u{1b}' at position 1")
-        );
+        assert!(decode("\u{1b}[2J").unwrap_err().to_string().starts_with("invalid character '\\u{1b}' at position 1"));
     }
 
     #[test]
     fn character_after_padding() {
-        assert_eq!(
-            decode("MY==ZZ==").unwrap_err(),
-            Base32Error::CharacterAfterPadding {
-                character: 'Z',
-                position: 5
-            }
-        );
-        assert_eq!(
-            decode("=MY").unwrap_err(),
-            Base32Error::CharacterAfterPadding {
-                character: 'M',
-                position: 2
-            }
-        );
+        assert_eq!(decode("MY==ZZ==").unwrap_err(), Base32Error::CharacterAfterPadding { character: 'Z', position: 5 });
+        assert_eq!(decode("=MY").unwrap_err(), Base32Error::CharacterAfterPadding { character: 'M', position: 2 });
     }
 
     #[test]
     fn impossible_lengths() {
         for (text, symbols) in [("M", 1), ("MZX", 3), ("MZXW6Y", 6), ("MZXW6YTBM", 9)] {
-            assert_eq!(
-                decode(text).unwrap_err(),
-                Base32Error::InvalidLength { symbols },
-                "{text}"
-            );
+            assert_eq!(decode(text).unwrap_err(), Base32Error::InvalidLength { symbols }, "{text}");
         }
-        assert_eq!(
-            decode("M=======").unwrap_err(),
-            Base32Error::InvalidLength { symbols: 1 }
-        );
+        assert_eq!(decode("M=======").unwrap_err(), Base32Error::InvalidLength { symbols: 1 });
     }
 
     #[test]
     fn wrong_padding() {
-        assert_eq!(
-            decode("MY=====").unwrap_err(),
-            Base32Error::WrongPadding {
-                expected: 6,
-                found: 5
-            }
-        );
-        assert_eq!(
-            decode("MY=======").unwrap_err(),
-            Base32Error::WrongPadding {
-                expected: 6,
-                found: 7
-            }
-        );
-        assert_eq!(
-            decode("MZXW6YTB=").unwrap_err(),
-            Base32Error::WrongPadding {
-                expected: 0,
-                found: 1
-            }
-        );
-        assert_eq!(
-            decode("=").unwrap_err(),
-            Base32Error::WrongPadding {
-                expected: 0,
-                found: 1
-            }
-        );
+        assert_eq!(decode("MY=====").unwrap_err(), Base32Error::WrongPadding { expected: 6, found: 5 });
+        assert_eq!(decode("MY=======").unwrap_err(), Base32Error::WrongPadding { expected: 6, found: 7 });
+        assert_eq!(decode("MZXW6YTB=").unwrap_err(), Base32Error::WrongPadding { expected: 0, found: 1 });
+        assert_eq!(decode("=").unwrap_err(), Base32Error::WrongPadding { expected: 0, found: 1 });
     }
 
     #[test]
     fn non_zero_trailing_bits() {
         // "MY" is 'f'; in "MZ" the last symbol sets bits beyond the 8 used.
-        assert_eq!(
-            decode("MZ").unwrap_err(),
-            Base32Error::NonZeroTrailingBits {
-                character: 'Z',
-                position: 2
-            }
-        );
+        assert_eq!(decode("MZ").unwrap_err(), Base32Error::NonZeroTrailingBits { character: 'Z', position: 2 });
         // Reported at the position the user typed, lower case preserved.
-        assert_eq!(
-            decode("mzxw 6yr").unwrap_err(),
-            Base32Error::NonZeroTrailingBits {
-                character: 'r',
-                position: 8
-            }
-        );
-        assert_eq!(
-            decode("mzxw 6yr=").unwrap_err(),
-            Base32Error::NonZeroTrailingBits {
-                character: 'r',
-                position: 8
-            }
-        );
+        assert_eq!(decode("mzxw 6yr").unwrap_err(), Base32Error::NonZeroTrailingBits { character: 'r', position: 8 });
+        assert_eq!(decode("mzxw 6yr=").unwrap_err(), Base32Error::NonZeroTrailingBits { character: 'r', position: 8 });
     }
 }

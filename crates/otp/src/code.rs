@@ -28,9 +28,7 @@ pub enum CodeError {
     #[error("no code was entered")]
     Empty,
     /// Something other than a digit 0–9 or whitespace.
-    #[error(
-        "invalid character {character:?} at position {position}: the code consists of the digits 0–9 only"
-    )]
+    #[error("invalid character {character:?} at position {position}: the code consists of the digits 0–9 only")]
     InvalidCharacter {
         /// The offending character.
         character: char,
@@ -64,10 +62,7 @@ impl Code {
             }
             // `to_digit(10)` accepts the ASCII digits 0-9 only.
             let Some(d) = character.to_digit(10) else {
-                return Err(CodeError::InvalidCharacter {
-                    character,
-                    position: index + 1,
-                });
+                return Err(CodeError::InvalidCharacter { character, position: index + 1 });
             };
             found += 1;
             // Accumulate only while the length can still be right, so that a
@@ -80,10 +75,7 @@ impl Code {
             return Err(CodeError::Empty);
         }
         if found != usize::from(digits.get()) {
-            return Err(CodeError::WrongLength {
-                expected: digits.get(),
-                found,
-            });
+            return Err(CodeError::WrongLength { expected: digits.get(), found });
         }
         Ok(Self { value, digits })
     }
@@ -117,12 +109,7 @@ impl Code {
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:0width$}",
-            self.value,
-            width = usize::from(self.digits.get())
-        )
+        write!(f, "{:0width$}", self.value, width = usize::from(self.digits.get()))
     }
 }
 
@@ -147,14 +134,8 @@ mod tests {
         let z = Code::parse("000042", Digits::SIX).unwrap();
         assert_eq!(z.value(), 42);
         assert_eq!(z.to_string(), "000042");
-        assert_eq!(
-            Code::parse("0000 0042", Digits::EIGHT).unwrap().to_string(),
-            "00000042"
-        );
-        assert_eq!(
-            Code::parse("99999999", Digits::EIGHT).unwrap().value(),
-            99_999_999
-        );
+        assert_eq!(Code::parse("0000 0042", Digits::EIGHT).unwrap().to_string(), "00000042");
+        assert_eq!(Code::parse("99999999", Digits::EIGHT).unwrap().value(), 99_999_999);
     }
 
     #[test]
@@ -165,32 +146,12 @@ mod tests {
 
     #[test]
     fn rejects_wrong_length() {
-        assert_eq!(
-            Code::parse("12345", Digits::SIX),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 5
-            })
-        );
-        assert_eq!(
-            Code::parse("1234567", Digits::SIX),
-            Err(CodeError::WrongLength {
-                expected: 6,
-                found: 7
-            })
-        );
+        assert_eq!(Code::parse("12345", Digits::SIX), Err(CodeError::WrongLength { expected: 6, found: 5 }));
+        assert_eq!(Code::parse("1234567", Digits::SIX), Err(CodeError::WrongLength { expected: 6, found: 7 }));
         let long = "9".repeat(1000);
+        assert_eq!(Code::parse(&long, Digits::EIGHT), Err(CodeError::WrongLength { expected: 8, found: 1000 }));
         assert_eq!(
-            Code::parse(&long, Digits::EIGHT),
-            Err(CodeError::WrongLength {
-                expected: 8,
-                found: 1000
-            })
-        );
-        assert_eq!(
-            Code::parse("1234567", Digits::EIGHT)
-                .unwrap_err()
-                .to_string(),
+            Code::parse("1234567", Digits::EIGHT).unwrap_err().to_string(),
             "the code must have 8 digits, but 7 were entered"
         );
     }
@@ -199,39 +160,24 @@ mod tests {
     fn rejects_non_digits() {
         assert_eq!(
             Code::parse("12a456", Digits::SIX),
-            Err(CodeError::InvalidCharacter {
-                character: 'a',
-                position: 3
-            })
+            Err(CodeError::InvalidCharacter { character: 'a', position: 3 })
         );
         assert_eq!(
             Code::parse("123-456", Digits::SIX),
-            Err(CodeError::InvalidCharacter {
-                character: '-',
-                position: 4
-            })
+            Err(CodeError::InvalidCharacter { character: '-', position: 4 })
         );
         assert_eq!(
             Code::parse("+123456", Digits::SIX),
-            Err(CodeError::InvalidCharacter {
-                character: '+',
-                position: 1
-            })
+            Err(CodeError::InvalidCharacter { character: '+', position: 1 })
         );
         // Full-width digits (from an East Asian input method) are not ASCII.
         assert_eq!(
             Code::parse("１２３４５６", Digits::SIX),
-            Err(CodeError::InvalidCharacter {
-                character: '１',
-                position: 1
-            })
+            Err(CodeError::InvalidCharacter { character: '１', position: 1 })
         );
         assert_eq!(
             Code::parse("12\u{a0}3456", Digits::SIX),
-            Err(CodeError::InvalidCharacter {
-                character: '\u{a0}',
-                position: 3
-            })
+            Err(CodeError::InvalidCharacter { character: '\u{a0}', position: 3 })
         );
         assert_eq!(
             Code::parse("12x", Digits::SIX).unwrap_err().to_string(),

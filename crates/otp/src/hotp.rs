@@ -78,10 +78,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(secret: &Secret, algorithm: Algorithm, digits: Digits) -> Self {
-        Self {
-            mac: KeyedMac::new(secret, algorithm),
-            digits,
-        }
+        Self { mac: KeyedMac::new(secret, algorithm), digits }
     }
 
     pub(crate) fn digits(&self) -> Digits {
@@ -121,13 +118,7 @@ impl Engine {
     /// which happens by chance about once in `10^digits` per pair, the
     /// largest is returned: recording it as used then also blocks the other
     /// matches, so the same typed code can never be accepted twice.
-    pub(crate) fn find(
-        &self,
-        code: &Code,
-        first: u64,
-        last: u64,
-        used: Option<u64>,
-    ) -> Option<u64> {
+    pub(crate) fn find(&self, code: &Code, first: u64, last: u64, used: Option<u64>) -> Option<u64> {
         // The lengths are public (they are configuration), so this early
         // return leaks nothing.
         if code.digits() != self.digits {
@@ -165,11 +156,7 @@ impl Hotp {
     #[must_use]
     pub fn new(secret: Secret, algorithm: Algorithm, digits: Digits) -> Self {
         let engine = Engine::new(&secret, algorithm, digits);
-        Self {
-            secret,
-            algorithm,
-            engine,
-        }
+        Self { secret, algorithm, engine }
     }
 
     /// The shared secret.
@@ -243,18 +230,12 @@ mod tests {
     use super::*;
 
     fn rfc4226() -> Hotp {
-        Hotp::new(
-            Secret::from_slice(b"12345678901234567890").unwrap(),
-            Algorithm::Sha1,
-            Digits::SIX,
-        )
+        Hotp::new(Secret::from_slice(b"12345678901234567890").unwrap(), Algorithm::Sha1, Digits::SIX)
     }
 
     /// RFC 4226 Appendix D: HOTP values for counters 0-9.
-    const RFC4226_CODES: [&str; 10] = [
-        "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
-        "520489",
-    ];
+    const RFC4226_CODES: [&str; 10] =
+        ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
 
     /// RFC 4226 Appendix D: the truncated 31-bit values ("Decimal").
     const RFC4226_TRUNCATED: [u32; 10] = [
@@ -292,8 +273,8 @@ mod tests {
     fn rfc4226_section_5_4_example() {
         // The worked example of section 5.4.
         let hs = [
-            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19,
-            0xda, 0x8e, 0x94, 0x5b, 0x55, 0x5a,
+            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19, 0xda, 0x8e, 0x94, 0x5b,
+            0x55, 0x5a,
         ];
         assert_eq!(dynamic_truncation(&hs), 0x50ef_7f19);
         assert_eq!(dynamic_truncation(&hs) % 1_000_000, 872_921);
@@ -332,10 +313,7 @@ mod tests {
     #[test]
     fn debug_hides_secret() {
         let dbg = format!("{:?}", rfc4226());
-        assert_eq!(
-            dbg,
-            "Hotp { secret: Secret(<redacted, 20 bytes>), algorithm: Sha1, digits: Digits(6) }"
-        );
+        assert_eq!(dbg, "Hotp { secret: Secret(<redacted, 20 bytes>), algorithm: Sha1, digits: Digits(6) }");
     }
 
     #[test]
@@ -353,9 +331,7 @@ mod tests {
     fn leading_zeros_are_kept() {
         let hotp = rfc4226();
         // About one counter in ten has a code below 100000.
-        let counter = (0u64..1000)
-            .find(|&c| hotp.engine.value(c) < 100_000)
-            .unwrap();
+        let counter = (0u64..1000).find(|&c| hotp.engine.value(c) < 100_000).unwrap();
         let code = hotp.code_at(counter);
         assert_eq!(code.len(), 6);
         assert!(code.starts_with('0'), "{code}");

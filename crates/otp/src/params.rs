@@ -111,11 +111,7 @@ impl Digits {
 
     /// Checks that `digits` is 6, 7 or 8.
     pub const fn new(digits: u8) -> Result<Self, DigitsError> {
-        if digits >= Self::MIN && digits <= Self::MAX {
-            Ok(Self(digits))
-        } else {
-            Err(DigitsError { digits })
-        }
+        if digits >= Self::MIN && digits <= Self::MAX { Ok(Self(digits)) } else { Err(DigitsError { digits }) }
     }
 
     /// The number of digits.
@@ -204,10 +200,7 @@ mod tests {
     fn algorithm_names_round_trip_and_ignore_case() {
         for alg in [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512] {
             assert_eq!(alg.as_str().parse::<Algorithm>().unwrap(), alg);
-            assert_eq!(
-                alg.as_str().to_lowercase().parse::<Algorithm>().unwrap(),
-                alg
-            );
+            assert_eq!(alg.as_str().to_lowercase().parse::<Algorithm>().unwrap(), alg);
             assert_eq!(alg.to_string(), alg.as_str());
         }
         assert_eq!("sHa256".parse::<Algorithm>().unwrap(), Algorithm::Sha256);

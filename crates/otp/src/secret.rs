@@ -114,16 +114,10 @@ impl Secret {
     /// section 4) and more than [`Self::MAX_GENERATED_LEN`] bytes.
     pub fn generate(len_bytes: usize) -> Result<Self, SecretError> {
         if len_bytes < Self::MIN_GENERATED_LEN {
-            return Err(SecretError::TooShort {
-                requested: len_bytes,
-                min: Self::MIN_GENERATED_LEN,
-            });
+            return Err(SecretError::TooShort { requested: len_bytes, min: Self::MIN_GENERATED_LEN });
         }
         if len_bytes > Self::MAX_GENERATED_LEN {
-            return Err(SecretError::TooLong {
-                requested: len_bytes,
-                max: Self::MAX_GENERATED_LEN,
-            });
+            return Err(SecretError::TooLong { requested: len_bytes, max: Self::MAX_GENERATED_LEN });
         }
         let mut bytes = vec![0u8; len_bytes];
         // try_fill_bytes rather than fill_bytes: the latter panics when the
@@ -246,24 +240,12 @@ mod tests {
         assert_eq!(s.to_base32_grouped().len(), 39);
         assert_eq!(Secret::generate(16).unwrap().len(), 16);
         assert_eq!(Secret::generate(128).unwrap().len(), 128);
-        assert_eq!(
-            Secret::generate(15),
-            Err(SecretError::TooShort {
-                requested: 15,
-                min: 16
-            })
-        );
+        assert_eq!(Secret::generate(15), Err(SecretError::TooShort { requested: 15, min: 16 }));
         assert_eq!(
             Secret::generate(0).unwrap_err().to_string(),
             "a new secret must be at least 16 bytes (128 bits) long, 0 bytes were requested"
         );
-        assert_eq!(
-            Secret::generate(129),
-            Err(SecretError::TooLong {
-                requested: 129,
-                max: 128
-            })
-        );
+        assert_eq!(Secret::generate(129), Err(SecretError::TooLong { requested: 129, max: 128 }));
     }
 
     #[test]

@@ -29,12 +29,7 @@ impl Totp {
     #[must_use]
     pub fn new(secret: Secret, algorithm: Algorithm, digits: Digits, period: Period) -> Self {
         let engine = Engine::new(&secret, algorithm, digits);
-        Self {
-            secret,
-            algorithm,
-            period,
-            engine,
-        }
+        Self { secret, algorithm, period, engine }
     }
 
     /// The shared secret.
@@ -125,13 +120,7 @@ impl Totp {
     /// example `UPDATE ... SET last_step = $new WHERE last_step < $new`)
     /// and treats a lost race as a failed login.
     #[must_use]
-    pub fn verify_after(
-        &self,
-        code: &str,
-        now: u64,
-        window: u8,
-        last_used_step: Option<u64>,
-    ) -> Option<u64> {
+    pub fn verify_after(&self, code: &str, now: u64, window: u8, last_used_step: Option<u64>) -> Option<u64> {
         let code = Code::parse(code, self.digits()).ok()?;
         self.verify_code(&code, now, window, last_used_step)
     }
@@ -149,13 +138,7 @@ impl Totp {
     /// blocks all of them. A code of a different length than this
     /// generator's never matches.
     #[must_use]
-    pub fn verify_code(
-        &self,
-        code: &Code,
-        now: u64,
-        window: u8,
-        last_used_step: Option<u64>,
-    ) -> Option<u64> {
+    pub fn verify_code(&self, code: &Code, now: u64, window: u8, last_used_step: Option<u64>) -> Option<u64> {
         let step = self.step_at(now);
         let first = step.saturating_sub(u64::from(window));
         let last = step.saturating_add(u64::from(window));
@@ -180,12 +163,7 @@ mod tests {
     use super::*;
 
     fn totp(alg: Algorithm, key: &[u8], digits: Digits) -> Totp {
-        Totp::new(
-            Secret::from_slice(key).unwrap(),
-            alg,
-            digits,
-            Period::DEFAULT,
-        )
+        Totp::new(Secret::from_slice(key).unwrap(), alg, digits, Period::DEFAULT)
     }
 
     const KEY20: &[u8] = b"12345678901234567890";
@@ -273,16 +251,8 @@ mod tests {
         let t = totp(Algorithm::Sha1, KEY20, Digits::SIX);
         assert_eq!(t.verify(&t.code_at_step(0), 0, 255), Some(0));
         assert_eq!(t.verify(&t.code_at_step(1), 0, 1), Some(1));
-        let huge = Totp::new(
-            Secret::from_slice(KEY20).unwrap(),
-            Algorithm::Sha1,
-            Digits::SIX,
-            Period::new(1).unwrap(),
-        );
-        assert_eq!(
-            huge.verify(&huge.code_at_step(u64::MAX), u64::MAX, 3),
-            Some(u64::MAX)
-        );
+        let huge = Totp::new(Secret::from_slice(KEY20).unwrap(), Algorithm::Sha1, Digits::SIX, Period::new(1).unwrap());
+        assert_eq!(huge.verify(&huge.code_at_step(u64::MAX), u64::MAX, 3), Some(u64::MAX));
     }
 
     #[test]
@@ -303,10 +273,7 @@ mod tests {
         // A later step is still fine.
         assert_eq!(t.verify_after(&next, now, 1, Some(step)), Some(step + 1));
         // A record from long ago does not get in the way.
-        assert_eq!(
-            t.verify_after(&previous, now, 1, Some(step - 2)),
-            Some(step - 1)
-        );
+        assert_eq!(t.verify_after(&previous, now, 1, Some(step - 2)), Some(step - 1));
         // last_used_step = 0 still refuses step 0.
         assert_eq!(t.verify_after(&t.code_at_step(0), 0, 1, Some(0)), None);
         assert_eq!(t.verify_after(&t.code_at_step(1), 0, 1, Some(0)), Some(1));
@@ -316,12 +283,7 @@ mod tests {
     fn duplicate_codes_in_window_return_latest_step() {
         // Search for two steps of one window that share a 6-digit code, to
         // check that the latest wins and that recording it blocks the other.
-        let t = Totp::new(
-            Secret::from_slice(KEY20).unwrap(),
-            Algorithm::Sha1,
-            Digits::SIX,
-            Period::new(1).unwrap(),
-        );
+        let t = Totp::new(Secret::from_slice(KEY20).unwrap(), Algorithm::Sha1, Digits::SIX, Period::new(1).unwrap());
         let window = 255u8;
         let span = 2 * u64::from(window);
         let mut seen = std::collections::HashMap::new();
@@ -341,10 +303,7 @@ mod tests {
         let code = t.code_value_at_step(earlier);
         assert_eq!(t.verify_code(&code, now, window, None), Some(later));
         assert_eq!(t.verify_code(&code, now, window, Some(later)), None);
-        assert_eq!(
-            t.verify_code(&code, now, window, Some(later - 1)),
-            Some(later)
-        );
+        assert_eq!(t.verify_code(&code, now, window, Some(later - 1)), Some(later));
     }
 
     #[test]
@@ -358,10 +317,7 @@ mod tests {
         assert_eq!(t.verify(&format!("0{code}"), now, 1), None);
         assert_eq!(t.verify("", now, 1), None);
         assert_eq!(t.verify("abcdef", now, 1), None);
-        assert_eq!(
-            t.verify(&format!(" {} {} ", &code[..3], &code[3..]), now, 1),
-            Some(1)
-        );
+        assert_eq!(t.verify(&format!(" {} {} ", &code[..3], &code[3..]), now, 1), Some(1));
         // The 8-digit code whose last six digits match is not accepted.
         let eight = totp(Algorithm::Sha1, KEY20, Digits::EIGHT).code_at(now);
         assert_eq!(&eight[2..], code);
@@ -373,12 +329,7 @@ mod tests {
     #[test]
     fn other_periods() {
         let key = Secret::from_slice(KEY20).unwrap();
-        let t60 = Totp::new(
-            key.clone(),
-            Algorithm::Sha1,
-            Digits::EIGHT,
-            Period::new(60).unwrap(),
-        );
+        let t60 = Totp::new(key.clone(), Algorithm::Sha1, Digits::EIGHT, Period::new(60).unwrap());
         // Step 1 with a 60 s period is at 60..120 and equals HOTP counter 1.
         assert_eq!(t60.code_at(119), "94287082");
         assert_eq!(t60.step_at(119), 1);

@@ -50,20 +50,11 @@ use crate::totp::Totp;
 
 /// Characters left as they are in the label: RFC 3986 unreserved ones and
 /// `@`, which Google's own examples leave unescaped in e-mail addresses.
-const LABEL_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'@');
+const LABEL_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'@');
 
 /// Characters left as they are in query values: RFC 3986 unreserved only, so
 /// a space becomes `%20` (not `+`, which some apps would show literally).
-const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// TOTP or HOTP, with the parameter only that kind has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,11 +199,7 @@ impl<'a> RawParams<'a> {
 
 /// Percent-decodes `raw`, refusing malformed escapes and invalid UTF-8.
 /// With `plus_is_space` (query values), `+` means a space first.
-fn decode_component(
-    raw: &str,
-    plus_is_space: bool,
-    component: &'static str,
-) -> Result<Zeroizing<String>, UriError> {
+fn decode_component(raw: &str, plus_is_space: bool, component: &'static str) -> Result<Zeroizing<String>, UriError> {
     let bytes = raw.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
         if b == b'%' {
@@ -230,9 +217,7 @@ fn decode_component(
     } else {
         raw
     };
-    let decoded = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| UriError::InvalidEncoding { component })?;
+    let decoded = percent_decode_str(raw).decode_utf8().map_err(|_| UriError::InvalidEncoding { component })?;
     Ok(Zeroizing::new(decoded.into_owned()))
 }
 
@@ -248,10 +233,7 @@ fn is_forbidden(c: char) -> bool {
 
 fn check_text(text: &str, component: &'static str) -> Result<(), UriError> {
     match text.chars().find(|&c| is_forbidden(c)) {
-        Some(character) => Err(UriError::ForbiddenCharacter {
-            component,
-            character,
-        }),
+        Some(character) => Err(UriError::ForbiddenCharacter { component, character }),
         None => Ok(()),
     }
 }
@@ -289,23 +271,17 @@ impl OtpAuthUri {
                     let text = decode_component(raw, true, "period")?;
                     parse_decimal(&text)
                         .and_then(|s| Period::new(s).ok())
-                        .ok_or_else(|| UriError::InvalidPeriod {
-                            value: shorten(&text),
-                        })?
+                        .ok_or_else(|| UriError::InvalidPeriod { value: shorten(&text) })?
                 }
             };
             Kind::Totp { period }
         } else if kind_text.eq_ignore_ascii_case("hotp") {
             let raw = params.counter.ok_or(UriError::MissingCounter)?;
             let text = decode_component(raw, true, "counter")?;
-            let counter = parse_decimal(&text).ok_or_else(|| UriError::InvalidCounter {
-                value: shorten(&text),
-            })?;
+            let counter = parse_decimal(&text).ok_or_else(|| UriError::InvalidCounter { value: shorten(&text) })?;
             Kind::Hotp { counter }
         } else {
-            return Err(UriError::UnknownType {
-                kind: shorten(kind_text),
-            });
+            return Err(UriError::UnknownType { kind: shorten(kind_text) });
         };
 
         let label = decode_component(label, false, "label")?;
@@ -326,30 +302,20 @@ impl OtpAuthUri {
             Some(raw) => Some(decode_component(raw, true, "issuer")?),
             None => None,
         };
-        let param_issuer = param_issuer
-            .as_ref()
-            .map(|s| s.as_str())
-            .filter(|i| !i.is_empty());
+        let param_issuer = param_issuer.as_ref().map(|s| s.as_str()).filter(|i| !i.is_empty());
         if let Some(issuer) = param_issuer {
             check_text(issuer, "issuer")?;
         }
         let issuer = param_issuer.or(label_issuer).map(str::to_owned);
 
-        let secret_text = decode_component(
-            params.secret.ok_or(UriError::MissingSecret)?,
-            true,
-            "secret",
-        )?;
-        let secret = Secret::from_bytes(base32::decode(&secret_text)?)
-            .map_err(|_| UriError::MissingSecret)?;
+        let secret_text = decode_component(params.secret.ok_or(UriError::MissingSecret)?, true, "secret")?;
+        let secret = Secret::from_bytes(base32::decode(&secret_text)?).map_err(|_| UriError::MissingSecret)?;
 
         let algorithm = match params.algorithm {
             None => Algorithm::default(),
             Some(raw) => {
                 let text = decode_component(raw, true, "algorithm")?;
-                text.parse().map_err(|_| UriError::InvalidAlgorithm {
-                    value: shorten(&text),
-                })?
+                text.parse().map_err(|_| UriError::InvalidAlgorithm { value: shorten(&text) })?
             }
         };
         let digits = match params.digits {
@@ -358,20 +324,11 @@ impl OtpAuthUri {
                 let text = decode_component(raw, true, "digits")?;
                 parse_decimal(&text)
                     .and_then(|d| Digits::new(d).ok())
-                    .ok_or_else(|| UriError::InvalidDigits {
-                        value: shorten(&text),
-                    })?
+                    .ok_or_else(|| UriError::InvalidDigits { value: shorten(&text) })?
             }
         };
 
-        Ok(Self {
-            kind,
-            issuer,
-            account: account.to_owned(),
-            secret,
-            algorithm,
-            digits,
-        })
+        Ok(Self { kind, issuer, account: account.to_owned(), secret, algorithm, digits })
     }
 
     /// Builds the URI, with parameters in the order `secret`, `issuer`,
@@ -433,12 +390,7 @@ impl OtpAuthUri {
     #[must_use]
     pub fn totp(&self) -> Option<Totp> {
         match self.kind {
-            Kind::Totp { period } => Some(Totp::new(
-                self.secret.clone(),
-                self.algorithm,
-                self.digits,
-                period,
-            )),
+            Kind::Totp { period } => Some(Totp::new(self.secret.clone(), self.algorithm, self.digits, period)),
             Kind::Hotp { .. } => None,
         }
     }
@@ -480,14 +432,8 @@ mod tests {
 
     #[test]
     fn google_minimal_example() {
-        let u =
-            parse("otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example");
-        assert_eq!(
-            u.kind,
-            Kind::Totp {
-                period: Period::DEFAULT
-            }
-        );
+        let u = parse("otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example");
+        assert_eq!(u.kind, Kind::Totp { period: Period::DEFAULT });
         assert_eq!(u.issuer.as_deref(), Some("Example"));
         assert_eq!(u.account, "alice@google.com");
         assert_eq!(u.secret.expose_bytes(), b"Hello!\xde\xad\xbe\xef");
@@ -506,21 +452,14 @@ mod tests {
         assert_eq!(u.issuer.as_deref(), Some("ACME Co"));
         assert_eq!(u.account, "john.doe@email.com");
         assert_eq!(u.secret.len(), 20);
-        assert_eq!(
-            u.kind,
-            Kind::Totp {
-                period: Period::new(30).unwrap()
-            }
-        );
+        assert_eq!(u.kind, Kind::Totp { period: Period::new(30).unwrap() });
         assert_eq!(&*u.to_uri(), text);
     }
 
     #[test]
     fn server_format() {
         let u = OtpAuthUri {
-            kind: Kind::Totp {
-                period: Period::DEFAULT,
-            },
+            kind: Kind::Totp { period: Period::DEFAULT },
             issuer: Some("kapu".to_owned()),
             account: "kovacs.janos".to_owned(),
             secret: Secret::from_slice(b"12345678901234567890").unwrap(),
@@ -544,16 +483,8 @@ mod tests {
         assert_eq!(u.account, "alice");
         assert_eq!(u.algorithm, Algorithm::Sha1);
         assert_eq!(u.digits, Digits::SIX);
-        assert_eq!(
-            u.kind,
-            Kind::Totp {
-                period: Period::DEFAULT
-            }
-        );
-        assert_eq!(
-            &*u.to_uri(),
-            "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30"
-        );
+        assert_eq!(u.kind, Kind::Totp { period: Period::DEFAULT });
+        assert_eq!(&*u.to_uri(), "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30");
     }
 
     #[test]
@@ -571,9 +502,7 @@ mod tests {
 
     #[test]
     fn issuer_parameter_wins_over_label() {
-        let u = parse(&format!(
-            "otpauth://totp/Old%20Name:alice?secret={S}&issuer=New%20Name"
-        ));
+        let u = parse(&format!("otpauth://totp/Old%20Name:alice?secret={S}&issuer=New%20Name"));
         assert_eq!(u.issuer.as_deref(), Some("New Name"));
         assert_eq!(u.account, "alice");
         // An empty parameter does not erase the label prefix...
@@ -605,9 +534,7 @@ mod tests {
 
     #[test]
     fn unicode_and_colons() {
-        let u = parse(&format!(
-            "otpauth://totp/%C3%9Cgyf%C3%A9lkapu:Kov%C3%A1cs%20J%C3%A1nos?secret={S}"
-        ));
+        let u = parse(&format!("otpauth://totp/%C3%9Cgyf%C3%A9lkapu:Kov%C3%A1cs%20J%C3%A1nos?secret={S}"));
         assert_eq!(u.issuer.as_deref(), Some("Ügyfélkapu"));
         assert_eq!(u.account, "Kovács János");
         // Raw (unencoded) UTF-8 is accepted too.
@@ -633,9 +560,7 @@ mod tests {
 
     #[test]
     fn hotp_with_counter() {
-        let u = parse(&format!(
-            "otpauth://hotp/Example:alice?secret={S}&issuer=Example&counter=42"
-        ));
+        let u = parse(&format!("otpauth://hotp/Example:alice?secret={S}&issuer=Example&counter=42"));
         assert_eq!(u.kind, Kind::Hotp { counter: 42 });
         assert_eq!(
             &*u.to_uri(),
@@ -644,14 +569,10 @@ mod tests {
         assert!(u.totp().is_none());
         let rfc = parse("otpauth://hotp/t?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0");
         assert_eq!(rfc.hotp().unwrap().code_at(0), "755224");
-        let max = parse(&format!(
-            "otpauth://hotp/a?secret={S}&counter=18446744073709551615"
-        ));
+        let max = parse(&format!("otpauth://hotp/a?secret={S}&counter=18446744073709551615"));
         assert_eq!(max.kind, Kind::Hotp { counter: u64::MAX });
         // A period on an HOTP URI is irrelevant and ignored.
-        let u = parse(&format!(
-            "otpauth://hotp/a?secret={S}&counter=1&period=zero"
-        ));
+        let u = parse(&format!("otpauth://hotp/a?secret={S}&counter=1&period=zero"));
         assert_eq!(u.kind, Kind::Hotp { counter: 1 });
     }
 
@@ -662,15 +583,8 @@ mod tests {
         ));
         assert_eq!(u.algorithm, Algorithm::Sha512);
         assert_eq!(u.digits, Digits::EIGHT);
-        assert_eq!(
-            u.kind,
-            Kind::Totp {
-                period: Period::new(60).unwrap()
-            }
-        );
-        let u = parse(&format!(
-            "otpauth://totp/a?secret={S}&algorithm=Sha256&digits=7"
-        ));
+        assert_eq!(u.kind, Kind::Totp { period: Period::new(60).unwrap() });
+        let u = parse(&format!("otpauth://totp/a?secret={S}&algorithm=Sha256&digits=7"));
         assert_eq!(u.algorithm, Algorithm::Sha256);
         assert_eq!(u.digits, Digits::SEVEN);
         // Lower-case, spaced and padded secrets are fine.
@@ -701,18 +615,8 @@ mod tests {
 
     #[test]
     fn error_unknown_type() {
-        assert_eq!(
-            err(&format!("otpauth://motp/a?secret={S}")),
-            UriError::UnknownType {
-                kind: "motp".to_owned()
-            }
-        );
-        assert_eq!(
-            err(&format!("otpauth:///a?secret={S}")),
-            UriError::UnknownType {
-                kind: String::new()
-            }
-        );
+        assert_eq!(err(&format!("otpauth://motp/a?secret={S}")), UriError::UnknownType { kind: "motp".to_owned() });
+        assert_eq!(err(&format!("otpauth:///a?secret={S}")), UriError::UnknownType { kind: String::new() });
         assert_eq!(
             err(&format!("otpauth://motp/a?secret={S}")).to_string(),
             "unknown OTP type \"motp\": expected totp or hotp"
@@ -724,20 +628,14 @@ mod tests {
         assert_eq!(err("otpauth://totp/a"), UriError::MissingSecret);
         assert_eq!(err("otpauth://totp/a?issuer=x"), UriError::MissingSecret);
         assert_eq!(err("otpauth://totp/a?secret="), UriError::MissingSecret);
-        assert_eq!(
-            err("otpauth://totp/a?secret=%20%20"),
-            UriError::MissingSecret
-        );
+        assert_eq!(err("otpauth://totp/a?secret=%20%20"), UriError::MissingSecret);
     }
 
     #[test]
     fn error_bad_base32() {
         assert_eq!(
             err("otpauth://totp/a?secret=JBSW1Y3DP"),
-            UriError::InvalidSecret(Base32Error::InvalidCharacter {
-                character: '1',
-                position: 5
-            })
+            UriError::InvalidSecret(Base32Error::InvalidCharacter { character: '1', position: 5 })
         );
         assert_eq!(
             err("otpauth://totp/a?secret=JBSWY3"),
@@ -745,26 +643,15 @@ mod tests {
         );
         let e = err("otpauth://totp/a?secret=JBSWY3D-PEHPK3PXP");
         assert!(
-            e.to_string().starts_with(
-                "the secret key in the URI is not valid base32: invalid character '-' at position 8"
-            ),
+            e.to_string()
+                .starts_with("the secret key in the URI is not valid base32: invalid character '-' at position 8"),
             "{e}"
         );
     }
 
     #[test]
     fn error_bad_digits() {
-        for v in [
-            "5",
-            "9",
-            "0",
-            "",
-            "six",
-            "+6",
-            "%2B6",
-            "256",
-            "99999999999999999999",
-        ] {
+        for v in ["5", "9", "0", "", "six", "+6", "%2B6", "256", "99999999999999999999"] {
             let e = err(&format!("otpauth://totp/a?secret={S}&digits={v}"));
             assert!(matches!(e, UriError::InvalidDigits { .. }), "{v}: {e:?}");
         }
@@ -792,10 +679,7 @@ mod tests {
 
     #[test]
     fn error_missing_and_bad_counter() {
-        assert_eq!(
-            err(&format!("otpauth://hotp/a?secret={S}")),
-            UriError::MissingCounter
-        );
+        assert_eq!(err(&format!("otpauth://hotp/a?secret={S}")), UriError::MissingCounter);
         for v in ["", "-1", "x", "18446744073709551616", "+1"] {
             let e = err(&format!("otpauth://hotp/a?secret={S}&counter={v}"));
             assert!(matches!(e, UriError::InvalidCounter { .. }), "{v}: {e:?}");
@@ -854,26 +738,15 @@ mod tests {
     fn error_forbidden_character() {
         assert_eq!(
             err(&format!("otpauth://totp/a%1B%5B2J?secret={S}")),
-            UriError::ForbiddenCharacter {
-                component: "account",
-                character: '\u{1b}'
-            }
+            UriError::ForbiddenCharacter { component: "account", character: '\u{1b}' }
         );
         assert_eq!(
-            err(&format!(
-                "otpauth://totp/x?secret={S}&issuer=Bank%E2%80%AEgro"
-            )),
-            UriError::ForbiddenCharacter {
-                component: "issuer",
-                character: '\u{202e}'
-            }
+            err(&format!("otpauth://totp/x?secret={S}&issuer=Bank%E2%80%AEgro")),
+            UriError::ForbiddenCharacter { component: "issuer", character: '\u{202e}' }
         );
         assert_eq!(
             err(&format!("otpauth://totp/Ev%00il:x?secret={S}&issuer=Good")),
-            UriError::ForbiddenCharacter {
-                component: "issuer",
-                character: '\0'
-            }
+            UriError::ForbiddenCharacter { component: "issuer", character: '\0' }
         );
         assert_eq!(
             err(&format!("otpauth://totp/a%0A?secret={S}")).to_string(),

@@ -7,11 +7,7 @@ use otp::{Algorithm, Code, Digits, Hotp, Kind, OtpAuthUri, Period, Secret, Totp,
 use proptest::prelude::*;
 
 fn algorithm() -> impl Strategy<Value = Algorithm> {
-    prop_oneof![
-        Just(Algorithm::Sha1),
-        Just(Algorithm::Sha256),
-        Just(Algorithm::Sha512)
-    ]
+    prop_oneof![Just(Algorithm::Sha1), Just(Algorithm::Sha256), Just(Algorithm::Sha512)]
 }
 
 fn digits() -> impl Strategy<Value = Digits> {
@@ -24,9 +20,7 @@ fn secret() -> impl Strategy<Value = Secret> {
 
 fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
-        (1u64..=300).prop_map(|p| Kind::Totp {
-            period: Period::new(p).unwrap()
-        }),
+        (1u64..=300).prop_map(|p| Kind::Totp { period: Period::new(p).unwrap() }),
         any::<u64>().prop_map(|counter| Kind::Hotp { counter }),
     ]
 }
@@ -67,15 +61,8 @@ fn name(max: usize) -> impl Strategy<Value = String> {
 /// `:` in the account only when the label carries an issuer prefix, which
 /// it does when there is an issuer without a `:` of its own.
 fn representable_uri() -> impl Strategy<Value = OtpAuthUri> {
-    (
-        kind(),
-        proptest::option::of(name(16)),
-        name(24),
-        secret(),
-        algorithm(),
-        digits(),
-    )
-        .prop_map(|(kind, issuer, account, secret, algorithm, digits)| {
+    (kind(), proptest::option::of(name(16)), name(24), secret(), algorithm(), digits()).prop_map(
+        |(kind, issuer, account, secret, algorithm, digits)| {
             let has_prefix = issuer.as_deref().is_some_and(|i| !i.contains(':'));
             let mut account = account;
             if !has_prefix {
@@ -84,15 +71,9 @@ fn representable_uri() -> impl Strategy<Value = OtpAuthUri> {
             if account.starts_with(' ') {
                 account.replace_range(..1, "_");
             }
-            OtpAuthUri {
-                kind,
-                issuer,
-                account,
-                secret,
-                algorithm,
-                digits,
-            }
-        })
+            OtpAuthUri { kind, issuer, account, secret, algorithm, digits }
+        },
+    )
 }
 
 proptest! {

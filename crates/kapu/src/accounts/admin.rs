@@ -30,11 +30,7 @@ fn describe(errors: &FormErrors) -> String {
         .0
         .iter()
         .map(|(field, problem)| {
-            format!(
-                "{}: {}",
-                field.id(),
-                crate::i18n::problem_text(crate::i18n::texts(Language::En), problem)
-            )
+            format!("{}: {}", field.id(), crate::i18n::problem_text(crate::i18n::texts(Language::En), problem))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -51,19 +47,10 @@ impl Kapu {
         language: Language,
     ) -> Result<Account, AdminError> {
         let mut errors = FormErrors::default();
-        let username = Username::parse(username)
-            .map_err(|e| errors.add(Field::Username, Problem::Username(e)))
-            .ok();
-        let full_name = FullName::parse(full_name)
-            .map_err(|e| errors.add(Field::FullName, Problem::FullName(e)))
-            .ok();
-        let email = EmailAddress::parse(email)
-            .map_err(|e| errors.add(Field::Email, Problem::Email(e)))
-            .ok();
-        let context = [
-            username.as_ref().map_or("", |u| u.as_str()),
-            full_name.as_ref().map_or("", |n| n.as_str()),
-        ];
+        let username = Username::parse(username).map_err(|e| errors.add(Field::Username, Problem::Username(e))).ok();
+        let full_name = FullName::parse(full_name).map_err(|e| errors.add(Field::FullName, Problem::FullName(e))).ok();
+        let email = EmailAddress::parse(email).map_err(|e| errors.add(Field::Email, Problem::Email(e))).ok();
+        let context = [username.as_ref().map_or("", |u| u.as_str()), full_name.as_ref().map_or("", |n| n.as_str())];
         if let Err(r) = self.config.password_policy.check(password, &context) {
             errors.add(Field::Password, Problem::Password(r));
         }
@@ -73,11 +60,7 @@ impl Kapu {
         if !errors.is_empty() {
             return Err(AdminError::Invalid(describe(&errors)));
         }
-        let hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(AccountError::from)?;
+        let hash = self.hasher.hash(password).await.map_err(AccountError::from)?;
         let now = self.now();
         let account = NewAccount {
             id: AccountId(random_id()),
@@ -92,18 +75,12 @@ impl Kapu {
         };
         match self.store.insert_account(&account).await {
             Err(StoreError::Conflict) => {
-                return Err(AdminError::Invalid(format!(
-                    "username: the username {:?} is taken",
-                    username.as_str()
-                )));
+                return Err(AdminError::Invalid(format!("username: the username {:?} is taken", username.as_str())));
             }
             other => other?,
         }
-        let created = self
-            .store
-            .account_by_id(&account.id)
-            .await?
-            .ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
+        let created =
+            self.store.account_by_id(&account.id).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
         self.audit(
             AuditEvent::AccountCreatedByOffice,
             Outcome::Success,
@@ -117,48 +94,22 @@ impl Kapu {
 
     /// Lifts the login lock of a username. Returns whether it was locked.
     pub async fn admin_unlock(&self, username: &str) -> Result<bool, AdminError> {
-        let name =
-            Username::parse(username).map_err(|_| AdminError::NoSuchUser(username.to_owned()))?;
-        let account = self
-            .store
-            .account_by_username(&name)
-            .await?
-            .ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))?;
-        let was_locked = self
-            .store
-            .clear_throttle(LoginKeys::for_username(name.as_str()).username_key())
-            .await?;
-        self.audit(
-            AuditEvent::Unlocked,
-            Outcome::Success,
-            Subject::account(&account),
-            &Actor::default(),
-            None,
-        )
-        .await;
+        let name = Username::parse(username).map_err(|_| AdminError::NoSuchUser(username.to_owned()))?;
+        let account =
+            self.store.account_by_username(&name).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))?;
+        let was_locked = self.store.clear_throttle(LoginKeys::for_username(name.as_str()).username_key()).await?;
+        self.audit(AuditEvent::Unlocked, Outcome::Success, Subject::account(&account), &Actor::default(), None).await;
         Ok(was_locked)
     }
 
-    pub async fn admin_list_users(
-        &self,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<Account>, AdminError> {
+    pub async fn admin_list_users(&self, limit: i64, offset: i64) -> Result<Vec<Account>, AdminError> {
         Ok(self.store.list_accounts(limit, offset).await?)
     }
 
-    pub async fn admin_audit(
-        &self,
-        username: &str,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>, AdminError> {
-        let name =
-            Username::parse(username).map_err(|_| AdminError::NoSuchUser(username.to_owned()))?;
-        let account = self
-            .store
-            .account_by_username(&name)
-            .await?
-            .ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))?;
+    pub async fn admin_audit(&self, username: &str, limit: i64) -> Result<Vec<AuditEntry>, AdminError> {
+        let name = Username::parse(username).map_err(|_| AdminError::NoSuchUser(username.to_owned()))?;
+        let account =
+            self.store.account_by_username(&name).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))?;
         Ok(self.store.audit_for_account(&account.id, limit).await?)
     }
 }

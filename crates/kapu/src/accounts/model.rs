@@ -42,8 +42,7 @@ impl Username {
         if len > Self::MAX {
             return Err(UsernameError::TooLong);
         }
-        let allowed =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
         let starts_well = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
         if !s.chars().all(allowed) || !starts_well {
             return Err(UsernameError::InvalidCharacters);
@@ -151,11 +150,7 @@ impl AccountStatus {
     }
 
     pub fn parse(s: &str) -> Self {
-        if s == "active" {
-            AccountStatus::Active
-        } else {
-            AccountStatus::Pending
-        }
+        if s == "active" { AccountStatus::Active } else { AccountStatus::Pending }
     }
 }
 
@@ -184,6 +179,8 @@ pub enum LinkPurpose {
     Registration,
     PasswordReset,
     EmailChange,
+    /// Lifts the code-step lock after too many wrong codes (with a valid code).
+    OtpUnlock,
 }
 
 impl LinkPurpose {
@@ -192,6 +189,7 @@ impl LinkPurpose {
             LinkPurpose::Registration => "registration",
             LinkPurpose::PasswordReset => "password_reset",
             LinkPurpose::EmailChange => "email_change",
+            LinkPurpose::OtpUnlock => "otp_unlock",
         }
     }
 }
@@ -222,49 +220,22 @@ mod tests {
 
     #[test]
     fn usernames_are_case_insensitive_and_restricted() {
-        assert_eq!(
-            Username::parse("  Imre.Szucs ").unwrap().as_str(),
-            "imre.szucs"
-        );
+        assert_eq!(Username::parse("  Imre.Szucs ").unwrap().as_str(), "imre.szucs");
         assert_eq!(Username::parse(""), Err(UsernameError::Empty));
         assert_eq!(Username::parse("ab"), Err(UsernameError::TooShort));
-        assert_eq!(
-            Username::parse(&"a".repeat(65)),
-            Err(UsernameError::TooLong)
-        );
-        assert_eq!(
-            Username::parse("szücs"),
-            Err(UsernameError::InvalidCharacters)
-        );
-        assert_eq!(
-            Username::parse("a'; DROP TABLE x"),
-            Err(UsernameError::InvalidCharacters)
-        );
-        assert_eq!(
-            Username::parse("<b>x</b>"),
-            Err(UsernameError::InvalidCharacters)
-        );
-        assert_eq!(
-            Username::parse("-abc"),
-            Err(UsernameError::InvalidCharacters)
-        );
+        assert_eq!(Username::parse(&"a".repeat(65)), Err(UsernameError::TooLong));
+        assert_eq!(Username::parse("szücs"), Err(UsernameError::InvalidCharacters));
+        assert_eq!(Username::parse("a'; DROP TABLE x"), Err(UsernameError::InvalidCharacters));
+        assert_eq!(Username::parse("<b>x</b>"), Err(UsernameError::InvalidCharacters));
+        assert_eq!(Username::parse("-abc"), Err(UsernameError::InvalidCharacters));
     }
 
     #[test]
     fn full_names_keep_unicode_and_collapse_space() {
-        assert_eq!(
-            FullName::parse("  Szücs   Imre ").unwrap().as_str(),
-            "Szücs Imre"
-        );
+        assert_eq!(FullName::parse("  Szücs   Imre ").unwrap().as_str(), "Szücs Imre");
         assert_eq!(FullName::parse("   "), Err(FullNameError::Empty));
-        assert_eq!(
-            FullName::parse("a\u{0}b"),
-            Err(FullNameError::ControlCharacters)
-        );
-        assert_eq!(
-            FullName::parse(&"é".repeat(201)),
-            Err(FullNameError::TooLong)
-        );
+        assert_eq!(FullName::parse("a\u{0}b"), Err(FullNameError::ControlCharacters));
+        assert_eq!(FullName::parse(&"é".repeat(201)), Err(FullNameError::TooLong));
         assert!(FullName::parse("O'Brien <Anna>").is_ok());
     }
 }

@@ -10,15 +10,16 @@ use serde::Deserialize;
 
 use crate::Kapu;
 use crate::accounts::model::Language;
-use crate::accounts::service::{AccountError, Field, LoginError, RegistrationInput};
+use crate::accounts::service::{AccountError, Field, LoginError, NewSession, RegistrationInput};
 use crate::i18n::fill;
 use crate::passwords::Password;
-use crate::web::context::{Ctx, clear_session_cookie, lang_cookie, session_cookie};
+use crate::twostep::service::LoginStep;
+use crate::web::context::{
+    Ctx, clear_pending_cookie, clear_session_cookie, lang_cookie, pending_cookie, session_cookie,
+};
 use crate::web::error::PageError;
 use crate::web::form::{Form, redirect, with_cookies, with_status};
-use crate::web::templates::{
-    FieldView, FormPage, HomePage, LinkView, MessagePage, Page, PlusPage, SelectOption, html,
-};
+use crate::web::templates::{FieldView, FormPage, HomePage, LinkView, MessagePage, Page, SelectOption, html};
 
 type PageResult = Result<Response, PageError>;
 
@@ -38,6 +39,9 @@ fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<String> {
         "confirmed" => t.confirmed_text,
         "reset" => t.reset_done,
         "deleted" => t.deleted_text,
+        "pending_expired" => t.pending_expired,
+        "lost_done" => t.lost_done,
+        "unlocked" => t.unlock_done,
         _ => return None,
     };
     Some(text.to_owned())
@@ -60,23 +64,12 @@ fn login_form(kapu: &Kapu, ctx: &Ctx, username: &str, notice: Option<String>) ->
 pub async fn home_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
     let session = ctx.require_session()?;
     let t = ctx.t();
-    let welcome = fill(
-        t.portal_welcome,
-        &[("name", session.account.full_name.as_str())],
-    );
-    let page = HomePage {
-        p: Page::new(&kapu, &ctx, t.portal_title),
-        welcome,
-        last_login: None,
-    };
+    let welcome = fill(t.portal_welcome, &[("name", session.account.full_name.as_str())]);
+    let page = HomePage { p: Page::new(&kapu, &ctx, t.portal_title), welcome, last_login: None };
     Ok(html(&page)?)
 }
 
-pub async fn login_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Query(q): Query<MessageQuery>,
-) -> PageResult {
+pub async fn login_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
     if ctx.session.is_some() {
         return Ok(redirect("/"));
     }
@@ -92,37 +85,19 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<LoginForm>,
-) -> PageResult {
+pub async fn login_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
     let t = ctx.t();
     let password = Password::new(form.password);
     let (status, message) = match kapu.login(&form.username, &password, &ctx.actor()).await {
-        Ok(new) => {
-            // The old session (if any) ends: a login always gets a new id.
-            if let Some(old) = &ctx.session_token {
-                kapu.end_session(old).await?;
-            }
-            let cookies = vec![
-                session_cookie(&kapu, &new.token),
-                lang_cookie(&kapu, new.account.language),
-            ];
-            return Ok(with_cookies(redirect("/"), cookies));
+        Ok(LoginStep::Done(new)) => return logged_in(&kapu, &ctx, &new).await,
+        Ok(LoginStep::CodeNeeded { pending_token }) => {
+            return Ok(with_cookies(redirect("/login/code"), vec![pending_cookie(&kapu, &pending_token)]));
         }
-        Err(LoginError::InvalidCredentials {
-            blocked_until: None,
-        }) => (StatusCode::UNAUTHORIZED, t.login_invalid.to_owned()),
-        Err(LoginError::InvalidCredentials {
-            blocked_until: Some(until),
-        })
-        | Err(LoginError::Blocked { until }) => {
-            let msg = format!(
-                "{} {}",
-                t.login_invalid,
-                fill(t.login_blocked, &[("time", &kapu.format_time(until))])
-            );
+        Err(LoginError::InvalidCredentials { blocked_until: None }) => {
+            (StatusCode::UNAUTHORIZED, t.login_invalid.to_owned())
+        }
+        Err(LoginError::InvalidCredentials { blocked_until: Some(until) }) | Err(LoginError::Blocked { until }) => {
+            let msg = format!("{} {}", t.login_invalid, fill(t.login_blocked, &[("time", &kapu.format_time(until))]));
             (StatusCode::TOO_MANY_REQUESTS, msg)
         }
         Err(LoginError::NotConfirmed) => (StatusCode::FORBIDDEN, t.login_not_confirmed.to_owned()),
@@ -132,14 +107,21 @@ pub async fn login_post(
     Ok(with_status(page.render()?, status))
 }
 
+/// A finished login: the old session (if any) ends, a new one starts with a
+/// new id; the language follows the account.
+pub(crate) async fn logged_in(kapu: &Kapu, ctx: &Ctx, new: &NewSession) -> PageResult {
+    if let Some(old) = &ctx.session_token {
+        kapu.end_session(old).await?;
+    }
+    let cookies =
+        vec![session_cookie(kapu, &new.token), lang_cookie(kapu, new.account.language), clear_pending_cookie(kapu)];
+    Ok(with_cookies(redirect("/"), cookies))
+}
+
 pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
     let t = ctx.t();
-    let page = MessagePage::new(
-        Page::new(&kapu, &ctx, t.login_cancel),
-        t.login_cancel,
-        t.cancelled,
-    )
-    .link("/login", t.login_title);
+    let page = MessagePage::new(Page::new(&kapu, &ctx, t.login_cancel), t.login_cancel, t.cancelled)
+        .link("/login", t.login_title);
     Ok(page.render()?)
 }
 
@@ -155,10 +137,7 @@ pub async fn logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult 
         )
         .await;
     }
-    Ok(with_cookies(
-        redirect("/login?msg=logged_out"),
-        vec![clear_session_cookie(&kapu)],
-    ))
+    Ok(with_cookies(redirect("/login?msg=logged_out"), vec![clear_session_cookie(&kapu)]))
 }
 
 #[derive(Deserialize)]
@@ -170,20 +149,13 @@ pub struct LangForm {
 }
 
 /// The HU | EN switch: remembered in a cookie, and on the account when logged in.
-pub async fn lang_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<LangForm>,
-) -> PageResult {
+pub async fn lang_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<LangForm>) -> PageResult {
     let lang = Language::parse(&form.lang).ok_or(PageError::BadForm)?;
     if let Some(session) = &ctx.session {
         kapu.set_language(&session.account, lang).await?;
     }
     // Only a local path: the switch must not become an open redirect.
-    let next = if form.next.starts_with('/')
-        && !form.next.starts_with("//")
-        && !form.next.contains('\\')
-    {
+    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
         form.next.as_str()
     } else {
         "/"
@@ -195,34 +167,15 @@ fn registration_form(kapu: &Kapu, ctx: &Ctx, values: &RegisterForm) -> FormPage 
     let t = ctx.t();
     let min = kapu.config.password_policy.min_len.to_string();
     let fields = vec![
-        FieldView::text(
-            Field::Username,
-            t.username,
-            "username",
-            &values.username,
-            256,
-        )
-        .hint(t.username_hint.to_owned()),
-        FieldView::text(
-            Field::FullName,
-            t.full_name,
-            "name",
-            &values.full_name,
-            1024,
-        ),
+        FieldView::text(Field::Username, t.username, "username", &values.username, 256)
+            .hint(t.username_hint.to_owned()),
+        FieldView::text(Field::FullName, t.full_name, "name", &values.full_name, 1024),
         FieldView::text(Field::Email, t.email, "email", &values.email, 1024).kind("email"),
-        FieldView::password(Field::Password, t.password, "new-password")
-            .hint(fill(t.password_hint, &[("min", &min)])),
+        FieldView::password(Field::Password, t.password, "new-password").hint(fill(t.password_hint, &[("min", &min)])),
         FieldView::password(Field::PasswordAgain, t.password_again, "new-password"),
     ];
-    FormPage::new(
-        Page::new(kapu, ctx, t.register_title),
-        t.register_title,
-        "/register",
-        t.register_button,
-        fields,
-    )
-    .links(vec![LinkView::new("/login", t.login_title)])
+    FormPage::new(Page::new(kapu, ctx, t.register_title), t.register_title, "/register", t.register_button, fields)
+        .links(vec![LinkView::new("/login", t.login_title)])
 }
 
 pub async fn register_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
@@ -243,11 +196,7 @@ pub struct RegisterForm {
     password_again: String,
 }
 
-pub async fn register_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<RegisterForm>,
-) -> PageResult {
+pub async fn register_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<RegisterForm>) -> PageResult {
     let t = ctx.t();
     let input = RegistrationInput {
         username: form.username.clone(),
@@ -259,22 +208,13 @@ pub async fn register_post(
     };
     match kapu.register(input, &ctx.actor()).await {
         Ok(()) => {
-            let hours =
-                ((kapu.config.email_links.registration_ttl_seconds + 3599) / 3600).to_string();
+            let hours = ((kapu.config.email_links.registration_ttl_seconds + 3599) / 3600).to_string();
             let text = fill(t.register_sent_text, &[("hours", &hours)]);
-            Ok(MessagePage::new(
-                Page::new(&kapu, &ctx, t.register_sent_title),
-                t.register_sent_title,
-                text,
-            )
-            .render()?)
+            Ok(MessagePage::new(Page::new(&kapu, &ctx, t.register_sent_title), t.register_sent_title, text).render()?)
         }
         Err(AccountError::Form(errors)) => {
             let page = registration_form(&kapu, &ctx, &form).field_errors(&errors);
-            Ok(with_status(
-                page.render()?,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(e) => Err(e.into()),
     }
@@ -282,40 +222,24 @@ pub async fn register_post(
 
 fn link_invalid_page(kapu: &Kapu, ctx: &Ctx) -> PageResult {
     let t = ctx.t();
-    let page = MessagePage::new(
-        Page::new(kapu, ctx, t.error_title),
-        t.error_title,
-        t.link_invalid,
-    )
-    .link("/login", t.login_title);
+    let page = MessagePage::new(Page::new(kapu, ctx, t.error_title), t.error_title, t.link_invalid)
+        .link("/login", t.login_title);
     Ok(with_status(page.render()?, StatusCode::GONE))
 }
 
 /// The emailed link shows a button rather than acting on GET: mail scanners
 /// open links, and must not use up a single-use link.
-pub async fn register_confirm_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Path(token): Path<String>,
-) -> PageResult {
+pub async fn register_confirm_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     if !kapu.registration_link_is_valid(&token).await? {
         return link_invalid_page(&kapu, &ctx);
     }
     let t = ctx.t();
-    let page = MessagePage::new(
-        Page::new(&kapu, &ctx, t.confirm_title),
-        t.confirm_title,
-        t.confirm_text,
-    )
-    .button(&format!("/register/confirm/{token}"), t.confirm_button);
+    let page = MessagePage::new(Page::new(&kapu, &ctx, t.confirm_title), t.confirm_title, t.confirm_text)
+        .button(&format!("/register/confirm/{token}"), t.confirm_button);
     Ok(page.render()?)
 }
 
-pub async fn register_confirm_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Path(token): Path<String>,
-) -> PageResult {
+pub async fn register_confirm_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     match kapu.confirm_registration(&token, &ctx.actor()).await {
         Ok(_) => Ok(redirect("/login?msg=confirmed")),
         Err(AccountError::LinkInvalid) => link_invalid_page(&kapu, &ctx),
@@ -326,15 +250,9 @@ pub async fn register_confirm_post(
 fn forgot_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
     let t = ctx.t();
     let fields = vec![FieldView::text(Field::Username, t.username, "username", "", 256).focus()];
-    FormPage::new(
-        Page::new(kapu, ctx, t.forgot_title),
-        t.forgot_title,
-        "/password/forgot",
-        t.forgot_button,
-        fields,
-    )
-    .intro(t.forgot_text)
-    .links(vec![LinkView::new("/login", t.login_title)])
+    FormPage::new(Page::new(kapu, ctx, t.forgot_title), t.forgot_title, "/password/forgot", t.forgot_button, fields)
+        .intro(t.forgot_text)
+        .links(vec![LinkView::new("/login", t.login_title)])
 }
 
 pub async fn forgot_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
@@ -347,11 +265,7 @@ pub struct ForgotForm {
     username: String,
 }
 
-pub async fn forgot_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<ForgotForm>,
-) -> PageResult {
+pub async fn forgot_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<ForgotForm>) -> PageResult {
     let t = ctx.t();
     // The lookup and the mail happen after the answer: the page and its
     // timing are the same whether the name exists or not.
@@ -364,11 +278,9 @@ pub async fn forgot_post(
     });
     let minutes = (kapu.config.email_links.password_reset_ttl_seconds / 60).to_string();
     let text = fill(t.forgot_sent, &[("minutes", &minutes)]);
-    Ok(
-        MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
-            .link("/login", t.login_title)
-            .render()?,
-    )
+    Ok(MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
+        .link("/login", t.login_title)
+        .render()?)
 }
 
 fn reset_form(kapu: &Kapu, ctx: &Ctx, token: &str) -> FormPage {
@@ -388,11 +300,7 @@ fn reset_form(kapu: &Kapu, ctx: &Ctx, token: &str) -> FormPage {
     )
 }
 
-pub async fn reset_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Path(token): Path<String>,
-) -> PageResult {
+pub async fn reset_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     if !kapu.password_reset_link_is_valid(&token).await? {
         return link_invalid_page(&kapu, &ctx);
     }
@@ -413,24 +321,12 @@ pub async fn reset_post(
     Path(token): Path<String>,
     Form(form): Form<NewPasswordForm>,
 ) -> PageResult {
-    let (password, again) = (
-        Password::new(form.password),
-        Password::new(form.password_again),
-    );
-    match kapu
-        .reset_password(&token, &password, &again, &ctx.actor())
-        .await
-    {
-        Ok(_) => Ok(with_cookies(
-            redirect("/login?msg=reset"),
-            vec![clear_session_cookie(&kapu)],
-        )),
+    let (password, again) = (Password::new(form.password), Password::new(form.password_again));
+    match kapu.reset_password(&token, &password, &again, &ctx.actor()).await {
+        Ok(_) => Ok(with_cookies(redirect("/login?msg=reset"), vec![clear_session_cookie(&kapu)])),
         Err(AccountError::Form(errors)) => {
             let page = reset_form(&kapu, &ctx, &token).field_errors(&errors);
-            Ok(with_status(
-                page.render()?,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(AccountError::LinkInvalid) => link_invalid_page(&kapu, &ctx),
         Err(e) => Err(e.into()),
@@ -441,31 +337,17 @@ fn change_password_form(kapu: &Kapu, ctx: &Ctx, notice: Option<String>) -> FormP
     let t = ctx.t();
     let min = kapu.config.password_policy.min_len.to_string();
     let fields = vec![
-        FieldView::password(
-            Field::CurrentPassword,
-            t.current_password,
-            "current-password",
-        ),
+        FieldView::password(Field::CurrentPassword, t.current_password, "current-password"),
         FieldView::password(Field::Password, t.new_password, "new-password")
             .hint(fill(t.password_hint, &[("min", &min)])),
         FieldView::password(Field::PasswordAgain, t.new_password_again, "new-password"),
     ];
     let p = Page::new(kapu, ctx, t.change_password_title).with_notice(notice);
-    FormPage::new(
-        p,
-        t.change_password_title,
-        "/password/change",
-        t.change_password_button,
-        fields,
-    )
+    FormPage::new(p, t.change_password_title, "/password/change", t.change_password_button, fields)
 }
 
-pub async fn change_password_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Query(q): Query<MessageQuery>,
-) -> PageResult {
-    ctx.require_session()?;
+pub async fn change_password_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
+    ctx.require_any_session()?;
     let notice = (q.msg.as_deref() == Some("changed")).then(|| ctx.t().password_changed.to_owned());
     Ok(change_password_form(&kapu, &ctx, notice).render()?)
 }
@@ -485,59 +367,30 @@ pub async fn change_password_post(
     ctx: Ctx,
     Form(form): Form<ChangePasswordForm>,
 ) -> PageResult {
-    let session = ctx.require_session()?;
+    let session = ctx.require_any_session()?;
     let token = ctx.session_token.as_deref().unwrap_or_default();
     let current_hash = crate::crypto::token_hash(token);
-    let (current, password, again) = (
-        Password::new(form.current_password),
-        Password::new(form.password),
-        Password::new(form.password_again),
-    );
-    match kapu
-        .change_password(
-            &session.account,
-            &current_hash,
-            &current,
-            &password,
-            &again,
-            &ctx.actor(),
-        )
-        .await
-    {
+    let (current, password, again) =
+        (Password::new(form.current_password), Password::new(form.password), Password::new(form.password_again));
+    match kapu.change_password(&session.account, &current_hash, &current, &password, &again, &ctx.actor()).await {
         Ok(()) => Ok(redirect("/password/change?msg=changed")),
         Err(AccountError::Form(errors)) => {
             let page = change_password_form(&kapu, &ctx, None).field_errors(&errors);
-            Ok(with_status(
-                page.render()?,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-fn registration_data_form(
-    kapu: &Kapu,
-    ctx: &Ctx,
-    full_name: &str,
-    email: &str,
-    notice: Option<String>,
-) -> FormPage {
+fn registration_data_form(kapu: &Kapu, ctx: &Ctx, full_name: &str, email: &str, notice: Option<String>) -> FormPage {
     let t = ctx.t();
-    let username = ctx
-        .session
-        .as_ref()
-        .map(|s| s.account.username.to_string())
-        .unwrap_or_default();
+    let username = ctx.session.as_ref().map(|s| s.account.username.to_string()).unwrap_or_default();
     let fields = vec![
         FieldView::text(Field::FullName, t.full_name, "name", full_name, 1024),
-        FieldView::text(Field::Email, t.email, "email", email, 1024)
-            .kind("email")
-            .hint(t.data_email_note.to_owned()),
+        FieldView::text(Field::Email, t.email, "email", email, 1024).kind("email").hint(t.data_email_note.to_owned()),
     ];
     let p = Page::new(kapu, ctx, t.data_title).with_notice(notice);
-    FormPage::new(p, t.data_title, "/account", t.save, fields)
-        .intro(format!("{}: {}", t.username, username))
+    FormPage::new(p, t.data_title, "/account", t.save, fields).intro(format!("{}: {}", t.username, username))
 }
 
 pub async fn registration_data_get(
@@ -553,10 +406,7 @@ pub async fn registration_data_get(
         _ => None,
     };
     let a = &session.account;
-    Ok(
-        registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice)
-            .render()?,
-    )
+    Ok(registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice).render()?)
 }
 
 #[derive(Deserialize)]
@@ -573,65 +423,38 @@ pub async fn registration_data_post(
     Form(form): Form<RegistrationDataForm>,
 ) -> PageResult {
     let session = ctx.require_session()?;
-    match kapu
-        .update_registration_data(&session.account, &form.full_name, &form.email, &ctx.actor())
-        .await
-    {
+    match kapu.update_registration_data(&session.account, &form.full_name, &form.email, &ctx.actor()).await {
         Ok(change) => match change.email_pending {
             // Shown at once (not after a redirect) because it names the address.
             Some(email) => {
                 let t = ctx.t();
                 let notice = fill(t.data_email_pending, &[("email", email.as_str())]);
                 let a = &session.account;
-                let page = registration_data_form(
-                    &kapu,
-                    &ctx,
-                    &form.full_name,
-                    a.email.as_str(),
-                    Some(notice),
-                );
+                let page = registration_data_form(&kapu, &ctx, &form.full_name, a.email.as_str(), Some(notice));
                 Ok(page.render()?)
             }
             None => Ok(redirect("/account?msg=saved")),
         },
         Err(AccountError::Form(errors)) => {
-            let page = registration_data_form(&kapu, &ctx, &form.full_name, &form.email, None)
-                .field_errors(&errors);
-            Ok(with_status(
-                page.render()?,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            let page = registration_data_form(&kapu, &ctx, &form.full_name, &form.email, None).field_errors(&errors);
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn email_confirm_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Path(token): Path<String>,
-) -> PageResult {
+pub async fn email_confirm_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     if !kapu.email_change_link_is_valid(&token).await? {
         return link_invalid_page(&kapu, &ctx);
     }
     let t = ctx.t();
-    let page = MessagePage::new(
-        Page::new(&kapu, &ctx, t.email_confirm_title),
-        t.email_confirm_title,
-        t.email_confirm_text,
-    )
-    .button(
-        &format!("/account/email/confirm/{token}"),
-        t.email_confirm_button,
-    );
+    let page =
+        MessagePage::new(Page::new(&kapu, &ctx, t.email_confirm_title), t.email_confirm_title, t.email_confirm_text)
+            .button(&format!("/account/email/confirm/{token}"), t.email_confirm_button);
     Ok(page.render()?)
 }
 
-pub async fn email_confirm_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Path(token): Path<String>,
-) -> PageResult {
+pub async fn email_confirm_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
     match kapu.confirm_email_change(&token, &ctx.actor()).await {
         Ok(_) if ctx.session.is_some() => Ok(redirect("/account?msg=email_confirmed")),
         Ok(_) => {
@@ -649,46 +472,22 @@ pub async fn email_confirm_post(
     }
 }
 
-fn settings_form(
-    kapu: &Kapu,
-    ctx: &Ctx,
-    language: Language,
-    notify: bool,
-    notice: Option<String>,
-) -> FormPage {
+fn settings_form(kapu: &Kapu, ctx: &Ctx, language: Language, notify: bool, notice: Option<String>) -> FormPage {
     let t = ctx.t();
     let mut lang = FieldView::input(Field::Username, "select", t.language_label, "off");
     lang.id = "language";
     lang.required = false;
     lang.options = vec![
-        SelectOption {
-            value: "hu",
-            label: t.language_hu,
-            selected: language == Language::Hu,
-        },
-        SelectOption {
-            value: "en",
-            label: t.language_en,
-            selected: language == Language::En,
-        },
+        SelectOption { value: "hu", label: t.language_hu, selected: language == Language::Hu },
+        SelectOption { value: "en", label: t.language_en, selected: language == Language::En },
     ];
     let mut notify_box = FieldView::checkbox(Field::Confirm, t.notify_logins_label, notify, false);
     notify_box.id = "notify_logins";
     let p = Page::new(kapu, ctx, t.settings_title).with_notice(notice);
-    FormPage::new(
-        p,
-        t.settings_title,
-        "/settings",
-        t.save,
-        vec![lang, notify_box],
-    )
+    FormPage::new(p, t.settings_title, "/settings", t.save, vec![lang, notify_box])
 }
 
-pub async fn settings_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Query(q): Query<MessageQuery>,
-) -> PageResult {
+pub async fn settings_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
     let session = ctx.require_session()?;
     let notice = (q.msg.as_deref() == Some("saved")).then(|| ctx.t().settings_saved.to_owned());
     let a = &session.account;
@@ -703,24 +502,11 @@ pub struct SettingsForm {
     notify_logins: Option<String>,
 }
 
-pub async fn settings_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<SettingsForm>,
-) -> PageResult {
+pub async fn settings_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<SettingsForm>) -> PageResult {
     let session = ctx.require_session()?;
     let language = Language::parse(&form.language).ok_or(PageError::BadForm)?;
-    kapu.update_settings(
-        &session.account,
-        language,
-        form.notify_logins.is_some(),
-        &ctx.actor(),
-    )
-    .await?;
-    Ok(with_cookies(
-        redirect("/settings?msg=saved"),
-        vec![lang_cookie(&kapu, language)],
-    ))
+    kapu.update_settings(&session.account, language, form.notify_logins.is_some(), &ctx.actor()).await?;
+    Ok(with_cookies(redirect("/settings?msg=saved"), vec![lang_cookie(&kapu, language)]))
 }
 
 fn delete_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
@@ -729,14 +515,8 @@ fn delete_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
         FieldView::password(Field::Password, t.password, "current-password"),
         FieldView::checkbox(Field::Confirm, t.delete_confirm_label, false, true),
     ];
-    FormPage::new(
-        Page::new(kapu, ctx, t.delete_title),
-        t.delete_title,
-        "/account/delete",
-        t.delete_button,
-        fields,
-    )
-    .intro(t.delete_warning)
+    FormPage::new(Page::new(kapu, ctx, t.delete_title), t.delete_title, "/account/delete", t.delete_button, fields)
+        .intro(t.delete_warning)
 }
 
 pub async fn delete_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
@@ -752,41 +532,15 @@ pub struct DeleteForm {
     confirm: Option<String>,
 }
 
-pub async fn delete_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Form(form): Form<DeleteForm>,
-) -> PageResult {
+pub async fn delete_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<DeleteForm>) -> PageResult {
     let session = ctx.require_session()?;
     let password = Password::new(form.password);
-    match kapu
-        .delete_account(
-            &session.account,
-            &password,
-            form.confirm.is_some(),
-            &ctx.actor(),
-        )
-        .await
-    {
-        Ok(()) => Ok(with_cookies(
-            redirect("/login?msg=deleted"),
-            vec![clear_session_cookie(&kapu)],
-        )),
+    match kapu.delete_account(&session.account, &password, form.confirm.is_some(), &ctx.actor()).await {
+        Ok(()) => Ok(with_cookies(redirect("/login?msg=deleted"), vec![clear_session_cookie(&kapu)])),
         Err(AccountError::Form(errors)) => {
             let page = delete_form(&kapu, &ctx).field_errors(&errors);
-            Ok(with_status(
-                page.render()?,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// "Ügyfélkapu+ igénylése": the introduction (which apps to install).
-pub async fn plus_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
-    ctx.require_session()?;
-    Ok(html(&PlusPage {
-        p: Page::new(&kapu, &ctx, ctx.t().plus_title),
-    })?)
 }

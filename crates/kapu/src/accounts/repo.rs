@@ -7,8 +7,7 @@
 use async_trait::async_trait;
 
 use super::model::{
-    Account, AccountId, AccountStatus, ConsumedLink, EmailLink, FullName, Language, LinkPurpose,
-    Username,
+    Account, AccountId, AccountStatus, ConsumedLink, EmailLink, FullName, Language, LinkPurpose, Username,
 };
 use crate::clock::UnixTime;
 use crate::mail::EmailAddress;
@@ -34,26 +33,17 @@ pub trait AccountRepo {
     /// Stores a pending registration and its confirmation link together. A
     /// pending registration of the same name whose link expired is replaced.
     /// `StoreError::Conflict` when the username is taken.
-    async fn insert_pending_account(
-        &self,
-        account: &NewAccount,
-        link: &EmailLink,
-    ) -> Result<(), StoreError>;
+    async fn insert_pending_account(&self, account: &NewAccount, link: &EmailLink) -> Result<(), StoreError>;
     /// Stores an account that is active at once (created by an office clerk).
     async fn insert_account(&self, account: &NewAccount) -> Result<(), StoreError>;
-    async fn account_by_username(&self, username: &Username)
-    -> Result<Option<Account>, StoreError>;
+    async fn account_by_username(&self, username: &Username) -> Result<Option<Account>, StoreError>;
     async fn account_by_id(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
     async fn list_accounts(&self, limit: i64, offset: i64) -> Result<Vec<Account>, StoreError>;
     /// Adds a single-use link; earlier unused links of the same purpose for the
     /// account stop working, so only the newest email counts.
     async fn insert_email_link(&self, link: &EmailLink) -> Result<(), StoreError>;
     /// Consumes a registration link and activates its account.
-    async fn activate_with_link(
-        &self,
-        token_hash: &str,
-        now: UnixTime,
-    ) -> Result<Option<AccountId>, StoreError>;
+    async fn activate_with_link(&self, token_hash: &str, now: UnixTime) -> Result<Option<AccountId>, StoreError>;
     /// Consumes a password-reset link, sets the password and ends every session.
     async fn reset_password_with_link(
         &self,
@@ -62,11 +52,8 @@ pub trait AccountRepo {
         now: UnixTime,
     ) -> Result<Option<AccountId>, StoreError>;
     /// Consumes an email-change link and makes its address the account's.
-    async fn change_email_with_link(
-        &self,
-        token_hash: &str,
-        now: UnixTime,
-    ) -> Result<Option<ConsumedLink>, StoreError>;
+    async fn change_email_with_link(&self, token_hash: &str, now: UnixTime)
+    -> Result<Option<ConsumedLink>, StoreError>;
     /// The account a still-usable link belongs to, without consuming it (to show its form).
     async fn email_link_account(
         &self,
@@ -83,18 +70,9 @@ pub trait AccountRepo {
         now: UnixTime,
     ) -> Result<(), StoreError>;
     /// Replaces the hash with one made at the current parameters (same password).
-    async fn upgrade_password_hash(
-        &self,
-        id: &AccountId,
-        password_hash: &str,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
-    async fn update_full_name(
-        &self,
-        id: &AccountId,
-        full_name: &FullName,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
+    async fn upgrade_password_hash(&self, id: &AccountId, password_hash: &str, now: UnixTime)
+    -> Result<(), StoreError>;
+    async fn update_full_name(&self, id: &AccountId, full_name: &FullName, now: UnixTime) -> Result<(), StoreError>;
     async fn update_settings(
         &self,
         id: &AccountId,
@@ -107,37 +85,15 @@ pub trait AccountRepo {
     async fn delete_account(&self, id: &AccountId) -> Result<bool, StoreError>;
 }
 
-pub(crate) type AccountRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    i64,
-);
+pub(crate) type AccountRow = (String, String, String, String, String, String, String, bool, i64);
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, username, full_name, email, password_hash, status, language, notify_logins, created_at";
 
 pub(crate) fn account_from_row(row: AccountRow) -> Result<Account, StoreError> {
-    let (
-        id,
-        username,
-        full_name,
-        email,
-        password_hash,
-        status,
-        language,
-        notify_logins,
-        created_at,
-    ) = row;
+    let (id, username, full_name, email, password_hash, status, language, notify_logins, created_at) = row;
     let email = EmailAddress::parse(&email).map_err(|_| {
-        StoreError::Database(sqlx::Error::Decode(
-            format!("account {id} has an unreadable email address").into(),
-        ))
+        StoreError::Database(sqlx::Error::Decode(format!("account {id} has an unreadable email address").into()))
     })?;
     Ok(Account {
         id: AccountId(id),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::Kapu;
 use crate::accounts::model::{
-    Account, AccountId, AccountStatus, EmailLink, FullName, FullNameError, Language, LinkPurpose,
-    Username, UsernameError,
+    Account, AccountId, AccountStatus, EmailLink, FullName, FullNameError, Language, LinkPurpose, Username,
+    UsernameError,
 };
 use crate::accounts::repo::NewAccount;
 use crate::audit::model::{AuditEvent, Outcome};
@@ -17,9 +17,10 @@ use crate::crypto::{random_id, random_token, token_hash};
 use crate::i18n::{self, fill};
 use crate::mail::{EmailAddress, EmailAddressError, OutgoingEmail, send_in_background};
 use crate::passwords::{HashError, Password, PasswordRejection, Verification};
-use crate::sessions::model::{AuthMethods, SessionRecord};
+use crate::sessions::model::SessionRecord;
 use crate::store::StoreError;
 use crate::throttle::LoginKeys;
+use crate::twostep::service::LoginStep;
 
 /// The form fields the account pages have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub enum Field {
     PasswordAgain,
     CurrentPassword,
     Confirm,
+    Code,
+    RevocationCode,
 }
 
 impl Field {
@@ -44,6 +47,8 @@ impl Field {
             Field::PasswordAgain => "password_again",
             Field::CurrentPassword => "current_password",
             Field::Confirm => "confirm",
+            Field::Code => "code",
+            Field::RevocationCode => "revocation_code",
         }
     }
 }
@@ -59,6 +64,13 @@ pub enum Problem {
     PasswordMismatch,
     WrongPassword,
     MustConfirm,
+    /// Not six digits (a typing slip, not counted as a guess).
+    CodeFormat(otp::CodeError),
+    /// Not the current code (or already used).
+    WrongCode,
+    MustConfirmSaved,
+    /// Username, password or revocation code wrong (one answer for all).
+    RevocationDataWrong,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,11 +87,7 @@ impl FormErrors {
         self.0.iter().find(|(f, _)| *f == field).map(|(_, p)| p)
     }
     fn into_result(self) -> Result<(), AccountError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(AccountError::Form(self))
-        }
+        if self.is_empty() { Ok(()) } else { Err(AccountError::Form(self)) }
     }
 }
 
@@ -160,13 +168,7 @@ fn email_local_part(email: &str) -> &str {
 }
 
 impl Kapu {
-    fn check_new_password(
-        &self,
-        errors: &mut FormErrors,
-        password: &Password,
-        again: &Password,
-        context: &[&str],
-    ) {
+    fn check_new_password(&self, errors: &mut FormErrors, password: &Password, again: &Password, context: &[&str]) {
         if let Err(rejection) = self.config.password_policy.check(password, context) {
             errors.add(Field::Password, Problem::Password(rejection));
         } else if password.expose() != again.expose() {
@@ -195,50 +197,32 @@ impl Kapu {
     }
 
     fn send_mail(&self, to: &EmailAddress, to_name: &str, subject: &str, text: String) {
-        let email = OutgoingEmail {
-            to: to.clone(),
-            to_name: Some(to_name.to_owned()),
-            subject: subject.to_owned(),
-            text,
-        };
+        let email =
+            OutgoingEmail { to: to.clone(), to_name: Some(to_name.to_owned()), subject: subject.to_owned(), text };
         send_in_background(Arc::clone(&self.mailer), email);
     }
 
     /// "Még nem regisztrált?": stores a pending account and emails the link
     /// that activates it.
-    pub async fn register(
-        &self,
-        input: RegistrationInput,
-        actor: &Actor,
-    ) -> Result<(), AccountError> {
+    pub async fn register(&self, input: RegistrationInput, actor: &Actor) -> Result<(), AccountError> {
         let mut errors = FormErrors::default();
-        let username = Username::parse(&input.username)
-            .map_err(|e| errors.add(Field::Username, Problem::Username(e)))
-            .ok();
-        let full_name = FullName::parse(&input.full_name)
-            .map_err(|e| errors.add(Field::FullName, Problem::FullName(e)))
-            .ok();
-        let email = EmailAddress::parse(&input.email)
-            .map_err(|e| errors.add(Field::Email, Problem::Email(e)))
-            .ok();
+        let username =
+            Username::parse(&input.username).map_err(|e| errors.add(Field::Username, Problem::Username(e))).ok();
+        let full_name =
+            FullName::parse(&input.full_name).map_err(|e| errors.add(Field::FullName, Problem::FullName(e))).ok();
+        let email = EmailAddress::parse(&input.email).map_err(|e| errors.add(Field::Email, Problem::Email(e))).ok();
         let context = [
             username.as_ref().map_or("", |u| u.as_str()),
             full_name.as_ref().map_or("", |n| n.as_str()),
             email.as_ref().map_or("", |e| email_local_part(e.as_str())),
         ];
-        self.check_new_password(
-            &mut errors,
-            &input.password,
-            &input.password_again,
-            &context,
-        );
+        self.check_new_password(&mut errors, &input.password, &input.password_again, &context);
         let now = self.now();
         if let Some(name) = &username
             && let Some(existing) = self.store.account_by_username(name).await?
         {
             // A pending registration whose link expired frees the name.
-            let expired_pending =
-                existing.status == AccountStatus::Pending && self.pending_expired(&existing, now);
+            let expired_pending = existing.status == AccountStatus::Pending && self.pending_expired(&existing, now);
             if !expired_pending {
                 errors.add(Field::Username, Problem::UsernameTaken);
             }
@@ -274,30 +258,12 @@ impl Kapu {
         let url = self.link(&format!("/register/confirm/{token}"));
         let body = fill(
             t.mail_registration_body,
-            &[
-                ("name", account.full_name.as_str()),
-                ("url", &url),
-                ("hours", &((ttl + 3599) / 3600).to_string()),
-            ],
+            &[("name", account.full_name.as_str()), ("url", &url), ("hours", &((ttl + 3599) / 3600).to_string())],
         );
-        self.send_mail(
-            &account.email,
-            account.full_name.as_str(),
-            t.mail_registration_subject,
-            body,
-        );
-        let subject = Subject {
-            account_id: Some(account.id.clone()),
-            username: Some(account.username.as_str().to_owned()),
-        };
-        self.audit(
-            AuditEvent::Registered,
-            Outcome::Success,
-            subject,
-            actor,
-            None,
-        )
-        .await;
+        self.send_mail(&account.email, account.full_name.as_str(), t.mail_registration_subject, body);
+        let subject =
+            Subject { account_id: Some(account.id.clone()), username: Some(account.username.as_str().to_owned()) };
+        self.audit(AuditEvent::Registered, Outcome::Success, subject, actor, None).await;
         Ok(())
     }
 
@@ -309,37 +275,15 @@ impl Kapu {
 
     /// Whether a registration link can still be used (to show its page).
     pub async fn registration_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .email_link_account(&token_hash(token), LinkPurpose::Registration, self.now())
-            .await?
-            .is_some())
+        Ok(self.store.email_link_account(&token_hash(token), LinkPurpose::Registration, self.now()).await?.is_some())
     }
 
     /// Opens the registration link: the account becomes usable. Single use.
-    pub async fn confirm_registration(
-        &self,
-        token: &str,
-        actor: &Actor,
-    ) -> Result<Account, AccountError> {
-        let id = self
-            .store
-            .activate_with_link(&token_hash(token), self.now())
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
-        let account = self
-            .store
-            .account_by_id(&id)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
-        self.audit(
-            AuditEvent::RegistrationConfirmed,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            None,
-        )
-        .await;
+    pub async fn confirm_registration(&self, token: &str, actor: &Actor) -> Result<Account, AccountError> {
+        let id =
+            self.store.activate_with_link(&token_hash(token), self.now()).await?.ok_or(AccountError::LinkInvalid)?;
+        let account = self.store.account_by_id(&id).await?.ok_or(AccountError::LinkInvalid)?;
+        self.audit(AuditEvent::RegistrationConfirmed, Outcome::Success, Subject::account(&account), actor, None).await;
         Ok(account)
     }
 
@@ -351,7 +295,7 @@ impl Kapu {
         typed_username: &str,
         password: &Password,
         actor: &Actor,
-    ) -> Result<NewSession, LoginError> {
+    ) -> Result<LoginStep, LoginError> {
         let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
         if let Some(until) = self.login_blocked_until(&keys).await? {
             self.metrics.login("blocked");
@@ -372,8 +316,7 @@ impl Kapu {
         };
         let verification = match &account {
             Some(account) => {
-                let stored =
-                    crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
+                let stored = crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
                 self.hasher.verify(password, &stored).await?
             }
             None => {
@@ -386,33 +329,14 @@ impl Kapu {
             (account, _) => {
                 let outcome = self.record_login_failure(&keys).await?;
                 self.metrics.login("invalid_credentials");
-                let subject = account
-                    .as_ref()
-                    .map_or_else(|| Subject::typed_username(typed_username), Subject::account);
-                self.audit(
-                    AuditEvent::LoginFailed,
-                    Outcome::Failure,
-                    subject.clone(),
-                    actor,
-                    None,
-                )
-                .await;
+                let subject =
+                    account.as_ref().map_or_else(|| Subject::typed_username(typed_username), Subject::account);
+                self.audit(AuditEvent::LoginFailed, Outcome::Failure, subject.clone(), actor, None).await;
                 if outcome.locked_out {
-                    let detail = Some(format!(
-                        "locked until {}",
-                        self.format_time(outcome.blocked_until)
-                    ));
-                    self.audit(
-                        AuditEvent::LockedOut,
-                        Outcome::Failure,
-                        subject,
-                        actor,
-                        detail,
-                    )
-                    .await;
+                    let detail = Some(format!("locked until {}", self.format_time(outcome.blocked_until)));
+                    self.audit(AuditEvent::LockedOut, Outcome::Failure, subject, actor, detail).await;
                 }
-                let blocked_until =
-                    (outcome.blocked_until > self.now()).then_some(outcome.blocked_until);
+                let blocked_until = (outcome.blocked_until > self.now()).then_some(outcome.blocked_until);
                 return Err(LoginError::InvalidCredentials { blocked_until });
             }
         };
@@ -422,57 +346,30 @@ impl Kapu {
         }
         if needs_rehash {
             let upgraded = self.hasher.hash(password).await?;
-            self.store
-                .upgrade_password_hash(&account.id, upgraded.as_str(), self.now())
-                .await?;
+            self.store.upgrade_password_hash(&account.id, upgraded.as_str(), self.now()).await?;
         }
         self.clear_login_failures(&keys).await?;
-        let session = self
-            .start_session(&account, AuthMethods::Password, actor)
-            .await?;
-        self.metrics.login("success");
-        self.audit(
-            AuditEvent::LoginSucceeded,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            None,
-        )
-        .await;
-        if account.notify_logins {
-            let t = i18n::texts(account.language);
-            let when = self.format_time(self.now());
-            let from = actor.client_addr.as_deref().unwrap_or("?");
-            let body = fill(
-                t.mail_login_notice_body,
-                &[
-                    ("name", account.full_name.as_str()),
-                    ("time", &when),
-                    ("address", from),
-                ],
-            );
-            self.send_mail(
-                &account.email,
-                account.full_name.as_str(),
-                t.mail_login_notice_subject,
-                body,
-            );
+        let step = self.after_password(&account, actor).await?;
+        if let LoginStep::Done(_) = &step {
+            self.metrics.login("success");
+            self.audit(AuditEvent::LoginSucceeded, Outcome::Success, Subject::account(&account), actor, None).await;
+            self.notify_login(&account, actor);
         }
-        Ok(NewSession {
-            token: session.0,
-            record: session.1,
-            account,
-        })
+        Ok(step)
+    }
+
+    /// "Email me about every login" (Beállítások).
+    pub(crate) fn notify_login(&self, account: &Account, actor: &Actor) {
+        if account.notify_logins {
+            let from = actor.client_addr.as_deref().unwrap_or("?");
+            self.notify(account, |t| (t.mail_login_notice_subject, t.mail_login_notice_body), &[("address", from)]);
+        }
     }
 
     /// "Elfelejtett jelszó": emails a reset link if the name belongs to an
     /// active account. The caller answers the same either way, without waiting
     /// for this (run it in the background), so neither text nor timing tells.
-    pub async fn request_password_reset(
-        &self,
-        typed_username: &str,
-        actor: &Actor,
-    ) -> Result<(), AccountError> {
+    pub async fn request_password_reset(&self, typed_username: &str, actor: &Actor) -> Result<(), AccountError> {
         let Ok(name) = Username::parse(typed_username) else {
             return Ok(());
         };
@@ -496,37 +393,15 @@ impl Kapu {
         let t = i18n::texts(account.language);
         let url = self.link(&format!("/password/reset/{token}"));
         let minutes = (ttl / 60).to_string();
-        let body = fill(
-            t.mail_reset_body,
-            &[
-                ("name", account.full_name.as_str()),
-                ("url", &url),
-                ("minutes", &minutes),
-            ],
-        );
-        self.send_mail(
-            &account.email,
-            account.full_name.as_str(),
-            t.mail_reset_subject,
-            body,
-        );
-        self.audit(
-            AuditEvent::PasswordResetRequested,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            None,
-        )
-        .await;
+        let body =
+            fill(t.mail_reset_body, &[("name", account.full_name.as_str()), ("url", &url), ("minutes", &minutes)]);
+        self.send_mail(&account.email, account.full_name.as_str(), t.mail_reset_subject, body);
+        self.audit(AuditEvent::PasswordResetRequested, Outcome::Success, Subject::account(&account), actor, None).await;
         Ok(())
     }
 
     pub async fn password_reset_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .email_link_account(&token_hash(token), LinkPurpose::PasswordReset, self.now())
-            .await?
-            .is_some())
+        Ok(self.store.email_link_account(&token_hash(token), LinkPurpose::PasswordReset, self.now()).await?.is_some())
     }
 
     /// Sets a new password from a reset link (single use) and ends every
@@ -545,17 +420,9 @@ impl Kapu {
             .email_link_account(&hash, LinkPurpose::PasswordReset, now)
             .await?
             .ok_or(AccountError::LinkInvalid)?;
-        let account = self
-            .store
-            .account_by_id(&id)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let account = self.store.account_by_id(&id).await?.ok_or(AccountError::LinkInvalid)?;
         let mut errors = FormErrors::default();
-        let context = [
-            account.username.as_str(),
-            account.full_name.as_str(),
-            email_local_part(account.email.as_str()),
-        ];
+        let context = [account.username.as_str(), account.full_name.as_str(), email_local_part(account.email.as_str())];
         self.check_new_password(&mut errors, password, again, &context);
         errors.into_result()?;
         let new_hash = self.hasher.hash(password).await?;
@@ -564,16 +431,8 @@ impl Kapu {
             .await?
             .ok_or(AccountError::LinkInvalid)?;
         // A reset proves control of the mailbox: forget the name's failures.
-        self.clear_login_failures(&LoginKeys::for_username(account.username.as_str()))
-            .await?;
-        self.audit(
-            AuditEvent::PasswordReset,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            None,
-        )
-        .await;
+        self.clear_login_failures(&LoginKeys::for_username(account.username.as_str())).await?;
+        self.audit(AuditEvent::PasswordReset, Outcome::Success, Subject::account(&account), actor, None).await;
         self.notify_password_changed(&account);
         Ok(account)
     }
@@ -581,16 +440,8 @@ impl Kapu {
     fn notify_password_changed(&self, account: &Account) {
         let t = i18n::texts(account.language);
         let when = self.format_time(self.now());
-        let body = fill(
-            t.mail_password_changed_body,
-            &[("name", account.full_name.as_str()), ("time", &when)],
-        );
-        self.send_mail(
-            &account.email,
-            account.full_name.as_str(),
-            t.mail_password_changed_subject,
-            body,
-        );
+        let body = fill(t.mail_password_changed_body, &[("name", account.full_name.as_str()), ("time", &when)]);
+        self.send_mail(&account.email, account.full_name.as_str(), t.mail_password_changed_subject, body);
     }
 
     /// Checks the account's own password (for changes that need it). A wrong
@@ -627,30 +478,12 @@ impl Kapu {
         if !self.check_current_password(account, current, actor).await? {
             errors.add(Field::CurrentPassword, Problem::WrongPassword);
         }
-        let context = [
-            account.username.as_str(),
-            account.full_name.as_str(),
-            email_local_part(account.email.as_str()),
-        ];
+        let context = [account.username.as_str(), account.full_name.as_str(), email_local_part(account.email.as_str())];
         self.check_new_password(&mut errors, password, again, &context);
         errors.into_result()?;
         let hash = self.hasher.hash(password).await?;
-        self.store
-            .change_password(
-                &account.id,
-                hash.as_str(),
-                Some(current_session),
-                self.now(),
-            )
-            .await?;
-        self.audit(
-            AuditEvent::PasswordChanged,
-            Outcome::Success,
-            Subject::account(account),
-            actor,
-            None,
-        )
-        .await;
+        self.store.change_password(&account.id, hash.as_str(), Some(current_session), self.now()).await?;
+        self.audit(AuditEvent::PasswordChanged, Outcome::Success, Subject::account(account), actor, None).await;
         self.notify_password_changed(account);
         Ok(())
     }
@@ -665,108 +498,51 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<RegistrationDataChange, AccountError> {
         let mut errors = FormErrors::default();
-        let full_name = FullName::parse(full_name)
-            .map_err(|e| errors.add(Field::FullName, Problem::FullName(e)))
-            .ok();
-        let email = EmailAddress::parse(email)
-            .map_err(|e| errors.add(Field::Email, Problem::Email(e)))
-            .ok();
+        let full_name = FullName::parse(full_name).map_err(|e| errors.add(Field::FullName, Problem::FullName(e))).ok();
+        let email = EmailAddress::parse(email).map_err(|e| errors.add(Field::Email, Problem::Email(e))).ok();
         errors.clone().into_result()?;
         let (Some(full_name), Some(email)) = (full_name, email) else {
             return Err(AccountError::Form(errors));
         };
         let mut change = RegistrationDataChange::default();
         if full_name != account.full_name {
-            self.store
-                .update_full_name(&account.id, &full_name, self.now())
-                .await?;
-            self.audit(
-                AuditEvent::NameChanged,
-                Outcome::Success,
-                Subject::account(account),
-                actor,
-                None,
-            )
-            .await;
+            self.store.update_full_name(&account.id, &full_name, self.now()).await?;
+            self.audit(AuditEvent::NameChanged, Outcome::Success, Subject::account(account), actor, None).await;
             change.name_changed = true;
         }
         if email.as_str() != account.email.as_str() {
             let ttl = self.config.email_links.email_change_ttl_seconds;
-            let (token, link) = self.new_link(
-                LinkPurpose::EmailChange,
-                &account.id,
-                Some(email.as_str().to_owned()),
-                ttl,
-            );
+            let (token, link) =
+                self.new_link(LinkPurpose::EmailChange, &account.id, Some(email.as_str().to_owned()), ttl);
             self.store.insert_email_link(&link).await?;
             let t = i18n::texts(account.language);
             let url = self.link(&format!("/account/email/confirm/{token}"));
-            let body = fill(
-                t.mail_email_change_body,
-                &[("name", full_name.as_str()), ("url", &url)],
-            );
-            self.send_mail(
-                &email,
-                full_name.as_str(),
-                t.mail_email_change_subject,
-                body,
-            );
+            let body = fill(t.mail_email_change_body, &[("name", full_name.as_str()), ("url", &url)]);
+            self.send_mail(&email, full_name.as_str(), t.mail_email_change_subject, body);
             // The old address hears of it too, in case this was not the owner.
-            let notice = fill(
-                t.mail_email_change_notice_body,
-                &[("name", full_name.as_str()), ("email", email.as_str())],
-            );
-            self.send_mail(
-                &account.email,
-                full_name.as_str(),
-                t.mail_email_change_subject,
-                notice,
-            );
-            self.audit(
-                AuditEvent::EmailChangeRequested,
-                Outcome::Success,
-                Subject::account(account),
-                actor,
-                None,
-            )
-            .await;
+            let notice =
+                fill(t.mail_email_change_notice_body, &[("name", full_name.as_str()), ("email", email.as_str())]);
+            self.send_mail(&account.email, full_name.as_str(), t.mail_email_change_subject, notice);
+            self.audit(AuditEvent::EmailChangeRequested, Outcome::Success, Subject::account(account), actor, None)
+                .await;
             change.email_pending = Some(email);
         }
         Ok(change)
     }
 
     pub async fn email_change_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .email_link_account(&token_hash(token), LinkPurpose::EmailChange, self.now())
-            .await?
-            .is_some())
+        Ok(self.store.email_link_account(&token_hash(token), LinkPurpose::EmailChange, self.now()).await?.is_some())
     }
 
     /// Opens the link sent to a new address: it becomes the account's address.
-    pub async fn confirm_email_change(
-        &self,
-        token: &str,
-        actor: &Actor,
-    ) -> Result<Account, AccountError> {
+    pub async fn confirm_email_change(&self, token: &str, actor: &Actor) -> Result<Account, AccountError> {
         let consumed = self
             .store
             .change_email_with_link(&token_hash(token), self.now())
             .await?
             .ok_or(AccountError::LinkInvalid)?;
-        let account = self
-            .store
-            .account_by_id(&consumed.account_id)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
-        self.audit(
-            AuditEvent::EmailChanged,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            None,
-        )
-        .await;
+        let account = self.store.account_by_id(&consumed.account_id).await?.ok_or(AccountError::LinkInvalid)?;
+        self.audit(AuditEvent::EmailChanged, Outcome::Success, Subject::account(&account), actor, None).await;
         Ok(account)
     }
 
@@ -778,30 +554,15 @@ impl Kapu {
         notify_logins: bool,
         actor: &Actor,
     ) -> Result<(), AccountError> {
-        self.store
-            .update_settings(&account.id, language, notify_logins, self.now())
-            .await?;
-        self.audit(
-            AuditEvent::SettingsChanged,
-            Outcome::Success,
-            Subject::account(account),
-            actor,
-            None,
-        )
-        .await;
+        self.store.update_settings(&account.id, language, notify_logins, self.now()).await?;
+        self.audit(AuditEvent::SettingsChanged, Outcome::Success, Subject::account(account), actor, None).await;
         Ok(())
     }
 
     /// Remembers the language switch for a logged-in user.
-    pub async fn set_language(
-        &self,
-        account: &Account,
-        language: Language,
-    ) -> Result<(), StoreError> {
+    pub async fn set_language(&self, account: &Account, language: Language) -> Result<(), StoreError> {
         if account.language != language {
-            self.store
-                .update_settings(&account.id, language, account.notify_logins, self.now())
-                .await?;
+            self.store.update_settings(&account.id, language, account.notify_logins, self.now()).await?;
         }
         Ok(())
     }
@@ -816,10 +577,7 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<(), AccountError> {
         let mut errors = FormErrors::default();
-        if !self
-            .check_current_password(account, password, actor)
-            .await?
-        {
+        if !self.check_current_password(account, password, actor).await? {
             errors.add(Field::Password, Problem::WrongPassword);
         }
         if !confirmed {

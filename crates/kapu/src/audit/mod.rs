@@ -18,24 +18,15 @@ pub struct Subject {
 
 impl Subject {
     pub fn account(account: &Account) -> Self {
-        Self {
-            account_id: Some(account.id.clone()),
-            username: Some(account.username.as_str().to_owned()),
-        }
+        Self { account_id: Some(account.id.clone()), username: Some(account.username.as_str().to_owned()) }
     }
     /// A typed name that may not exist (failed logins).
     pub fn typed_username(name: &str) -> Self {
-        Self {
-            account_id: None,
-            username: Some(name.trim().chars().take(64).collect()),
-        }
+        Self { account_id: None, username: Some(name.trim().chars().take(64).collect()) }
     }
     /// The account only, no personal data (the deletion event).
     pub fn account_id_only(id: &AccountId) -> Self {
-        Self {
-            account_id: Some(id.clone()),
-            username: None,
-        }
+        Self { account_id: Some(id.clone()), username: None }
     }
 }
 

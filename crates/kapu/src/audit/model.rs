@@ -25,10 +25,17 @@ pub enum AuditEvent {
     NameChanged,
     SettingsChanged,
     AccountDeleted,
+    TwoStepEnabled,
+    TwoStepDeviceChanged,
+    TwoStepRevoked,
+    TwoStepReset,
+    CodeFailed,
+    CodeLocked,
+    CodeUnlocked,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 17] = [
+    pub const ALL: [AuditEvent; 24] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -46,6 +53,13 @@ impl AuditEvent {
         AuditEvent::NameChanged,
         AuditEvent::SettingsChanged,
         AuditEvent::AccountDeleted,
+        AuditEvent::TwoStepEnabled,
+        AuditEvent::TwoStepDeviceChanged,
+        AuditEvent::TwoStepRevoked,
+        AuditEvent::TwoStepReset,
+        AuditEvent::CodeFailed,
+        AuditEvent::CodeLocked,
+        AuditEvent::CodeUnlocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +81,13 @@ impl AuditEvent {
             AuditEvent::NameChanged => "name_changed",
             AuditEvent::SettingsChanged => "settings_changed",
             AuditEvent::AccountDeleted => "account_deleted",
+            AuditEvent::TwoStepEnabled => "two_step_enabled",
+            AuditEvent::TwoStepDeviceChanged => "two_step_device_changed",
+            AuditEvent::TwoStepRevoked => "two_step_revoked",
+            AuditEvent::TwoStepReset => "two_step_reset",
+            AuditEvent::CodeFailed => "code_failed",
+            AuditEvent::CodeLocked => "code_locked",
+            AuditEvent::CodeUnlocked => "code_unlocked",
         }
     }
 
@@ -117,29 +138,11 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-type AuditRow = (
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+type AuditRow = (i64, i64, Option<String>, Option<String>, String, String, Option<String>, Option<String>);
 
 impl AuditEntry {
     pub(crate) fn from_row(row: AuditRow) -> Self {
         let (id, at, account_id, username, event, outcome, client_addr, detail) = row;
-        Self {
-            id,
-            at,
-            account_id,
-            username,
-            event,
-            outcome,
-            client_addr,
-            detail,
-        }
+        Self { id, at, account_id, username, event, outcome, client_addr, detail }
     }
 }

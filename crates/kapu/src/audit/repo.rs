@@ -10,11 +10,7 @@ use crate::store::StoreError;
 pub trait AuditRepo {
     async fn insert_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
     /// The account's newest events first.
-    async fn audit_for_account(
-        &self,
-        account_id: &AccountId,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn audit_for_account(&self, account_id: &AccountId, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 macro_rules! impl_audit_repo {
@@ -46,15 +42,23 @@ macro_rules! impl_audit_repo {
                     account_id: &$crate::accounts::model::AccountId,
                     limit: i64,
                 ) -> Result<Vec<AuditEntry>, $crate::store::StoreError> {
-                    let rows: Vec<(i64, i64, Option<String>, Option<String>, String, String, Option<String>, Option<String>)> =
-                        sqlx::query_as(
-                            "SELECT id, at, account_id, username, event, outcome, client_addr, detail FROM audit_events \
+                    let rows: Vec<(
+                        i64,
+                        i64,
+                        Option<String>,
+                        Option<String>,
+                        String,
+                        String,
+                        Option<String>,
+                        Option<String>,
+                    )> = sqlx::query_as(
+                        "SELECT id, at, account_id, username, event, outcome, client_addr, detail FROM audit_events \
                              WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
-                        )
-                        .bind(&account_id.0)
-                        .bind(limit)
-                        .fetch_all(&self.pool)
-                        .await?;
+                    )
+                    .bind(&account_id.0)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
                     Ok(rows.into_iter().map(AuditEntry::from_row).collect())
                 }
             }

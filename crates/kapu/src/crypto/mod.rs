@@ -4,6 +4,8 @@
 //! database alone reveals no usable secret. Purpose-specific keys are derived
 //! from it with HKDF, so one key never serves two purposes.
 
+pub mod secret_box;
+
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -27,15 +29,9 @@ impl std::fmt::Debug for SecretKey {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read the secret key file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("cannot create the secret key file {path}: {source}")]
-    Create {
-        path: String,
-        source: std::io::Error,
-    },
+    Create { path: String, source: std::io::Error },
     #[error(
         "the secret key file {path} must hold 64 hexadecimal characters (32 bytes); delete it only if no data encrypted with it must be kept"
     )]
@@ -51,16 +47,10 @@ impl SecretKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
                 write_private_file(path, format!("{}\n", HEXLOWER.encode(&key.0)).as_bytes())
-                    .map_err(|source| KeyError::Create {
-                        path: shown,
-                        source,
-                    })?;
+                    .map_err(|source| KeyError::Create { path: shown, source })?;
                 Ok(key)
             }
-            Err(source) => Err(KeyError::Read {
-                path: shown,
-                source,
-            }),
+            Err(source) => Err(KeyError::Read { path: shown, source }),
         }
     }
 
@@ -103,8 +93,7 @@ impl DerivedKey {
     }
 
     pub fn mac(&self, message: &[u8]) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
         mac.update(message);
         mac.finalize().into_bytes().into()
     }
@@ -183,10 +172,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kapu.key");
         fs::write(&path, "not hex").unwrap();
-        assert!(matches!(
-            SecretKey::load_or_create(&path),
-            Err(KeyError::Malformed { .. })
-        ));
+        assert!(matches!(SecretKey::load_or_create(&path), Err(KeyError::Malformed { .. })));
     }
 
     #[test]

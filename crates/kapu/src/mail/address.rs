@@ -88,10 +88,7 @@ impl EmailAddress {
         }
         let domain = domain.to_ascii_lowercase();
         lettre::Address::new(local, &domain).map_err(|_| EmailAddressError::Invalid)?;
-        Ok(EmailAddress {
-            value: format!("{local}@{domain}"),
-            at: local.len(),
-        })
+        Ok(EmailAddress { value: format!("{local}@{domain}"), at: local.len() })
     }
 
     pub fn as_str(&self) -> &str {
@@ -179,24 +176,13 @@ impl Sender {
     /// operator chooses it and `localhost` is the development default.
     pub fn parse(input: &str) -> Result<Sender, MailError> {
         let bad = |why: &str| {
-            MailError::Config(format!(
-                "mail.from = {input:?} {why}; expected e.g. \"kapu <noreply@example.hu>\""
-            ))
+            MailError::Config(format!("mail.from = {input:?} {why}; expected e.g. \"kapu <noreply@example.hu>\""))
         };
-        let mailbox: lettre::message::Mailbox = input
-            .trim()
-            .parse()
-            .map_err(|_| bad("is not a valid mailbox"))?;
+        let mailbox: lettre::message::Mailbox = input.trim().parse().map_err(|_| bad("is not a valid mailbox"))?;
         let address = EmailAddress::parse_with(mailbox.email.as_ref(), false)
             .map_err(|e| bad(&format!("has an unusable address ({e})")))?;
-        let name = mailbox
-            .name
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
-        if name
-            .as_deref()
-            .is_some_and(|n| n.chars().any(char::is_control))
-        {
+        let name = mailbox.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        if name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
             return Err(bad("has control characters in the name"));
         }
         Ok(Sender { name, address })
@@ -205,9 +191,6 @@ impl Sender {
 
 impl From<EmailAddress> for Sender {
     fn from(address: EmailAddress) -> Sender {
-        Sender {
-            name: None,
-            address,
-        }
+        Sender { name: None, address }
     }
 }

@@ -22,10 +22,7 @@ pub struct MailConfig {
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig {
-            from: "kapu <noreply@localhost>".to_owned(),
-            smtp: None,
-        }
+        MailConfig { from: "kapu <noreply@localhost>".to_owned(), smtp: None }
     }
 }
 
@@ -122,9 +119,7 @@ impl SmtpConfig {
             return err("mail.smtp.port must be between 1 and 65535");
         }
         if self.security == SmtpSecurity::None && !is_loopback(host) {
-            return err(
-                "mail.smtp.security = none is allowed only for a loopback host; use starttls or tls",
-            );
+            return err("mail.smtp.security = none is allowed only for a loopback host; use starttls or tls");
         }
         match (&self.username, &self.password) {
             (Some(u), Some(_)) if u.is_empty() => {
@@ -147,8 +142,7 @@ impl SmtpConfig {
 /// Whether mail to `host` never leaves the machine, which is the only case
 /// where an unencrypted (and possibly authenticated) session is acceptable.
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 // By hand so that the password never reaches a log line or a panic message.

@@ -25,31 +25,19 @@ pub(crate) enum BodyEncoding {
     Auto,
 }
 
-pub(crate) fn build(
-    from: &Sender,
-    email: &OutgoingEmail,
-    encoding: BodyEncoding,
-) -> Result<Message, MailError> {
+pub(crate) fn build(from: &Sender, email: &OutgoingEmail, encoding: BodyEncoding) -> Result<Message, MailError> {
     let from_box = Mailbox::new(from.name.clone(), from.address.to_lettre()?);
-    let to_name = email
-        .to_name
-        .as_deref()
-        .map(header_text)
-        .filter(|n| !n.trim().is_empty());
+    let to_name = email.to_name.as_deref().map(header_text).filter(|n| !n.trim().is_empty());
     let to_box = Mailbox::new(to_name, email.to.to_lettre()?);
 
     let text = body_text(&email.text);
     let crlf = text.replace('\n', "\r\n");
-    let eight_bit = encoding == BodyEncoding::EightBit
-        && crlf.split("\r\n").all(|line| line.len() <= MAX_LINE_OCTETS);
+    let eight_bit = encoding == BodyEncoding::EightBit && crlf.split("\r\n").all(|line| line.len() <= MAX_LINE_OCTETS);
     let part = SinglePart::builder().header(ContentType::TEXT_PLAIN);
     let part = if eight_bit {
         // Safe to call "pre-encoded": control characters are gone, lines are
         // CRLF-terminated and short enough, which is all 8bit requires.
-        part.body(Body::dangerous_pre_encoded(
-            crlf.into_bytes(),
-            ContentTransferEncoding::EightBit,
-        ))
+        part.body(Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit))
     } else {
         part.body(text)
     };
@@ -60,11 +48,7 @@ pub(crate) fn build(
         .subject(header_text(&email.subject))
         // Our own id instead of lettre's `<random@hostname>`, which would
         // publish the server's internal host name in every message.
-        .message_id(Some(format!(
-            "<{}@{}>",
-            random_hex(16)?,
-            from.address.domain()
-        )))
+        .message_id(Some(format!("<{}@{}>", random_hex(16)?, from.address.domain())))
         .date_now()
         .singlepart(part)?;
     Ok(message)
@@ -74,10 +58,7 @@ pub(crate) fn build(
 /// become spaces, so a name typed by a user can never start a new header.
 /// Trimmed because folding would not keep outer spaces anyway.
 fn header_text(s: &str) -> String {
-    s.trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    s.trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// LF line ends, and no control characters besides `\n` and `\t`; the
@@ -96,9 +77,7 @@ fn body_text(s: &str) -> String {
 
 pub(crate) fn random_hex(bytes: usize) -> Result<String, MailError> {
     let mut buf = vec![0u8; bytes];
-    OsRng
-        .try_fill_bytes(&mut buf)
-        .map_err(|e| MailError::Random(e.to_string()))?;
+    OsRng.try_fill_bytes(&mut buf).map_err(|e| MailError::Random(e.to_string()))?;
     Ok(HEXLOWER.encode(&buf))
 }
 
@@ -130,18 +109,10 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Parsed, String> {
                 value.push_str(line);
             }
         } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((
-                name.trim().to_ascii_lowercase(),
-                value.trim_start().to_owned(),
-            ));
+            headers.push((name.trim().to_ascii_lowercase(), value.trim_start().to_owned()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.trim_end().to_owned())
-    };
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim_end().to_owned());
 
     let to = decode_header(&header("to").ok_or("the message has no To header")?);
     let to = match (to.rfind('<'), to.rfind('>')) {
@@ -151,29 +122,18 @@ pub(crate) fn parse(raw: &[u8]) -> Result<Parsed, String> {
     let subject = decode_header(&header("subject").unwrap_or_default());
 
     // lettre ends the body with one CRLF of its own.
-    let body = body
-        .strip_suffix("\r\n")
-        .or_else(|| body.strip_suffix('\n'))
-        .unwrap_or(body);
-    let cte = header("content-transfer-encoding")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let body = body.strip_suffix("\r\n").or_else(|| body.strip_suffix('\n')).unwrap_or(body);
+    let cte = header("content-transfer-encoding").unwrap_or_default().to_ascii_lowercase();
     let bytes = match cte.as_str() {
         "quoted-printable" => decode_quoted_printable(body),
         "base64" => {
             let compact: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            BASE64
-                .decode(compact.as_bytes())
-                .map_err(|e| format!("bad base64 body: {e}"))?
+            BASE64.decode(compact.as_bytes()).map_err(|e| format!("bad base64 body: {e}"))?
         }
         _ => body.as_bytes().to_vec(),
     };
     let text = String::from_utf8(bytes).map_err(|_| "the body is not UTF-8".to_owned())?;
-    Ok(Parsed {
-        to,
-        subject,
-        text: text.replace("\r\n", "\n"),
-    })
+    Ok(Parsed { to, subject, text: text.replace("\r\n", "\n") })
 }
 
 fn decode_quoted_printable(s: &str) -> Vec<u8> {
@@ -251,17 +211,12 @@ fn decode_header(value: &str) -> String {
 fn decode_encoded_word(word: &str) -> Option<Vec<u8>> {
     let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
     let mut parts = inner.split('?');
-    let (Some(charset), Some(encoding), Some(text), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(charset), Some(encoding), Some(text), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
     // RFC 2231 allows a language after `*`.
-    let charset = charset
-        .split('*')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let charset = charset.split('*').next().unwrap_or_default().to_ascii_lowercase();
     if !matches!(charset.as_str(), "utf-8" | "utf8" | "us-ascii") {
         return None;
     }

@@ -50,12 +50,7 @@ pub struct OutgoingEmail {
 
 impl OutgoingEmail {
     pub fn new(to: EmailAddress, subject: impl Into<String>, text: impl Into<String>) -> Self {
-        OutgoingEmail {
-            to,
-            to_name: None,
-            subject: subject.into(),
-            text: text.into(),
-        }
+        OutgoingEmail { to, to_name: None, subject: subject.into(), text: text.into() }
     }
 
     pub fn with_to_name(mut self, name: impl Into<String>) -> Self {
@@ -75,10 +70,7 @@ pub enum MailError {
     #[error("cannot build the message: {0}")]
     Build(#[from] lettre::error::Error),
     #[error("cannot write to the mail outbox {path}: {source}")]
-    Outbox {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Outbox { path: PathBuf, source: std::io::Error },
     #[error("SMTP delivery failed: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("the operating system's random number generator failed: {0}")]
@@ -95,10 +87,7 @@ pub trait Mailer: Send + Sync {
 /// The SMTP relay when `[mail.smtp]` is configured, otherwise the outbox in
 /// `outbox_dir`. Must be called inside the tokio runtime (the SMTP connection
 /// pool starts a background task).
-pub fn mailer_from_config(
-    cfg: &MailConfig,
-    outbox_dir: PathBuf,
-) -> Result<Arc<dyn Mailer>, MailError> {
+pub fn mailer_from_config(cfg: &MailConfig, outbox_dir: PathBuf) -> Result<Arc<dyn Mailer>, MailError> {
     cfg.validate()?;
     let from = cfg.sender()?;
     match &cfg.smtp {

@@ -22,10 +22,7 @@ impl OutboxMailer {
     /// Creates `dir` (mode 0700) if it is missing. The files hold live
     /// single-use links, hence private modes on both.
     pub fn new(dir: PathBuf, from: impl Into<Sender>) -> Result<Self, MailError> {
-        let outbox_err = |source| MailError::Outbox {
-            path: dir.clone(),
-            source,
-        };
+        let outbox_err = |source| MailError::Outbox { path: dir.clone(), source };
         let mut builder = fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -45,10 +42,7 @@ impl OutboxMailer {
                 );
             }
         }
-        Ok(OutboxMailer {
-            dir,
-            from: from.into(),
-        })
+        Ok(OutboxMailer { dir, from: from.into() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -63,10 +57,7 @@ impl Mailer for OutboxMailer {
         let dir = self.dir.clone();
         let path = tokio::task::spawn_blocking(move || write_message(&dir, &bytes))
             .await
-            .map_err(|e| MailError::Outbox {
-                path: self.dir.clone(),
-                source: io::Error::other(e),
-            })??;
+            .map_err(|e| MailError::Outbox { path: self.dir.clone(), source: io::Error::other(e) })??;
         tracing::info!(to = %email.to, path = %path.display(), "mail: written to the outbox");
         Ok(())
     }
@@ -79,10 +70,7 @@ fn write_message(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
     let name = format!("{}.eml", file_stem()?);
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
-    let outbox_err = |source| MailError::Outbox {
-        path: path.clone(),
-        source,
-    };
+    let outbox_err = |source| MailError::Outbox { path: path.clone(), source };
 
     let written = (|| {
         let mut options = OpenOptions::new();
@@ -114,19 +102,13 @@ static LAST_MILLISECOND: Mutex<i64> = Mutex::new(i64::MIN);
 fn file_stem() -> Result<String, MailError> {
     let now = Timestamp::now();
     let ms = {
-        let mut last = LAST_MILLISECOND
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut last = LAST_MILLISECOND.lock().unwrap_or_else(PoisonError::into_inner);
         let ms = now.as_millisecond().max(last.saturating_add(1));
         *last = ms;
         ms
     };
     let ts = Timestamp::from_millisecond(ms).unwrap_or(now);
-    Ok(format!(
-        "{}-{}",
-        ts.strftime("%Y%m%dT%H%M%S%.3fZ"),
-        message::random_hex(4)?
-    ))
+    Ok(format!("{}-{}", ts.strftime("%Y%m%dT%H%M%S%.3fZ"), message::random_hex(4)?))
 }
 
 /// One message read back from an outbox directory.
@@ -158,18 +140,9 @@ pub fn read_outbox(dir: &Path) -> io::Result<Vec<OutboxMessage>> {
         .into_iter()
         .map(|path| {
             let raw = fs::read(&path)?;
-            let parsed = message::parse(&raw).map_err(|why| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {why}", path.display()),
-                )
-            })?;
-            Ok(OutboxMessage {
-                path,
-                to: parsed.to,
-                subject: parsed.subject,
-                text: parsed.text,
-            })
+            let parsed = message::parse(&raw)
+                .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path.display())))?;
+            Ok(OutboxMessage { path, to: parsed.to, subject: parsed.subject, text: parsed.text })
         })
         .collect()
 }

@@ -27,23 +27,15 @@ impl SmtpMailer {
         if tokio::runtime::Handle::try_current().is_err() {
             // lettre's pool spawns its cleanup task right away and would
             // panic without a runtime.
-            return Err(MailError::Config(
-                "the SMTP mailer must be created inside the tokio runtime".to_owned(),
-            ));
+            return Err(MailError::Config("the SMTP mailer must be created inside the tokio runtime".to_owned()));
         }
         let builder = match cfg.security {
-            SmtpSecurity::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?
-            }
+            SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)?,
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)?,
             // validate() has checked the host is loopback.
-            SmtpSecurity::None => {
-                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-            }
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
         };
-        let mut builder = builder
-            .port(cfg.effective_port())
-            .timeout(Some(Duration::from_secs(cfg.timeout_seconds)));
+        let mut builder = builder.port(cfg.effective_port()).timeout(Some(Duration::from_secs(cfg.timeout_seconds)));
         if let (Some(user), Some(password)) = (&cfg.username, &cfg.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
@@ -58,9 +50,7 @@ impl SmtpMailer {
 impl std::fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The transport holds the credentials; leave it out.
-        f.debug_struct("SmtpMailer")
-            .field("from", &self.from)
-            .finish_non_exhaustive()
+        f.debug_struct("SmtpMailer").field("from", &self.from).finish_non_exhaustive()
     }
 }
 

@@ -53,13 +53,7 @@ impl Default for PasswordHashConfig {
     /// OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations,
     /// 1 lane.
     fn default() -> Self {
-        Self {
-            memory_kib: 19_456,
-            iterations: 2,
-            parallelism: 1,
-            workers: 0,
-            queue: 256,
-        }
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: 0, queue: 256 }
     }
 }
 
@@ -107,16 +101,8 @@ impl PasswordHashConfig {
     /// settings (46 MiB × 1, 19 MiB × 2, 12 MiB × 3, 9 MiB × 4, 7 MiB × 5).
     /// Tests use far less; production should not.
     pub fn meets_owasp_minimum(&self) -> bool {
-        const OWASP: [(u32, u32); 5] = [
-            (47_104, 1),
-            (19_456, 2),
-            (12_288, 3),
-            (9_216, 4),
-            (7_168, 5),
-        ];
-        OWASP
-            .iter()
-            .any(|&(m, t)| self.memory_kib >= m && self.iterations >= t)
+        const OWASP: [(u32, u32); 5] = [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
+        OWASP.iter().any(|&(m, t)| self.memory_kib >= m && self.iterations >= t)
     }
 
     /// The worker count after resolving 0 to the number of CPU cores.
@@ -128,13 +114,8 @@ impl PasswordHashConfig {
     }
 
     fn argon2_params(&self) -> Result<Params, String> {
-        Params::new(
-            self.memory_kib,
-            self.iterations,
-            self.parallelism,
-            Some(OUTPUT_LEN),
-        )
-        .map_err(|e| format!("password_hash: invalid Argon2 parameters: {e}"))
+        Params::new(self.memory_kib, self.iterations, self.parallelism, Some(OUTPUT_LEN))
+            .map_err(|e| format!("password_hash: invalid Argon2 parameters: {e}"))
     }
 }
 
@@ -223,30 +204,16 @@ impl Parsed {
             None => Version::V0x10,
         };
         let params = Params::try_from(&hash).map_err(malformed)?;
-        if params.m_cost() > MAX_MEMORY_KIB
-            || params.t_cost() > MAX_ITERATIONS
-            || params.p_cost() > MAX_PARALLELISM
-        {
+        if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_ITERATIONS || params.p_cost() > MAX_PARALLELISM {
             return Err(HashError::Malformed);
         }
         let mut salt_buf = [0u8; 64];
-        let salt = hash
-            .salt
-            .ok_or(HashError::Malformed)?
-            .decode_b64(&mut salt_buf)
-            .map_err(malformed)?
-            .to_vec();
+        let salt = hash.salt.ok_or(HashError::Malformed)?.decode_b64(&mut salt_buf).map_err(malformed)?.to_vec();
         if salt.len() < argon2::MIN_SALT_LEN {
             return Err(HashError::Malformed);
         }
         let output = hash.hash.ok_or(HashError::Malformed)?.as_bytes().to_vec();
-        Ok(Self {
-            algorithm,
-            version,
-            params,
-            salt,
-            output,
-        })
+        Ok(Self { algorithm, version, params, salt, output })
     }
 
     fn needs_rehash(&self, configured: &Params) -> bool {
@@ -272,9 +239,7 @@ fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> Result<String, Has
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], HashError> {
     let mut bytes = [0u8; N];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|e| HashError::Internal(format!("OS random number generator: {e}")))?;
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| HashError::Internal(format!("OS random number generator: {e}")))?;
     Ok(bytes)
 }
 
@@ -326,10 +291,7 @@ impl PasswordHasher {
     /// Argon2 buffer up front. `hash_seconds`, if given, receives the
     /// duration of every Argon2 computation (hash, verify and dummy verify;
     /// not the time spent waiting in the queue).
-    pub fn start(
-        config: &PasswordHashConfig,
-        hash_seconds: Option<Histogram>,
-    ) -> Result<Self, HashError> {
+    pub fn start(config: &PasswordHashConfig, hash_seconds: Option<Histogram>) -> Result<Self, HashError> {
         config.validate().map_err(HashError::Config)?;
         let params = config.argon2_params().map_err(HashError::Config)?;
         let workers = config.effective_workers();
@@ -337,11 +299,7 @@ impl PasswordHasher {
         // The output of the dummy is random rather than computed: it only
         // has to be a well-formed hash with the configured cost that no
         // password matches.
-        let dummy = PasswordHash(phc_string(
-            &params,
-            &random_bytes::<SALT_LEN>()?,
-            &random_bytes::<OUTPUT_LEN>()?,
-        )?);
+        let dummy = PasswordHash(phc_string(&params, &random_bytes::<SALT_LEN>()?, &random_bytes::<OUTPUT_LEN>()?)?);
 
         let (jobs, receiver) = mpsc::sync_channel(config.queue);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -369,15 +327,7 @@ impl PasswordHasher {
             queue = config.queue,
             "password hashing pool started"
         );
-        Ok(Self {
-            inner: Arc::new(Inner {
-                jobs,
-                config: config.clone(),
-                params,
-                workers,
-                dummy,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { jobs, config: config.clone(), params, workers, dummy }) })
     }
 
     /// The configuration the pool was started with.
@@ -411,11 +361,7 @@ impl PasswordHasher {
     /// Checks a password against a stored hash, with the cost recorded in
     /// that hash.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn verify(
-        &self,
-        password: &Password,
-        stored: &PasswordHash,
-    ) -> Result<Verification, HashError> {
+    pub async fn verify(&self, password: &Password, stored: &PasswordHash) -> Result<Verification, HashError> {
         let parsed = Parsed::new(stored.as_str())?;
         let computed = self
             .compute(Task {
@@ -428,9 +374,7 @@ impl PasswordHasher {
             })
             .await?;
         if bool::from(computed.as_slice().ct_eq(parsed.output.as_slice())) {
-            Ok(Verification::Valid {
-                needs_rehash: parsed.needs_rehash(&self.inner.params),
-            })
+            Ok(Verification::Valid { needs_rehash: parsed.needs_rehash(&self.inner.params) })
         } else {
             Ok(Verification::Invalid)
         }
@@ -441,9 +385,7 @@ impl PasswordHasher {
     /// for unknown usernames so that they take as long as a wrong password.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verify_dummy(&self, password: &Password) -> Result<Verification, HashError> {
-        self.verify(password, &self.inner.dummy)
-            .await
-            .map(|_| Verification::Invalid)
+        self.verify(password, &self.inner.dummy).await.map(|_| Verification::Invalid)
     }
 
     /// Queues a task and waits for the answer without blocking the runtime.
@@ -453,14 +395,10 @@ impl PasswordHasher {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(HashError::Busy),
             Err(TrySendError::Disconnected(_)) => {
-                return Err(HashError::Internal(
-                    "the hashing threads have stopped".to_owned(),
-                ));
+                return Err(HashError::Internal("the hashing threads have stopped".to_owned()));
             }
         }
-        answer
-            .await
-            .map_err(|_| HashError::Internal("a hashing thread dropped the job".to_owned()))?
+        answer.await.map_err(|_| HashError::Internal("a hashing thread dropped the job".to_owned()))?
     }
 }
 
@@ -482,13 +420,10 @@ fn work(jobs: &Mutex<Receiver<Job>>, block_count: usize, histogram: Option<&Hist
         let started = Instant::now();
         // A panic here would otherwise kill the thread and shrink the pool
         // for the rest of the process's life.
-        let answer =
-            catch_unwind(AssertUnwindSafe(|| run(&job.task, &mut memory))).unwrap_or_else(|_| {
-                tracing::error!("Argon2 computation panicked; the worker carries on");
-                Err(HashError::Internal(
-                    "Argon2 computation panicked".to_owned(),
-                ))
-            });
+        let answer = catch_unwind(AssertUnwindSafe(|| run(&job.task, &mut memory))).unwrap_or_else(|_| {
+            tracing::error!("Argon2 computation panicked; the worker carries on");
+            Err(HashError::Internal("Argon2 computation panicked".to_owned()))
+        });
         if let Some(histogram) = histogram {
             histogram.observe(started.elapsed().as_secs_f64());
         }
@@ -505,20 +440,14 @@ fn run(job: &Task, memory: &mut [Block]) -> Reply {
     let result = if needed <= memory.len() {
         // Argon2 uses the first `needed` blocks and writes every block before
         // reading it, so the buffer can be reused as it is.
-        let result =
-            argon2.hash_password_into_with_memory(password, &job.salt, &mut output, &mut *memory);
+        let result = argon2.hash_password_into_with_memory(password, &job.salt, &mut output, &mut *memory);
         wipe(memory.iter_mut().take(needed));
         result
     } else {
         // A stored hash made with more memory than configured now: a
         // temporary buffer keeps the worker's own one at the configured size.
         let mut temporary = vec![Block::new(); needed];
-        let result = argon2.hash_password_into_with_memory(
-            password,
-            &job.salt,
-            &mut output,
-            temporary.as_mut_slice(),
-        );
+        let result = argon2.hash_password_into_with_memory(password, &job.salt, &mut output, temporary.as_mut_slice());
         wipe(temporary.iter_mut());
         std::hint::black_box(&temporary);
         result
@@ -540,13 +469,7 @@ mod tests {
     use std::time::Duration;
 
     fn small(memory_kib: u32, workers: usize, queue: usize) -> PasswordHashConfig {
-        PasswordHashConfig {
-            memory_kib,
-            iterations: 1,
-            parallelism: 1,
-            workers,
-            queue,
-        }
+        PasswordHashConfig { memory_kib, iterations: 1, parallelism: 1, workers, queue }
     }
 
     fn pw(s: &str) -> Password {
@@ -559,18 +482,10 @@ mod tests {
         let hash = hasher.hash(&pw("hét sárga bicikli")).await.unwrap();
         assert_eq!(
             hasher.verify(&pw("hét sárga bicikli"), &hash).await,
-            Ok(Verification::Valid {
-                needs_rehash: false
-            })
+            Ok(Verification::Valid { needs_rehash: false })
         );
-        assert_eq!(
-            hasher.verify(&pw("hét sárga biciklj"), &hash).await,
-            Ok(Verification::Invalid)
-        );
-        assert_eq!(
-            hasher.verify(&pw(""), &hash).await,
-            Ok(Verification::Invalid)
-        );
+        assert_eq!(hasher.verify(&pw("hét sárga biciklj"), &hash).await, Ok(Verification::Invalid));
+        assert_eq!(hasher.verify(&pw(""), &hash).await, Ok(Verification::Invalid));
         // Two hashes of one password differ: the salt is fresh each time.
         let again = hasher.hash(&pw("hét sárga bicikli")).await.unwrap();
         assert_ne!(hash.as_str(), again.as_str());
@@ -585,9 +500,7 @@ mod tests {
         let low_hash = low.hash(&password).await.unwrap();
         let high_hash = high.hash(&password).await.unwrap();
         let rehash = Ok(Verification::Valid { needs_rehash: true });
-        let keep = Ok(Verification::Valid {
-            needs_rehash: false,
-        });
+        let keep = Ok(Verification::Valid { needs_rehash: false });
         // Smaller stored cost: runs inside the worker's larger buffer.
         assert_eq!(high.verify(&password, &low_hash).await, rehash);
         // Larger stored cost: needs the temporary buffer.
@@ -595,29 +508,17 @@ mod tests {
         assert_eq!(low.verify(&password, &low_hash).await, keep);
         assert_eq!(high.verify(&password, &high_hash).await, keep);
 
-        let more_passes = PasswordHasher::start(
-            &PasswordHashConfig {
-                iterations: 2,
-                ..small(64, 1, 8)
-            },
-            None,
-        )
-        .unwrap();
+        let more_passes =
+            PasswordHasher::start(&PasswordHashConfig { iterations: 2, ..small(64, 1, 8) }, None).unwrap();
         assert_eq!(more_passes.verify(&password, &low_hash).await, rehash);
-        assert_eq!(
-            more_passes.verify(&pw("wrong"), &low_hash).await,
-            Ok(Verification::Invalid)
-        );
+        assert_eq!(more_passes.verify(&pw("wrong"), &low_hash).await, Ok(Verification::Invalid));
     }
 
     #[tokio::test]
     async fn legacy_argon2_variants_verify_and_ask_for_a_rehash() {
         let hasher = PasswordHasher::start(&small(64, 1, 8), None).unwrap();
         let password = pw("régi jelszó");
-        for (algorithm, version) in [
-            (Algorithm::Argon2i, Version::V0x13),
-            (Algorithm::Argon2id, Version::V0x10),
-        ] {
+        for (algorithm, version) in [(Algorithm::Argon2i, Version::V0x13), (Algorithm::Argon2id, Version::V0x10)] {
             let params = Params::new(64, 1, 1, Some(32)).unwrap();
             let mut out = [0u8; 32];
             let salt = [7u8; 16];
@@ -662,20 +563,13 @@ mod tests {
             "$pbkdf2-sha256$29000$N2bsnTOGkLKW8p6T8v7/fw$Eqdn6jIBt3D7DsKWOmDkZ7n0RQdi5dX9NQFK0iwsdJI",
             "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
         ] {
-            assert_eq!(
-                PasswordHash::from_stored(bad.to_owned()).err(),
-                Some(HashError::Malformed),
-                "{bad}"
-            );
+            assert_eq!(PasswordHash::from_stored(bad.to_owned()).err(), Some(HashError::Malformed), "{bad}");
         }
     }
 
     #[tokio::test]
     async fn phc_string_round_trips_and_names_the_configured_cost() {
-        let config = PasswordHashConfig {
-            workers: 1,
-            ..PasswordHashConfig::default()
-        };
+        let config = PasswordHashConfig { workers: 1, ..PasswordHashConfig::default() };
         let hasher = PasswordHasher::start(&config, None).unwrap();
         let hash = hasher.hash(&pw("a real-cost password")).await.unwrap();
         let phc = hash.as_str().to_owned();
@@ -690,9 +584,7 @@ mod tests {
         assert_eq!(stored.as_str(), phc);
         assert_eq!(
             hasher.verify(&pw("a real-cost password"), &stored).await,
-            Ok(Verification::Valid {
-                needs_rehash: false
-            })
+            Ok(Verification::Valid { needs_rehash: false })
         );
         assert_eq!(stored.clone().into_string(), phc);
 
@@ -705,18 +597,9 @@ mod tests {
     #[tokio::test]
     async fn verify_dummy_is_always_invalid_and_uses_the_configured_cost() {
         let hasher = PasswordHasher::start(&small(64, 1, 8), None).unwrap();
-        assert!(
-            hasher
-                .inner
-                .dummy
-                .as_str()
-                .starts_with("$argon2id$v=19$m=64,t=1,p=1$")
-        );
+        assert!(hasher.inner.dummy.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         for guess in ["", "password", "hét sárga bicikli"] {
-            assert_eq!(
-                hasher.verify_dummy(&pw(guess)).await,
-                Ok(Verification::Invalid)
-            );
+            assert_eq!(hasher.verify_dummy(&pw(guess)).await, Ok(Verification::Invalid));
         }
     }
 
@@ -724,25 +607,17 @@ mod tests {
     async fn full_queue_answers_busy_and_never_hangs() {
         // Heavy enough that the single worker cannot drain the queue while
         // the tasks are submitting.
-        let config = PasswordHashConfig {
-            memory_kib: 4096,
-            iterations: 4,
-            ..small(64, 1, 1)
-        };
+        let config = PasswordHashConfig { memory_kib: 4096, iterations: 4, ..small(64, 1, 1) };
         let hasher = PasswordHasher::start(&config, None).unwrap();
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..16 {
             let hasher = hasher.clone();
             tasks.spawn(async move { hasher.hash(&pw(&format!("password {i}"))).await });
         }
-        let results = tokio::time::timeout(Duration::from_secs(60), tasks.join_all())
-            .await
-            .expect("hashing must not hang");
+        let results =
+            tokio::time::timeout(Duration::from_secs(60), tasks.join_all()).await.expect("hashing must not hang");
         let ok = results.iter().filter(|r| r.is_ok()).count();
-        let busy = results
-            .iter()
-            .filter(|r| matches!(r, Err(HashError::Busy)))
-            .count();
+        let busy = results.iter().filter(|r| matches!(r, Err(HashError::Busy))).count();
         assert!(ok >= 1, "ok {ok}, busy {busy}");
         assert!(busy >= 1, "ok {ok}, busy {busy}");
         assert_eq!(ok + busy, 16);
@@ -766,20 +641,11 @@ mod tests {
                 Ok::<_, HashError>((good, bad))
             });
         }
-        let results = tokio::time::timeout(Duration::from_secs(120), tasks.join_all())
-            .await
-            .expect("hashing must not hang");
+        let results =
+            tokio::time::timeout(Duration::from_secs(120), tasks.join_all()).await.expect("hashing must not hang");
         assert_eq!(results.len(), 48);
         for result in results {
-            assert_eq!(
-                result,
-                Ok((
-                    Verification::Valid {
-                        needs_rehash: false
-                    },
-                    Verification::Invalid
-                ))
-            );
+            assert_eq!(result, Ok((Verification::Valid { needs_rehash: false }, Verification::Invalid)));
         }
         // Every computation was timed: 48 × (hash + 2 verifies).
         let mut encoded = String::new();
@@ -794,13 +660,7 @@ mod tests {
         let default = PasswordHashConfig::default();
         assert_eq!(
             default,
-            PasswordHashConfig {
-                memory_kib: 19_456,
-                iterations: 2,
-                parallelism: 1,
-                workers: 0,
-                queue: 256
-            }
+            PasswordHashConfig { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: 0, queue: 256 }
         );
         assert_eq!(default.validate(), Ok(()));
         assert!(default.meets_owasp_minimum());
@@ -821,18 +681,12 @@ mod tests {
             })
             .is_err_and(|e| e.contains("memory_kib") && e.contains("32"))
         );
-        assert!(
-            with(|c| c.memory_kib = MAX_MEMORY_KIB + 1).is_err_and(|e| e.contains("memory_kib"))
-        );
+        assert!(with(|c| c.memory_kib = MAX_MEMORY_KIB + 1).is_err_and(|e| e.contains("memory_kib")));
         assert!(with(|c| c.queue = 0).is_err_and(|e| e.contains("queue")));
         assert!(with(|c| c.workers = 10_000).is_err_and(|e| e.contains("workers")));
-        assert!(matches!(
-            PasswordHasher::start(&small(64, 1, 0), None),
-            Err(HashError::Config(_))
-        ));
+        assert!(matches!(PasswordHasher::start(&small(64, 1, 0), None), Err(HashError::Config(_))));
 
-        let parsed: PasswordHashConfig =
-            serde_json::from_str(r#"{"memory_kib": 65536, "workers": 2}"#).unwrap();
+        let parsed: PasswordHashConfig = serde_json::from_str(r#"{"memory_kib": 65536, "workers": 2}"#).unwrap();
         assert_eq!(parsed.memory_kib, 65_536);
         assert_eq!(parsed.iterations, 2);
         assert_eq!(parsed.queue, 256);

@@ -75,8 +75,8 @@ use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
 pub use hash::{
-    HashError, MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, MAX_WORKERS, PasswordHash,
-    PasswordHashConfig, PasswordHasher, Verification,
+    HashError, MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, MAX_WORKERS, PasswordHash, PasswordHashConfig,
+    PasswordHasher, Verification,
 };
 pub use policy::{NIST_MIN_LEN, NIST_MIN_MAX_LEN, PasswordPolicy, PasswordRejection};
 

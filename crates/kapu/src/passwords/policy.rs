@@ -12,11 +12,7 @@ pub const NIST_MIN_LEN: usize = 8;
 pub const NIST_MIN_MAX_LEN: usize = 64;
 
 static COMMON_PASSWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
-    include_str!("common-passwords.txt")
-        .lines()
-        .map(fold)
-        .filter(|entry| !entry.is_empty())
-        .collect()
+    include_str!("common-passwords.txt").lines().map(fold).filter(|entry| !entry.is_empty()).collect()
 });
 
 /// What a new password must satisfy (the `[password_policy]` config section).
@@ -33,10 +29,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self {
-            min_len: NIST_MIN_LEN,
-            max_len: 128,
-        }
+        Self { min_len: NIST_MIN_LEN, max_len: 128 }
     }
 }
 
@@ -168,20 +161,11 @@ mod tests {
         assert_eq!(policy.max_len, 128);
         assert_eq!(policy.validate(), Ok(()));
 
-        let too_low = PasswordPolicy {
-            min_len: 6,
-            ..PasswordPolicy::default()
-        };
+        let too_low = PasswordPolicy { min_len: 6, ..PasswordPolicy::default() };
         assert!(too_low.validate().is_err_and(|e| e.contains("min_len")));
-        let short_max = PasswordPolicy {
-            max_len: 32,
-            ..PasswordPolicy::default()
-        };
+        let short_max = PasswordPolicy { max_len: 32, ..PasswordPolicy::default() };
         assert!(short_max.validate().is_err_and(|e| e.contains("max_len")));
-        let inverted = PasswordPolicy {
-            min_len: 100,
-            max_len: 64,
-        };
+        let inverted = PasswordPolicy { min_len: 100, max_len: 64 };
         assert!(inverted.validate().is_err());
     }
 
@@ -189,27 +173,15 @@ mod tests {
     #[allow(clippy::unwrap_used)]
     fn deserializes_with_defaults_and_rejects_unknown_fields() {
         let p: PasswordPolicy = serde_json::from_str(r#"{"min_len": 10}"#).unwrap();
-        assert_eq!(
-            p,
-            PasswordPolicy {
-                min_len: 10,
-                max_len: 128
-            }
-        );
+        assert_eq!(p, PasswordPolicy { min_len: 10, max_len: 128 });
         assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_length": 10}"#).is_err());
     }
 
     #[test]
     fn too_short() {
-        assert_eq!(
-            check("kX7#pQ2"),
-            Err(PasswordRejection::TooShort { min: 8 })
-        );
+        assert_eq!(check("kX7#pQ2"), Err(PasswordRejection::TooShort { min: 8 }));
         // Padding with spaces does not make a password longer.
-        assert_eq!(
-            check("  kX7#p  "),
-            Err(PasswordRejection::TooShort { min: 8 })
-        );
+        assert_eq!(check("  kX7#p  "), Err(PasswordRejection::TooShort { min: 8 }));
         assert_eq!(check("kX7#pQ2z"), Ok(()));
     }
 
@@ -217,14 +189,8 @@ mod tests {
     fn max_length_counts_characters_not_bytes() {
         // 'é' is 2 bytes in UTF-8: 128 of them are 256 bytes but 128 characters.
         assert_eq!(check(&"é".repeat(128)), Ok(()));
-        assert_eq!(
-            check(&"é".repeat(129)),
-            Err(PasswordRejection::TooLong { max: 128 })
-        );
-        assert_eq!(
-            check(&"a".repeat(1_000_000)),
-            Err(PasswordRejection::TooLong { max: 128 })
-        );
+        assert_eq!(check(&"é".repeat(129)), Err(PasswordRejection::TooLong { max: 128 }));
+        assert_eq!(check(&"a".repeat(1_000_000)), Err(PasswordRejection::TooLong { max: 128 }));
     }
 
     #[test]
@@ -236,23 +202,13 @@ mod tests {
             "del\u{7f}character",
             "c1\u{85}next-line",
         ] {
-            assert_eq!(
-                check(bad),
-                Err(PasswordRejection::ControlCharacters),
-                "{bad:?}"
-            );
+            assert_eq!(check(bad), Err(PasswordRejection::ControlCharacters), "{bad:?}");
         }
     }
 
     #[test]
     fn common_passwords_are_rejected_case_insensitively_and_trimmed() {
-        for bad in [
-            "password",
-            "PASSWORD",
-            "  Password1 ",
-            "12345678",
-            "iloveyou",
-        ] {
+        for bad in ["password", "PASSWORD", "  Password1 ", "12345678", "iloveyou"] {
             assert_eq!(check(bad), Err(PasswordRejection::Common), "{bad}");
         }
     }
@@ -278,11 +234,7 @@ mod tests {
 
     #[test]
     fn decent_passphrases_are_accepted() {
-        for good in [
-            "hét sárga bicikli a ködben",
-            "correct horse battery staple",
-            "Tx9!vR2#mQ",
-        ] {
+        for good in ["hét sárga bicikli a ködben", "correct horse battery staple", "Tx9!vR2#mQ"] {
             assert_eq!(check(good), Ok(()), "{good}");
         }
     }
@@ -291,18 +243,8 @@ mod tests {
     fn context_words_are_rejected_case_and_accent_insensitively() {
         let policy = PasswordPolicy::default();
         let ctx = ["kovacs.janos", "Kovács János", "janos.kovacs@example.hu"];
-        for bad in [
-            "kovacs.janos",
-            "KovacsJanos",
-            "xx-janos-1987",
-            "Kovács 1987 tavasz",
-            "JÁNOS!2024nyar",
-        ] {
-            assert_eq!(
-                policy.check(&pw(bad), &ctx),
-                Err(PasswordRejection::ContainsContext),
-                "{bad}"
-            );
+        for bad in ["kovacs.janos", "KovacsJanos", "xx-janos-1987", "Kovács 1987 tavasz", "JÁNOS!2024nyar"] {
+            assert_eq!(policy.check(&pw(bad), &ctx), Err(PasswordRejection::ContainsContext), "{bad}");
         }
         assert_eq!(policy.check(&pw("tavaszi szél vizet áraszt"), &ctx), Ok(()));
     }
@@ -313,15 +255,9 @@ mod tests {
         // "kis" and "Ede" are under 4 characters; the domain is not the user's.
         let ctx = ["Kis Ede", "ede@gmail.com"];
         assert_eq!(policy.check(&pw("kiskert-ede-gmail-77"), &ctx), Ok(()));
-        assert_eq!(
-            policy.check(&pw("my-ede@gmail-pass"), &["ede@gmail.com"]),
-            Ok(())
-        );
+        assert_eq!(policy.check(&pw("my-ede@gmail-pass"), &["ede@gmail.com"]), Ok(()));
         // The whole local part still counts when it is long enough.
-        assert_eq!(
-            policy.check(&pw("zz-kisede-zz"), &["kisede@gmail.com"]),
-            Err(PasswordRejection::ContainsContext)
-        );
+        assert_eq!(policy.check(&pw("zz-kisede-zz"), &["kisede@gmail.com"]), Err(PasswordRejection::ContainsContext));
     }
 
     #[test]

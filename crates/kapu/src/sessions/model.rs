@@ -12,18 +12,25 @@ use crate::clock::UnixTime;
 pub enum AuthMethods {
     /// Username and password.
     Password,
+    /// Username, password and a TOTP code (Ügyfélkapu+).
+    PasswordAndCode,
 }
 
 impl AuthMethods {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethods::Password => "pwd",
+            AuthMethods::PasswordAndCode => "pwd otp",
         }
     }
 
     /// Stored values this build does not know read as the weakest method.
-    pub fn parse(_stored: &str) -> Self {
-        AuthMethods::Password
+    pub fn parse(stored: &str) -> Self {
+        if stored == "pwd otp" { AuthMethods::PasswordAndCode } else { AuthMethods::Password }
+    }
+
+    pub fn has_code(self) -> bool {
+        self == AuthMethods::PasswordAndCode
     }
 }
 
@@ -52,6 +59,8 @@ impl SessionRecord {
 pub struct ActiveSession {
     pub record: SessionRecord,
     pub account: Account,
+    /// The account has Ügyfélkapu+ on.
+    pub two_step_active: bool,
 }
 
 impl ActiveSession {

@@ -11,18 +11,9 @@ use crate::store::StoreError;
 pub trait SessionRepo {
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// The session and its account, if the session has not expired at `now`.
-    async fn active_session(
-        &self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> Result<Option<ActiveSession>, StoreError>;
+    async fn active_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<ActiveSession>, StoreError>;
     /// Records activity: the session now idles out at `idle_expires_at`.
-    async fn touch_session(
-        &self,
-        id_hash: &str,
-        now: UnixTime,
-        idle_expires_at: UnixTime,
-    ) -> Result<(), StoreError>;
+    async fn touch_session(&self, id_hash: &str, now: UnixTime, idle_expires_at: UnixTime) -> Result<(), StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
     async fn delete_sessions_of(&self, account_id: &AccountId) -> Result<u64, StoreError>;
     /// Removes sessions that can no longer be used; returns how many.
@@ -61,7 +52,8 @@ macro_rules! impl_session_repo {
                         "SELECT s.auth_methods, s.auth_time, s.created_at, s.last_seen_at, s.idle_expires_at, \
                          s.absolute_expires_at, s.client_addr, {} FROM sessions s JOIN accounts a ON a.id = s.account_id \
                          WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND a.status = 'active'",
-                        "a.id, a.username, a.full_name, a.email, a.password_hash, a.status, a.language, a.notify_logins, a.created_at"
+                        "a.id, a.username, a.full_name, a.email, a.password_hash, a.status, a.language, a.notify_logins, a.created_at, \
+                         EXISTS (SELECT 1 FROM totp_credentials t WHERE t.account_id = a.id)"
                     );
                     let Some(row) = sqlx::query(&sql).bind(id_hash).bind(now).fetch_optional(&self.pool).await? else {
                         return Ok(None);
@@ -89,7 +81,8 @@ macro_rules! impl_session_repo {
                         absolute_expires_at: row.try_get(5)?,
                         client_addr: row.try_get(6)?,
                     };
-                    Ok(Some(ActiveSession { record, account }))
+                    let two_step_active: bool = row.try_get(16)?;
+                    Ok(Some(ActiveSession { record, account, two_step_active }))
                 }
 
                 async fn touch_session(&self, id_hash: &str, now: i64, idle_expires_at: i64) -> Result<(), $crate::store::StoreError> {

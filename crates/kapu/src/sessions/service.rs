@@ -43,12 +43,8 @@ impl Kapu {
         let Some(mut session) = self.store.active_session(&token_hash(token), now).await? else {
             return Ok(None);
         };
-        let expires = session
-            .record
-            .extended_expiry(now, self.config.session.idle_timeout_seconds);
-        self.store
-            .touch_session(&session.record.id_hash, now, expires)
-            .await?;
+        let expires = session.record.extended_expiry(now, self.config.session.idle_timeout_seconds);
+        self.store.touch_session(&session.record.id_hash, now, expires).await?;
         session.record.last_seen_at = now;
         session.record.idle_expires_at = expires;
         Ok(Some(session))

@@ -26,6 +26,7 @@ use crate::accounts::repo::AccountRepo;
 use crate::audit::repo::AuditRepo;
 use crate::sessions::repo::SessionRepo;
 use crate::throttle::repo::ThrottleRepo;
+use crate::twostep::repo::TwoStepRepo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -66,9 +67,7 @@ impl Backend {
 
 /// Everything kapu stores. Front-ends depend on this trait only.
 #[async_trait]
-pub trait Store:
-    AccountRepo + SessionRepo + ThrottleRepo + AuditRepo + Send + Sync + 'static
-{
+pub trait Store: AccountRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Answers only when the database does (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
@@ -87,10 +86,7 @@ pub struct PgStore {
 
 /// Opens the database named by `url` (`sqlite://path` or `postgres://...`).
 pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
-    let connect_err = |e: sqlx::Error| StoreError::Connect {
-        url: redact(url),
-        message: e.to_string(),
-    };
+    let connect_err = |e: sqlx::Error| StoreError::Connect { url: redact(url), message: e.to_string() };
     if url.starts_with("sqlite:") {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
@@ -129,12 +125,7 @@ pub fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
                 None => url.to_owned(),
             }
         }
@@ -146,31 +137,20 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = files
         .iter()
         .map(|(version, description, sql)| {
-            Migration::new(
-                *version,
-                Cow::Borrowed(*description),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
         })
         .collect::<Vec<_>>();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    }
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "portal",
-    include_str!("migrations/sqlite/0001_portal.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "portal",
-    include_str!("migrations/postgres/0001_portal.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "portal", include_str!("migrations/sqlite/0001_portal.sql")),
+    (2, "two_step", include_str!("migrations/sqlite/0002_two_step.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
+    (2, "two_step", include_str!("migrations/postgres/0002_two_step.sql")),
+];
 
 impl SqliteStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
@@ -228,6 +208,8 @@ crate::throttle::repo::impl_throttle_repo!(SqliteStore, sqlx::Sqlite);
 crate::throttle::repo::impl_throttle_repo!(PgStore, sqlx::Postgres);
 crate::audit::repo::impl_audit_repo!(SqliteStore, sqlx::Sqlite);
 crate::audit::repo::impl_audit_repo!(PgStore, sqlx::Postgres);
+crate::twostep::repo::impl_two_step_repo!(SqliteStore, sqlx::Sqlite);
+crate::twostep::repo::impl_two_step_repo!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {
@@ -235,14 +217,8 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(
-            redact("postgres://kapu:s3cret@db:5432/kapu"),
-            "postgres://kapu:***@db:5432/kapu"
-        );
-        assert_eq!(
-            redact("postgres://postgres@127.0.0.1/x"),
-            "postgres://postgres@127.0.0.1/x"
-        );
+        assert_eq!(redact("postgres://kapu:s3cret@db:5432/kapu"), "postgres://kapu:***@db:5432/kapu");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
         assert_eq!(redact("sqlite://data/kapu.db"), "sqlite://data/kapu.db");
     }
 }

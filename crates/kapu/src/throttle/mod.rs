@@ -22,16 +22,8 @@ pub struct LoginKeys {
 
 impl LoginKeys {
     pub fn new(typed_username: &str, client_addr: Option<&str>) -> Self {
-        let name: String = typed_username
-            .trim()
-            .to_lowercase()
-            .chars()
-            .take(64)
-            .collect();
-        Self {
-            username: format!("user:{name}"),
-            address: client_addr.map(|a| format!("addr:{a}")),
-        }
+        let name: String = typed_username.trim().to_lowercase().chars().take(64).collect();
+        Self { username: format!("user:{name}"), address: client_addr.map(|a| format!("addr:{a}")) }
     }
 
     pub fn for_username(typed_username: &str) -> Self {
@@ -54,18 +46,11 @@ pub struct FailureOutcome {
 
 /// How long to wait after the `failures`-th consecutive failure: nothing at
 /// first, then 1 s doubling with each failure, then the lockout.
-pub fn delay_after(
-    failures: i64,
-    slowdown_after: i64,
-    lockout_after: i64,
-    lockout_seconds: i64,
-) -> i64 {
+pub fn delay_after(failures: i64, slowdown_after: i64, lockout_after: i64, lockout_seconds: i64) -> i64 {
     if failures >= lockout_after {
         lockout_seconds
     } else if failures >= slowdown_after {
-        let exponent = u32::try_from(failures - slowdown_after)
-            .unwrap_or(30)
-            .min(30);
+        let exponent = u32::try_from(failures - slowdown_after).unwrap_or(30).min(30);
         (1i64 << exponent).min(lockout_seconds)
     } else {
         0
@@ -74,10 +59,7 @@ pub fn delay_after(
 
 impl Kapu {
     /// When the attempt may go ahead: `None` if now, else the time to wait for.
-    pub async fn login_blocked_until(
-        &self,
-        keys: &LoginKeys,
-    ) -> Result<Option<UnixTime>, StoreError> {
+    pub async fn login_blocked_until(&self, keys: &LoginKeys) -> Result<Option<UnixTime>, StoreError> {
         let now = self.now();
         let mut until = self.store.blocked_until(&keys.username).await?;
         if let Some(address) = &keys.address {
@@ -86,17 +68,11 @@ impl Kapu {
         Ok((until > now).then_some(until))
     }
 
-    pub async fn record_login_failure(
-        &self,
-        keys: &LoginKeys,
-    ) -> Result<FailureOutcome, StoreError> {
+    pub async fn record_login_failure(&self, keys: &LoginKeys) -> Result<FailureOutcome, StoreError> {
         let now = self.now();
         let limits: &LoginLimits = &self.config.login_limits;
         let quiet_since = now - limits.window_seconds;
-        let failures = self
-            .store
-            .record_failure(&keys.username, now, quiet_since)
-            .await?;
+        let failures = self.store.record_failure(&keys.username, now, quiet_since).await?;
         let delay = delay_after(
             failures,
             limits.account_slowdown_after,
@@ -105,9 +81,7 @@ impl Kapu {
         );
         let mut blocked_until = if delay > 0 { now + delay } else { 0 };
         if blocked_until > 0 {
-            self.store
-                .block_until(&keys.username, blocked_until)
-                .await?;
+            self.store.block_until(&keys.username, blocked_until).await?;
         }
         if let Some(address) = &keys.address {
             let failures = self.store.record_failure(address, now, quiet_since).await?;
@@ -126,10 +100,7 @@ impl Kapu {
         if locked_out {
             self.metrics.lockout();
         }
-        Ok(FailureOutcome {
-            locked_out,
-            blocked_until,
-        })
+        Ok(FailureOutcome { locked_out, blocked_until })
     }
 
     /// A correct password forgets the username's failures (not the address's:

@@ -11,12 +11,7 @@ pub trait ThrottleRepo {
     async fn blocked_until(&self, key: &str) -> Result<UnixTime, StoreError>;
     /// Counts one failure and returns the count. The count starts again at 1
     /// when the previous failure is older than `quiet_since`.
-    async fn record_failure(
-        &self,
-        key: &str,
-        now: UnixTime,
-        quiet_since: UnixTime,
-    ) -> Result<i64, StoreError>;
+    async fn record_failure(&self, key: &str, now: UnixTime, quiet_since: UnixTime) -> Result<i64, StoreError>;
     async fn block_until(&self, key: &str, until: UnixTime) -> Result<(), StoreError>;
     /// Forgets the key's failures (after a successful login, or an unlock).
     async fn clear_throttle(&self, key: &str) -> Result<bool, StoreError>;

@@ -26,6 +26,8 @@ use crate::web::error::{ErrorPage, PageError};
 pub const SESSION_COOKIE: &str = "kapu_session";
 pub const CSRF_COOKIE: &str = "kapu_csrf";
 pub const LANG_COOKIE: &str = "kapu_lang";
+/// Password right, code to come: the half-finished login's token.
+pub const PENDING_COOKIE: &str = "kapu_pending";
 pub const CSRF_FIELD: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -38,6 +40,9 @@ pub struct Ctx {
     pub session_token: Option<String>,
     /// A session cookie came with the request but its session has ended.
     pub session_expired: bool,
+    /// A password-only session after one-step login ended: it may only set
+    /// up Ügyfélkapu+, change the password or log out.
+    pub restricted: bool,
     pub client_addr: Option<String>,
     pub path: String,
 }
@@ -48,15 +53,22 @@ impl Ctx {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            client_addr: self.client_addr.clone(),
-        }
+        Actor { client_addr: self.client_addr.clone() }
     }
 
+    /// The session, for pages a restricted (password-only, after the
+    /// cut-off) session may not see.
     pub fn require_session(&self) -> Result<&ActiveSession, PageError> {
-        self.session.as_deref().ok_or(PageError::LoginRequired {
-            expired: self.session_expired,
-        })
+        if self.restricted {
+            return Err(PageError::Restricted);
+        }
+        self.require_any_session()
+    }
+
+    /// The session, also a restricted one: for setting up Ügyfélkapu+ and
+    /// changing the password.
+    pub fn require_any_session(&self) -> Result<&ActiveSession, PageError> {
+        self.session.as_deref().ok_or(PageError::LoginRequired { expired: self.session_expired })
     }
 }
 
@@ -64,11 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Ctx>()
-            .cloned()
-            .ok_or_else(|| PageError::Internal("page context missing".into()))
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| PageError::Internal("page context missing".into()))
     }
 }
 
@@ -109,13 +117,16 @@ pub fn clear_session_cookie(kapu: &Kapu) -> String {
     build_cookie(kapu, SESSION_COOKIE, String::new(), Some(0))
 }
 
+pub fn pending_cookie(kapu: &Kapu, token: &str) -> String {
+    build_cookie(kapu, PENDING_COOKIE, token.to_owned(), Some(kapu.config.two_step.pending_login_seconds))
+}
+
+pub fn clear_pending_cookie(kapu: &Kapu) -> String {
+    build_cookie(kapu, PENDING_COOKIE, String::new(), Some(0))
+}
+
 pub fn lang_cookie(kapu: &Kapu, lang: Language) -> String {
-    build_cookie(
-        kapu,
-        LANG_COOKIE,
-        lang.code().to_owned(),
-        Some(365 * 24 * 3600),
-    )
+    build_cookie(kapu, LANG_COOKIE, lang.code().to_owned(), Some(365 * 24 * 3600))
 }
 
 /// The CSRF token for forms: an HMAC of the browser's random CSRF cookie, so
@@ -146,30 +157,17 @@ fn submitted_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     if let Some(v) = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return Some(v.to_owned());
     }
-    form_urlencoded::parse(body)
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(body).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned())
 }
 
 /// The page middleware: see the module doc.
-pub async fn page_context(
-    State(kapu): State<Arc<Kapu>>,
-    request: Request<Body>,
-    next: Next,
-) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+pub async fn page_context(State(kapu): State<Arc<Kapu>>, request: Request<Body>, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let headers = request.headers().clone();
     let mut set_cookies = Vec::new();
 
     let csrf_cookie = match cookie_value(&headers, CSRF_COOKIE) {
-        Some(v)
-            if v.len() == 43
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
+        Some(v) if v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             v.to_owned()
         }
         _ => {
@@ -194,12 +192,7 @@ pub async fn page_context(
                 set_cookies.push(clear_session_cookie(&kapu));
             }
             Err(e) => {
-                return finish(
-                    &kapu,
-                    Language::Hu,
-                    PageError::from(e).into_response(),
-                    set_cookies,
-                );
+                return finish(&kapu, Language::Hu, PageError::from(e).into_response(), set_cookies);
             }
         }
     }
@@ -214,12 +207,7 @@ pub async fn page_context(
         let bytes = match axum::body::to_bytes(body, kapu.config.server.max_body_bytes).await {
             Ok(b) => b,
             Err(_) => {
-                return finish(
-                    &kapu,
-                    lang,
-                    PageError::TooLarge.into_response(),
-                    set_cookies,
-                );
+                return finish(&kapu, lang, PageError::TooLarge.into_response(), set_cookies);
             }
         };
         let ok = submitted_csrf(&parts.headers, &bytes)
@@ -234,7 +222,11 @@ pub async fn page_context(
         body
     };
 
+    let restricted = session
+        .as_ref()
+        .is_some_and(|s| !s.record.auth_methods.has_code() && !s.two_step_active && kapu.one_step_login_ended());
     let ctx = Ctx {
+        restricted,
         lang,
         csrf_token,
         session,
@@ -249,20 +241,10 @@ pub async fn page_context(
 }
 
 /// Renders an error marker into a page, and adds the cookies.
-fn finish(
-    kapu: &Kapu,
-    lang: Language,
-    mut response: Response,
-    mut set_cookies: Vec<String>,
-) -> Response {
+fn finish(kapu: &Kapu, lang: Language, mut response: Response, mut set_cookies: Vec<String>) -> Response {
     if let Some(updates) = response.extensions_mut().remove::<CookieUpdates>() {
         // A handler's cookie (e.g. a new session at login) wins over ours.
-        set_cookies.retain(|c| {
-            !updates
-                .0
-                .iter()
-                .any(|u| u.split('=').next() == c.split('=').next())
-        });
+        set_cookies.retain(|c| !updates.0.iter().any(|u| u.split('=').next() == c.split('=').next()));
         set_cookies.extend(updates.0);
     }
     if let Some(error) = response.extensions_mut().remove::<ErrorPage>() {
@@ -289,10 +271,7 @@ mod tests {
     #[test]
     fn cookie_values_are_found_among_others() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; kapu_session=abc; b=2"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; kapu_session=abc; b=2"));
         assert_eq!(cookie_value(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie_value(&h, "missing"), None);
     }
@@ -301,10 +280,7 @@ mod tests {
     fn csrf_comes_from_header_or_form() {
         let mut h = HeaderMap::new();
         assert_eq!(submitted_csrf(&h, b"a=1&csrf=xyz").as_deref(), Some("xyz"));
-        assert_eq!(
-            submitted_csrf(&h, b"a=%FF%FE&csrf=xyz").as_deref(),
-            Some("xyz")
-        );
+        assert_eq!(submitted_csrf(&h, b"a=%FF%FE&csrf=xyz").as_deref(), Some("xyz"));
         h.insert(CSRF_HEADER, HeaderValue::from_static("hdr"));
         assert_eq!(submitted_csrf(&h, b"").as_deref(), Some("hdr"));
     }

@@ -47,6 +47,9 @@ pub enum PageError {
     /// Not logged in (or the session ended): go to the login page.
     #[error("login required")]
     LoginRequired { expired: bool },
+    /// A password-only session after the end of one-step login.
+    #[error("two-step login required")]
+    Restricted,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -87,12 +90,11 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, kind, operation_id) = match self {
             PageError::LoginRequired { expired } => {
-                let to = if expired {
-                    "/login?msg=expired"
-                } else {
-                    "/login?msg=required"
-                };
+                let to = if expired { "/login?msg=expired" } else { "/login?msg=required" };
                 return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+            }
+            PageError::Restricted => {
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, "/plus?msg=restricted")]).into_response();
             }
             PageError::BadRequest => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest, None),
             PageError::BadForm => (StatusCode::BAD_REQUEST, ErrorKind::BadForm, None),
@@ -103,22 +105,14 @@ impl IntoResponse for PageError {
             PageError::Internal(cause) => {
                 let id = crate::crypto::random_id()[..12].to_owned();
                 tracing::error!(operation_id = %id, %cause, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorKind::Internal,
-                    Some(id),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Internal, Some(id))
             }
         };
         let mut response = status.into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
-        response
-            .extensions_mut()
-            .insert(ErrorPage { kind, operation_id });
+        response.extensions_mut().insert(ErrorPage { kind, operation_id });
         response
     }
 }

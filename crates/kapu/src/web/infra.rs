@@ -29,13 +29,7 @@ pub async fn readyz(State(kapu): State<Arc<Kapu>>) -> Response {
 }
 
 pub async fn metrics(State(kapu): State<Arc<Kapu>>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        kapu.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], kapu.metrics.render())
         .into_response()
 }
 
@@ -56,22 +50,13 @@ pub async fn session_status(
         Some(token) => kapu.store.active_session(&token_hash(token), now).await?,
         None => None,
     };
-    Ok(Json(SessionStatus {
-        active: session.is_some(),
-        seconds_left: session.map_or(0, |s| s.seconds_left(now)),
-    }))
+    Ok(Json(SessionStatus { active: session.is_some(), seconds_left: session.map_or(0, |s| s.seconds_left(now)) }))
 }
 
 /// "Stay logged in": the page middleware already extended the session.
-pub async fn keepalive_post(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-) -> Result<Json<SessionStatus>, PageError> {
+pub async fn keepalive_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> Result<Json<SessionStatus>, PageError> {
     let session = ctx.require_session()?;
-    Ok(Json(SessionStatus {
-        active: true,
-        seconds_left: kapu.session_seconds_left(session),
-    }))
+    Ok(Json(SessionStatus { active: true, seconds_left: kapu.session_seconds_left(session) }))
 }
 
 pub async fn not_found() -> PageError {

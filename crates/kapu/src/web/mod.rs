@@ -22,61 +22,42 @@ use tokio::net::TcpListener;
 use crate::Kapu;
 use crate::accounts::pages as accounts;
 use crate::audit::pages as audit;
+use crate::twostep::pages as twostep;
 
 pub fn router(kapu: Arc<Kapu>) -> Router {
     let pages = Router::new()
         .route("/", get(accounts::home_get))
-        .route(
-            "/login",
-            get(accounts::login_get).post(accounts::login_post),
-        )
+        .route("/login", get(accounts::login_get).post(accounts::login_post))
         .route("/login/cancel", get(accounts::login_cancel_get))
         .route("/logout", post(accounts::logout_post))
         .route("/lang", post(accounts::lang_post))
-        .route(
-            "/register",
-            get(accounts::register_get).post(accounts::register_post),
-        )
-        .route(
-            "/register/confirm/{token}",
-            get(accounts::register_confirm_get).post(accounts::register_confirm_post),
-        )
-        .route(
-            "/password/forgot",
-            get(accounts::forgot_get).post(accounts::forgot_post),
-        )
-        .route(
-            "/password/reset/{token}",
-            get(accounts::reset_get).post(accounts::reset_post),
-        )
-        .route(
-            "/password/change",
-            get(accounts::change_password_get).post(accounts::change_password_post),
-        )
-        .route(
-            "/account",
-            get(accounts::registration_data_get).post(accounts::registration_data_post),
-        )
-        .route(
-            "/account/email/confirm/{token}",
-            get(accounts::email_confirm_get).post(accounts::email_confirm_post),
-        )
-        .route(
-            "/account/delete",
-            get(accounts::delete_get).post(accounts::delete_post),
-        )
-        .route(
-            "/settings",
-            get(accounts::settings_get).post(accounts::settings_post),
-        )
+        .route("/register", get(accounts::register_get).post(accounts::register_post))
+        .route("/register/confirm/{token}", get(accounts::register_confirm_get).post(accounts::register_confirm_post))
+        .route("/password/forgot", get(accounts::forgot_get).post(accounts::forgot_post))
+        .route("/password/reset/{token}", get(accounts::reset_get).post(accounts::reset_post))
+        .route("/password/change", get(accounts::change_password_get).post(accounts::change_password_post))
+        .route("/account", get(accounts::registration_data_get).post(accounts::registration_data_post))
+        .route("/account/email/confirm/{token}", get(accounts::email_confirm_get).post(accounts::email_confirm_post))
+        .route("/account/delete", get(accounts::delete_get).post(accounts::delete_post))
+        .route("/settings", get(accounts::settings_get).post(accounts::settings_post))
         .route("/activity", get(audit::activity_get))
-        .route("/plus", get(accounts::plus_get))
+        .route("/plus", get(twostep::plus_get))
+        .route("/plus/start", post(twostep::plus_start_post))
+        .route("/plus/setup", get(twostep::plus_setup_get).post(twostep::plus_setup_post))
+        .route("/plus/setup/qr.svg", get(twostep::plus_setup_qr_get))
+        .route("/plus/setup/new", post(twostep::plus_setup_new_post))
+        .route("/plus/cancel", post(twostep::plus_cancel_post))
+        .route("/plus/revocation", get(twostep::plus_revocation_get))
+        .route("/plus/revocation.txt", get(twostep::plus_revocation_txt_get))
+        .route("/plus/finish", post(twostep::plus_finish_post))
+        .route("/plus/done", get(twostep::plus_done_get))
+        .route("/plus/device", get(twostep::device_get).post(twostep::device_post))
+        .route("/login/code", get(twostep::login_code_get).post(twostep::login_code_post))
+        .route("/login/lost", get(twostep::lost_get).post(twostep::lost_post))
+        .route("/login/unlock/{token}", get(twostep::unlock_get).post(twostep::unlock_post))
         .route("/session/keepalive", post(infra::keepalive_post))
         .fallback(infra::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&kapu),
-            context::page_context,
-        ));
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), context::page_context));
     let infra = Router::new()
         .route("/healthz", get(infra::healthz))
         .route("/readyz", get(infra::readyz))
@@ -85,10 +66,7 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/static/{file}", get(assets::static_file));
     pages
         .merge(infra)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&kapu),
-            headers::security_headers,
-        ))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), headers::security_headers))
         .with_state(kapu)
 }
 
@@ -100,9 +78,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_expired_sessions(Arc::clone(&kapu)));
     let app = router(kapu).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
     result
 }

@@ -27,6 +27,7 @@ pub struct Page {
 }
 
 pub struct UserHeader {
+    pub two_step_active: bool,
     pub name_upper: String,
     pub seconds_left: i64,
     pub warning_seconds: i64,
@@ -43,6 +44,7 @@ impl Page {
         let user = ctx.session.as_ref().map(|s| {
             let left = kapu.session_seconds_left(s);
             UserHeader {
+                two_step_active: s.two_step_active,
                 name_upper: s.account.full_name.as_str().to_uppercase(),
                 seconds_left: left,
                 warning_seconds: kapu.config.session.warning_seconds,
@@ -95,15 +97,12 @@ pub struct FieldView {
     pub maxlength: usize,
     pub autofocus: bool,
     pub describedby: String,
+    /// `numeric` for codes: the phone keyboard shows digits.
+    pub inputmode: &'static str,
 }
 
 impl FieldView {
-    pub fn input(
-        field: Field,
-        kind: &'static str,
-        label: &str,
-        autocomplete: &'static str,
-    ) -> Self {
+    pub fn input(field: Field, kind: &'static str, label: &str, autocomplete: &'static str) -> Self {
         Self {
             id: field.id(),
             label: label.to_owned(),
@@ -118,21 +117,12 @@ impl FieldView {
             maxlength: 1024,
             autofocus: false,
             describedby: String::new(),
+            inputmode: "",
         }
     }
 
-    pub fn text(
-        field: Field,
-        label: &str,
-        autocomplete: &'static str,
-        value: &str,
-        maxlength: usize,
-    ) -> Self {
-        Self {
-            value: value.to_owned(),
-            maxlength,
-            ..Self::input(field, "text", label, autocomplete)
-        }
+    pub fn text(field: Field, label: &str, autocomplete: &'static str, value: &str, maxlength: usize) -> Self {
+        Self { value: value.to_owned(), maxlength, ..Self::input(field, "text", label, autocomplete) }
     }
 
     pub fn password(field: Field, label: &str, autocomplete: &'static str) -> Self {
@@ -140,11 +130,7 @@ impl FieldView {
     }
 
     pub fn checkbox(field: Field, label: &str, checked: bool, required: bool) -> Self {
-        Self {
-            checked,
-            required,
-            ..Self::input(field, "checkbox", label, "off")
-        }
+        Self { checked, required, ..Self::input(field, "checkbox", label, "off") }
     }
 
     pub fn kind(mut self, kind: &'static str) -> Self {
@@ -155,6 +141,11 @@ impl FieldView {
     pub fn hint(mut self, hint: String) -> Self {
         self.hint = Some(hint);
         self
+    }
+
+    /// A one-time code: digits keyboard, the browser may fill it from an SMS-less authenticator.
+    pub fn code(field: Field, label: &str) -> Self {
+        Self { inputmode: "numeric", maxlength: 16, ..Self::input(field, "text", label, "one-time-code") }
     }
 
     pub fn focus(mut self) -> Self {
@@ -170,10 +161,7 @@ pub struct LinkView {
 
 impl LinkView {
     pub fn new(href: &str, label: &str) -> Self {
-        Self {
-            href: href.to_owned(),
-            label: label.to_owned(),
-        }
+        Self { href: href.to_owned(), label: label.to_owned() }
     }
 }
 
@@ -224,10 +212,7 @@ impl FormPage {
 
     /// A page-level error that belongs to no one field (e.g. a failed login).
     pub fn page_error(mut self, target: &'static str, message: String) -> Self {
-        self.errors.push(ErrorItem {
-            id: target,
-            message,
-        });
+        self.errors.push(ErrorItem { id: target, message });
         self
     }
 
@@ -241,10 +226,7 @@ impl FormPage {
             {
                 f.error = Some(message.clone());
             }
-            self.errors.push(ErrorItem {
-                id: field.id(),
-                message,
-            });
+            self.errors.push(ErrorItem { id: field.id(), message });
         }
         self
     }
@@ -276,20 +258,11 @@ pub struct MessagePage {
 
 impl MessagePage {
     pub fn new(p: Page, heading: &str, text: impl Into<String>) -> Self {
-        Self {
-            p,
-            heading: heading.to_owned(),
-            paragraphs: vec![text.into()],
-            button: None,
-            links: Vec::new(),
-        }
+        Self { p, heading: heading.to_owned(), paragraphs: vec![text.into()], button: None, links: Vec::new() }
     }
 
     pub fn button(mut self, action: &str, label: &str) -> Self {
-        self.button = Some(ButtonForm {
-            action: action.to_owned(),
-            label: label.to_owned(),
-        });
+        self.button = Some(ButtonForm { action: action.to_owned(), label: label.to_owned() });
         self
     }
 
@@ -333,6 +306,29 @@ pub struct PlusPage {
     pub p: Page,
 }
 
+/// "Ügyfélkapu+ igénylése": the three steps on one page.
+#[derive(Template)]
+#[template(path = "plus_setup.html")]
+pub struct PlusSetupPage {
+    pub p: Page,
+    pub heading: String,
+    pub intro: String,
+    pub manual: bool,
+    pub key_grouped: String,
+    pub errors: Vec<ErrorItem>,
+    pub password_error: Option<String>,
+    pub code_error: Option<String>,
+}
+
+/// "Törlőkód": shown once, to save and confirm.
+#[derive(Template)]
+#[template(path = "plus_revocation.html")]
+pub struct PlusRevocationPage {
+    pub p: Page,
+    pub code: String,
+    pub error: Option<String>,
+}
+
 pub fn html<T: Template>(page: &T) -> Result<Response, askama::Error> {
     let body = page.render()?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
@@ -349,10 +345,7 @@ pub fn render_error(kapu: &Kapu, lang: Language, error: &ErrorPage) -> Response 
         ErrorKind::Csrf => t.error_csrf.to_owned(),
         ErrorKind::NotFound => t.error_not_found.to_owned(),
         ErrorKind::Busy => t.busy.to_owned(),
-        ErrorKind::Internal => fill(
-            t.error_internal,
-            &[("id", error.operation_id.as_deref().unwrap_or("-"))],
-        ),
+        ErrorKind::Internal => fill(t.error_internal, &[("id", error.operation_id.as_deref().unwrap_or("-"))]),
     };
     let p = Page {
         t,

@@ -72,23 +72,13 @@ async fn citizen_journey(backend: Backend) {
     // Opening the link only shows a button (mail scanners open links too).
     let confirm = app.get(&link).await;
     confirm.assert_contains("Regisztráció megerősítése");
-    assert!(
-        app.kapu
-            .registration_link_is_valid(link.rsplit('/').next().unwrap())
-            .await
-            .unwrap()
-    );
+    assert!(app.kapu.registration_link_is_valid(link.rsplit('/').next().unwrap()).await.unwrap());
     let done = app.post(&link, &[("csrf", &confirm.csrf())]).await;
     assert_eq!(done.location.as_deref(), Some("/login?msg=confirmed"));
 
     // Log in: a new session cookie, HttpOnly and SameSite.
     let logged_in = app.login("SZUCS.IMRE", PASSWORD).await;
-    assert_eq!(
-        logged_in.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        logged_in.body
-    );
+    assert_eq!(logged_in.status, StatusCode::SEE_OTHER, "{}", logged_in.body);
     assert_eq!(logged_in.location.as_deref(), Some("/"));
     let cookie = logged_in
         .headers
@@ -97,10 +87,7 @@ async fn citizen_journey(backend: Backend) {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("kapu_session="))
         .expect("session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 
     let home = app.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
@@ -140,65 +127,32 @@ async fn citizen_journey(backend: Backend) {
         .submit(
             "/password/change",
             "/password/change",
-            &[
-                ("current_password", PASSWORD),
-                ("password", NEW_PASSWORD),
-                ("password_again", NEW_PASSWORD),
-            ],
+            &[("current_password", PASSWORD), ("password", NEW_PASSWORD), ("password_again", NEW_PASSWORD)],
         )
         .await;
-    assert_eq!(
-        changed.location.as_deref(),
-        Some("/password/change?msg=changed"),
-        "{}",
-        changed.body
-    );
-    app.get("/password/change?msg=changed")
-        .await
-        .assert_contains("A jelszó megváltozott");
+    assert_eq!(changed.location.as_deref(), Some("/password/change?msg=changed"), "{}", changed.body);
+    app.get("/password/change?msg=changed").await.assert_contains("A jelszó megváltozott");
 
     let home = app.get("/").await;
     let out = app.post("/logout", &[("csrf", &home.csrf())]).await;
     assert_eq!(out.location.as_deref(), Some("/login?msg=logged_out"));
     assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.login("szucs.imre", PASSWORD).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.login("szucs.imre", NEW_PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.login("szucs.imre", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("szucs.imre", NEW_PASSWORD).await.status, StatusCode::SEE_OTHER);
 
     // The audit log has the story, for the operator and for the user.
-    let events: Vec<String> = app
-        .kapu
-        .admin_audit("szucs.imre", 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    for e in [
-        "registered",
-        "registration_confirmed",
-        "login_succeeded",
-        "login_failed",
-        "password_changed",
-        "logout",
-    ] {
+    let events: Vec<String> =
+        app.kapu.admin_audit("szucs.imre", 50).await.unwrap().into_iter().map(|e| e.event).collect();
+    for e in ["registered", "registration_confirmed", "login_succeeded", "login_failed", "password_changed", "logout"] {
         assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
     }
-    app.get("/activity")
-        .await
-        .assert_contains("Jelszóváltoztatás");
+    app.get("/activity").await.assert_contains("Jelszóváltoztatás");
     app.stop().await;
 }
 
 async fn registration_errors_store_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("anna", "Szilágyi Anita", "anna@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("anna", "Szilágyi Anita", "anna@example.hu", PASSWORD).await;
     let cases: &[(&[(&str, &str)], &str)] = &[
         (
             &[
@@ -251,13 +205,7 @@ async fn registration_errors_store_nothing(backend: Backend) {
             "érvényes e-mail-címet",
         ),
         (
-            &[
-                ("username", "b"),
-                ("full_name", ""),
-                ("email", ""),
-                ("password", ""),
-                ("password_again", ""),
-            ],
+            &[("username", "b"), ("full_name", ""), ("email", ""), ("password", ""), ("password_again", "")],
             "Adja meg a teljes nevét",
         ),
     ];
@@ -269,11 +217,7 @@ async fn registration_errors_store_nothing(backend: Backend) {
         page.assert_contains("role=\"alert\"");
         page.assert_contains("aria-invalid=\"true\"");
     }
-    assert_eq!(
-        app.kapu.admin_list_users(100, 0).await.unwrap().len(),
-        1,
-        "nothing stored on error"
-    );
+    assert_eq!(app.kapu.admin_list_users(100, 0).await.unwrap().len(), 1, "nothing stored on error");
     assert_eq!(app.mail_count().await, mails_before, "no mail on error");
     app.stop().await;
 }
@@ -290,8 +234,7 @@ async fn unknown_user_and_wrong_password_look_the_same(backend: Backend) {
         c.login_limits.address_lockout_after = 1000;
     })
     .await;
-    app.register_confirmed("valodi", "Valódi Vilma", "vilma@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("valodi", "Valódi Vilma", "vilma@example.hu", PASSWORD).await;
     let wrong = app.login("valodi", "nem ez a jelszo").await;
     let unknown = app.login("nincs.ilyen", "nem ez a jelszo").await;
     assert_eq!(wrong.status, unknown.status);
@@ -307,16 +250,8 @@ async fn unknown_user_and_wrong_password_look_the_same(backend: Backend) {
     for i in 0..8 {
         for (name, times) in [("valodi", &mut known), ("nincs.ilyen", &mut missing)] {
             let started = Instant::now();
-            let page = app
-                .post(
-                    "/login",
-                    &[
-                        ("csrf", &csrf),
-                        ("username", name),
-                        ("password", &format!("rossz {i}")),
-                    ],
-                )
-                .await;
+            let page =
+                app.post("/login", &[("csrf", &csrf), ("username", name), ("password", &format!("rossz {i}"))]).await;
             times.push(started.elapsed().as_secs_f64());
             assert_eq!(page.status, StatusCode::UNAUTHORIZED);
         }
@@ -327,39 +262,18 @@ async fn unknown_user_and_wrong_password_look_the_same(backend: Backend) {
     };
     let (k, m) = (median(&mut known), median(&mut missing));
     let ratio = m / k;
-    assert!(
-        (0.5..2.0).contains(&ratio),
-        "unknown user {m:.4}s vs wrong password {k:.4}s (ratio {ratio:.2})"
-    );
+    assert!((0.5..2.0).contains(&ratio), "unknown user {m:.4}s vs wrong password {k:.4}s (ratio {ratio:.2})");
 
     // Registration and reset do not tell either: reset answers the same.
-    let reset_known = app
-        .submit(
-            "/password/forgot",
-            "/password/forgot",
-            &[("username", "valodi")],
-        )
-        .await;
-    let reset_unknown = app
-        .submit(
-            "/password/forgot",
-            "/password/forgot",
-            &[("username", "nincs.ilyen")],
-        )
-        .await;
+    let reset_known = app.submit("/password/forgot", "/password/forgot", &[("username", "valodi")]).await;
+    let reset_unknown = app.submit("/password/forgot", "/password/forgot", &[("username", "nincs.ilyen")]).await;
     assert_eq!(reset_known.status, reset_unknown.status);
-    assert_eq!(
-        strip_csrf(&reset_known.body),
-        strip_csrf(&reset_unknown.body)
-    );
+    assert_eq!(strip_csrf(&reset_known.body), strip_csrf(&reset_unknown.body));
     app.stop().await;
 }
 
 fn strip_csrf(body: &str) -> String {
-    body.lines()
-        .filter(|l| !l.contains("csrf"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    body.lines().filter(|l| !l.contains("csrf")).collect::<Vec<_>>().join("\n")
 }
 
 async fn repeated_failures_slow_down_then_lock(backend: Backend) {
@@ -371,60 +285,33 @@ async fn repeated_failures_slow_down_then_lock(backend: Backend) {
         c.login_limits.address_lockout_after = 100;
     })
     .await;
-    app.register_confirmed("celpont", "Cél Pont", "cel@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("celpont", "Cél Pont", "cel@example.hu", PASSWORD).await;
     for _ in 0..2 {
-        assert_eq!(
-            app.login("celpont", "rossz jelszo").await.status,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.login("celpont", "rossz jelszo").await.status, StatusCode::UNAUTHORIZED);
     }
     // The third failure starts the slow-down: the next try must wait.
     let third = app.login("celpont", "rossz jelszo").await;
     assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
     third.assert_contains("Túl sok sikertelen próbálkozás");
     // Even the right password is not checked while blocked.
-    assert_eq!(
-        app.login("celpont", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(app.login("celpont", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(2);
     app.login("celpont", "rossz jelszo").await; // 4th
     app.clock.advance(3);
     let fifth = app.login("celpont", "rossz jelszo").await; // 5th: locked for 10 minutes
     assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(300);
-    assert_eq!(
-        app.login("celpont", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "still locked"
-    );
+    assert_eq!(app.login("celpont", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS, "still locked");
     // A name that does not exist is treated exactly alike.
     for _ in 0..3 {
         app.login("nincs.ilyen", "x").await;
     }
-    assert_eq!(
-        app.login("nincs.ilyen", "x").await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(app.login("nincs.ilyen", "x").await.status, StatusCode::TOO_MANY_REQUESTS);
     // The office unlocks; the right password works again.
     assert!(app.kapu.admin_unlock("celpont").await.unwrap());
-    assert_eq!(
-        app.login("celpont", PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
-    let events: Vec<String> = app
-        .kapu
-        .admin_audit("celpont", 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    assert!(
-        events.contains(&"locked_out".to_owned()) && events.contains(&"unlocked".to_owned()),
-        "{events:?}"
-    );
+    assert_eq!(app.login("celpont", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let events: Vec<String> = app.kapu.admin_audit("celpont", 50).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert!(events.contains(&"locked_out".to_owned()) && events.contains(&"unlocked".to_owned()), "{events:?}");
 
     // Per client address: many names from one address get blocked too.
     let app2 = TestApp::spawn_with(backend, |c| {
@@ -436,15 +323,8 @@ async fn repeated_failures_slow_down_then_lock(backend: Backend) {
     for i in 0..6 {
         statuses.push(app2.login(&format!("valaki{i}"), "x").await.status);
     }
-    assert_eq!(
-        statuses.last(),
-        Some(&StatusCode::TOO_MANY_REQUESTS),
-        "{statuses:?}"
-    );
-    assert_eq!(
-        app2.login("meg.egy.nev", "x").await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert_eq!(app2.login("meg.egy.nev", "x").await.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
     app2.stop().await;
 }
@@ -488,8 +368,7 @@ async fn forms_without_csrf_token_are_refused(backend: Backend) {
 
 async fn idle_sessions_expire(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("alvo", "Alvó Ági", "alvo@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("alvo", "Alvó Ági", "alvo@example.hu", PASSWORD).await;
     app.login("alvo", PASSWORD).await;
     // Activity extends the session...
     app.clock.advance(500);
@@ -502,9 +381,7 @@ async fn idle_sessions_expire(backend: Backend) {
     app.clock.advance(601);
     let expired = app.get("/").await;
     assert_eq!(expired.location.as_deref(), Some("/login?msg=expired"));
-    app.get("/login?msg=expired")
-        .await
-        .assert_contains("A munkamenete lejárt");
+    app.get("/login?msg=expired").await.assert_contains("A munkamenete lejárt");
     // The absolute lifetime ends even an active session.
     app.login("alvo", PASSWORD).await;
     for _ in 0..80 {
@@ -513,86 +390,40 @@ async fn idle_sessions_expire(backend: Backend) {
             break;
         }
     }
-    assert_eq!(
-        app.get("/").await.status,
-        StatusCode::SEE_OTHER,
-        "12 h absolute lifetime"
-    );
+    assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER, "12 h absolute lifetime");
     app.stop().await;
 }
 
 async fn reset_link_is_single_use_and_ends_sessions(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("feledekeny", "Feledékeny Feri", "feri@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("feledekeny", "Feledékeny Feri", "feri@example.hu", PASSWORD).await;
     let laptop = app.new_browser();
-    assert_eq!(
-        app.login_with(&laptop, "feledekeny", PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.login_with(&laptop, "feledekeny", PASSWORD).await.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get_with(&laptop, "/").await.status, StatusCode::OK);
 
     let before = app.mail_count().await;
-    app.submit(
-        "/password/forgot",
-        "/password/forgot",
-        &[("username", "feledekeny")],
-    )
-    .await;
+    app.submit("/password/forgot", "/password/forgot", &[("username", "feledekeny")]).await;
     let mails = app.mails(before + 1).await;
     let link = app.link_in(mails.last().unwrap());
     assert!(link.contains("/password/reset/"));
     let form = app.get(&link).await;
     form.assert_contains("Új jelszó");
-    let done = app
-        .post(
-            &link,
-            &[
-                ("csrf", &form.csrf()),
-                ("password", NEW_PASSWORD),
-                ("password_again", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/login?msg=reset"),
-        "{}",
-        done.body
-    );
+    let done =
+        app.post(&link, &[("csrf", &form.csrf()), ("password", NEW_PASSWORD), ("password_again", NEW_PASSWORD)]).await;
+    assert_eq!(done.location.as_deref(), Some("/login?msg=reset"), "{}", done.body);
     // The laptop's session ended with the reset.
-    assert_eq!(
-        app.get_with(&laptop, "/").await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.get_with(&laptop, "/").await.status, StatusCode::SEE_OTHER);
     // The link works once.
     let again = app.get(&link).await;
     assert_eq!(again.status, StatusCode::GONE);
     again.assert_contains("már nem érvényes");
-    let replay = app
-        .post(
-            &link,
-            &[
-                ("csrf", &form.csrf()),
-                ("password", PASSWORD),
-                ("password_again", PASSWORD),
-            ],
-        )
-        .await;
+    let replay = app.post(&link, &[("csrf", &form.csrf()), ("password", PASSWORD), ("password_again", PASSWORD)]).await;
     assert_eq!(replay.status, StatusCode::GONE);
-    assert_eq!(
-        app.login("feledekeny", NEW_PASSWORD).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(app.login("feledekeny", NEW_PASSWORD).await.status, StatusCode::SEE_OTHER);
 
     // Links expire.
     let before = app.mail_count().await;
-    app.submit(
-        "/password/forgot",
-        "/password/forgot",
-        &[("username", "feledekeny")],
-    )
-    .await;
+    app.submit("/password/forgot", "/password/forgot", &[("username", "feledekeny")]).await;
     let link = app.link_in(app.mails(before + 1).await.last().unwrap());
     app.clock.advance(3601);
     assert_eq!(app.get(&link).await.status, StatusCode::GONE);
@@ -601,62 +432,26 @@ async fn reset_link_is_single_use_and_ends_sessions(backend: Backend) {
 
 async fn account_deletion_keeps_only_the_event(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("tavozo", "Távozó Tamás", "tamas@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("tavozo", "Távozó Tamás", "tamas@example.hu", PASSWORD).await;
     app.login("tavozo", PASSWORD).await;
     let account = app.kapu.admin_list_users(10, 0).await.unwrap().remove(0);
 
-    let refused = app
-        .submit(
-            "/account/delete",
-            "/account/delete",
-            &[("password", PASSWORD)],
-        )
-        .await;
+    let refused = app.submit("/account/delete", "/account/delete", &[("password", PASSWORD)]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     refused.assert_contains("jelölje be a megerősítést");
-    let wrong = app
-        .submit(
-            "/account/delete",
-            "/account/delete",
-            &[("password", "rossz"), ("confirm", "yes")],
-        )
-        .await;
+    let wrong = app.submit("/account/delete", "/account/delete", &[("password", "rossz"), ("confirm", "yes")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     wrong.assert_contains("A megadott jelszó nem megfelelő");
 
-    let deleted = app
-        .submit(
-            "/account/delete",
-            "/account/delete",
-            &[("password", PASSWORD), ("confirm", "yes")],
-        )
-        .await;
+    let deleted = app.submit("/account/delete", "/account/delete", &[("password", PASSWORD), ("confirm", "yes")]).await;
     assert_eq!(deleted.location.as_deref(), Some("/login?msg=deleted"));
     assert!(app.kapu.admin_list_users(10, 0).await.unwrap().is_empty());
-    assert_eq!(
-        app.get("/").await.status,
-        StatusCode::SEE_OTHER,
-        "sessions are gone"
-    );
-    assert_eq!(
-        app.login("tavozo", PASSWORD).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER, "sessions are gone");
+    assert_eq!(app.login("tavozo", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     // The events stay, without the personal data.
-    let events = app
-        .kapu
-        .store
-        .audit_for_account(&account.id, 50)
-        .await
-        .unwrap();
+    let events = app.kapu.store.audit_for_account(&account.id, 50).await.unwrap();
     assert!(events.iter().any(|e| e.event == "account_deleted"));
-    assert!(
-        events
-            .iter()
-            .all(|e| e.username.is_none() && e.client_addr.is_none()),
-        "{events:?}"
-    );
+    assert!(events.iter().all(|e| e.username.is_none() && e.client_addr.is_none()), "{events:?}");
     app.stop().await;
 }
 
@@ -664,21 +459,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let csrf = app.get("/register").await.csrf();
     let huge = "x".repeat(1024 * 1024);
-    let fields = [
-        "username",
-        "full_name",
-        "email",
-        "password",
-        "password_again",
-    ];
-    let hostile = [
-        "",
-        "'; DROP TABLE accounts; --",
-        "<script>alert(1)</script>",
-        "\" onmouseover=\"x",
-        "Robert'); --",
-        "\u{0}",
-    ];
+    let fields = ["username", "full_name", "email", "password", "password_again"];
+    let hostile =
+        ["", "'; DROP TABLE accounts; --", "<script>alert(1)</script>", "\" onmouseover=\"x", "Robert'); --", "\u{0}"];
     let mut accepted = 0;
     for (n, field) in fields.into_iter().enumerate() {
         for (m, value) in hostile.into_iter().enumerate() {
@@ -699,10 +482,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
             }
             let users_before = app.kapu.admin_list_users(100, 0).await.unwrap().len();
             let page = app.post("/register", &form).await;
-            assert!(
-                !page.body.contains("<script>alert(1)</script>"),
-                "HTML is escaped"
-            );
+            assert!(!page.body.contains("<script>alert(1)</script>"), "HTML is escaped");
             if page.status == StatusCode::OK {
                 // Metacharacters in a valid value (a name may hold an
                 // apostrophe) are stored literally, never interpreted.
@@ -710,17 +490,11 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
                 let stored = app.kapu.admin_list_users(100, 0).await.unwrap();
                 assert_eq!(stored.len(), users_before + 1);
                 assert!(
-                    stored.iter().any(
-                        |a| a.full_name.as_str() == value.trim() || a.username.as_str() == name
-                    ),
+                    stored.iter().any(|a| a.full_name.as_str() == value.trim() || a.username.as_str() == name),
                     "{field}={value:?}"
                 );
             } else {
-                assert!(
-                    page.status.is_client_error(),
-                    "{field}={value:?} gave {}",
-                    page.status
-                );
+                assert!(page.status.is_client_error(), "{field}={value:?} gave {}", page.status);
                 page.assert_contains("role=\"alert\"");
                 assert_eq!(
                     app.kapu.admin_list_users(100, 0).await.unwrap().len(),
@@ -730,14 +504,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
             }
         }
     }
-    assert!(
-        accepted <= 4,
-        "only full names take metacharacters; {accepted} accepted"
-    );
+    assert!(accepted <= 4, "only full names take metacharacters; {accepted} accepted");
     // 1 MB in a field: a clear "too large" page, 413.
-    let big = app
-        .post("/register", &[("csrf", &csrf), ("username", &huge)])
-        .await;
+    let big = app.post("/register", &[("csrf", &csrf), ("username", &huge)]).await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     big.assert_contains("túl nagy");
     // Invalid UTF-8 in a form: a clear 400.
@@ -745,20 +514,13 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
         .client
         .post(format!("{}/register", app.url))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "csrf={csrf}&username=%FF%FE&full_name=a&email=b&password=c&password_again=c"
-        ))
+        .body(format!("csrf={csrf}&username=%FF%FE&full_name=a&email=b&password=c&password_again=c"))
         .send()
         .await
         .unwrap();
     // Undecodable bytes read as U+FFFD, which no username allows: a field error.
     assert_eq!(raw.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        raw.text()
-            .await
-            .unwrap()
-            .contains("A felhasználónév csak kisbetűket")
-    );
+    assert!(raw.text().await.unwrap().contains("A felhasználónév csak kisbetűket"));
     // A form that is not a form at all: a clear 400.
     let not_form = app
         .client
@@ -770,28 +532,13 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(not_form.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        not_form
-            .text()
-            .await
-            .unwrap()
-            .contains("Az űrlap hiányos volt")
-    );
+    assert!(not_form.text().await.unwrap().contains("Az űrlap hiányos volt"));
     // Metacharacters in the login form are just a failed login.
-    let login = app
-        .submit(
-            "/login",
-            "/login",
-            &[("username", "' OR 1=1 --"), ("password", "<b>")],
-        )
-        .await;
+    let login = app.submit("/login", "/login", &[("username", "' OR 1=1 --"), ("password", "<b>")]).await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
     login.assert_contains("&#39; OR 1=1 --");
     let users = app.kapu.admin_list_users(100, 0).await.unwrap().len();
-    assert_eq!(
-        users, accepted,
-        "the tables are intact and hold only the accepted registrations"
-    );
+    assert_eq!(users, accepted, "the tables are intact and hold only the accepted registrations");
     assert_eq!(app.mails(accepted).await.len(), accepted);
     assert_eq!(app.get("/no/such/page").await.status, StatusCode::NOT_FOUND);
     app.stop().await;
@@ -800,40 +547,21 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
 async fn language_switch_is_remembered(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let login = app.get("/login").await;
-    let switched = app
-        .post(
-            "/lang",
-            &[("csrf", &login.csrf()), ("lang", "en"), ("next", "/login")],
-        )
-        .await;
+    let switched = app.post("/lang", &[("csrf", &login.csrf()), ("lang", "en"), ("next", "/login")]).await;
     assert_eq!(switched.location.as_deref(), Some("/login"));
     let english = app.get("/login").await;
     english.assert_contains("<html lang=\"en\">");
     english.assert_contains("Identification");
     english.assert_contains("Forgotten password");
     // Not an open redirect.
-    let away = app
-        .post(
-            "/lang",
-            &[
-                ("csrf", &login.csrf()),
-                ("lang", "hu"),
-                ("next", "//evil.example/"),
-            ],
-        )
-        .await;
+    let away = app.post("/lang", &[("csrf", &login.csrf()), ("lang", "hu"), ("next", "//evil.example/")]).await;
     assert_eq!(away.location.as_deref(), Some("/"));
 
-    app.register_confirmed("angol", "English Ed", "ed@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("angol", "English Ed", "ed@example.hu", PASSWORD).await;
     app.login("angol", PASSWORD).await;
     let home = app.get("/").await;
     home.assert_contains("BEJELENTKEZVE:");
-    app.post(
-        "/lang",
-        &[("csrf", &home.csrf()), ("lang", "en"), ("next", "/")],
-    )
-    .await;
+    app.post("/lang", &[("csrf", &home.csrf()), ("lang", "en"), ("next", "/")]).await;
     // The account remembers it: another browser logs in and sees English.
     let other = app.new_browser();
     app.login_with(&other, "angol", PASSWORD).await;
@@ -845,17 +573,11 @@ async fn language_switch_is_remembered(backend: Backend) {
 
 async fn email_change_needs_the_link(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("koltozo", "Költöző Kati", "regi@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("koltozo", "Költöző Kati", "regi@example.hu", PASSWORD).await;
     app.login("koltozo", PASSWORD).await;
     let before = app.mail_count().await;
-    let saved = app
-        .submit(
-            "/account",
-            "/account",
-            &[("full_name", "Költöző Katalin"), ("email", "uj@example.hu")],
-        )
-        .await;
+    let saved =
+        app.submit("/account", "/account", &[("full_name", "Költöző Katalin"), ("email", "uj@example.hu")]).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     saved.assert_contains("uj@example.hu");
     let mails = app.mails(before + 2).await;
@@ -863,31 +585,16 @@ async fn email_change_needs_the_link(backend: Backend) {
     let account = app.kapu.admin_list_users(10, 0).await.unwrap().remove(0);
     assert_eq!(account.full_name.as_str(), "Költöző Katalin");
     assert_eq!(account.email.as_str(), "regi@example.hu");
-    let to_new = mails
-        .iter()
-        .find(|m| m.to == "uj@example.hu")
-        .expect("mail to the new address");
-    assert!(
-        mails.iter().any(|m| m.to == "regi@example.hu"),
-        "the old address is told"
-    );
+    let to_new = mails.iter().find(|m| m.to == "uj@example.hu").expect("mail to the new address");
+    assert!(mails.iter().any(|m| m.to == "regi@example.hu"), "the old address is told");
     let link = app.link_in(to_new);
     let page = app.get(&link).await;
     let done = app.post(&link, &[("csrf", &page.csrf())]).await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/account?msg=email_confirmed")
-    );
+    assert_eq!(done.location.as_deref(), Some("/account?msg=email_confirmed"));
     let account = app.kapu.admin_list_users(10, 0).await.unwrap().remove(0);
     assert_eq!(account.email.as_str(), "uj@example.hu");
     // Bad values are refused with field errors.
-    let bad = app
-        .submit(
-            "/account",
-            "/account",
-            &[("full_name", ""), ("email", "nem-email")],
-        )
-        .await;
+    let bad = app.submit("/account", "/account", &[("full_name", ""), ("email", "nem-email")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     bad.assert_contains("Adja meg a teljes nevét");
     app.stop().await;
@@ -895,8 +602,7 @@ async fn email_change_needs_the_link(backend: Backend) {
 
 async fn password_change_ends_other_sessions(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.register_confirmed("ketgepes", "Kétgépes Kata", "kata@example.hu", PASSWORD)
-        .await;
+    app.register_confirmed("ketgepes", "Kétgépes Kata", "kata@example.hu", PASSWORD).await;
     let phone = app.new_browser();
     app.login("ketgepes", PASSWORD).await;
     app.login_with(&phone, "ketgepes", PASSWORD).await;
@@ -905,11 +611,7 @@ async fn password_change_ends_other_sessions(backend: Backend) {
         .submit(
             "/password/change",
             "/password/change",
-            &[
-                ("current_password", "rossz"),
-                ("password", NEW_PASSWORD),
-                ("password_again", NEW_PASSWORD),
-            ],
+            &[("current_password", "rossz"), ("password", NEW_PASSWORD), ("password_again", NEW_PASSWORD)],
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -917,36 +619,16 @@ async fn password_change_ends_other_sessions(backend: Backend) {
     app.submit(
         "/password/change",
         "/password/change",
-        &[
-            ("current_password", PASSWORD),
-            ("password", NEW_PASSWORD),
-            ("password_again", NEW_PASSWORD),
-        ],
+        &[("current_password", PASSWORD), ("password", NEW_PASSWORD), ("password_again", NEW_PASSWORD)],
     )
     .await;
-    assert_eq!(
-        app.get("/").await.status,
-        StatusCode::OK,
-        "this session stays"
-    );
-    assert_eq!(
-        app.get_with(&phone, "/").await.status,
-        StatusCode::SEE_OTHER,
-        "the other ends"
-    );
+    assert_eq!(app.get("/").await.status, StatusCode::OK, "this session stays");
+    assert_eq!(app.get_with(&phone, "/").await.status, StatusCode::SEE_OTHER, "the other ends");
     // Settings: login notifications by email.
-    app.submit(
-        "/settings",
-        "/settings",
-        &[("language", "hu"), ("notify_logins", "yes")],
-    )
-    .await;
+    app.submit("/settings", "/settings", &[("language", "hu"), ("notify_logins", "yes")]).await;
     let before = app.mail_count().await;
     app.login_with(&phone, "ketgepes", NEW_PASSWORD).await;
     let mails = app.mails(before + 1).await;
-    assert_eq!(
-        mails.last().unwrap().subject,
-        "Bejelentkezés az Ügyfélkapuba"
-    );
+    assert_eq!(mails.last().unwrap().subject, "Bejelentkezés az Ügyfélkapuba");
     app.stop().await;
 }

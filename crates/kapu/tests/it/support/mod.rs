@@ -1,13 +1,7 @@
 //! The test harness: a real kapu server on port 0 with its own fresh database
 //! (a SQLite file, or a new PostgreSQL database per test), a manual clock, and
 //! a cookie-keeping client that reads forms and the mail outbox like a person.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::field_reassign_with_default,
-    dead_code
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default, dead_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,8 +40,7 @@ macro_rules! both_backends {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("KAPU_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("KAPU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Under CI every suite must run: a missing PostgreSQL fails the test there.
@@ -60,15 +53,9 @@ pub async fn postgres_available() -> bool {
         }
         Err(e) => {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "PostgreSQL at {} is required under CI=true: {e}",
-                    pg_admin_url()
-                );
+                panic!("PostgreSQL at {} is required under CI=true: {e}", pg_admin_url());
             }
-            eprintln!(
-                "\n!!! SKIPPED: PostgreSQL test, no server at {} ({e}) !!!\n",
-                pg_admin_url()
-            );
+            eprintln!("\n!!! SKIPPED: PostgreSQL test, no server at {} ({e}) !!!\n", pg_admin_url());
             false
         }
     }
@@ -76,19 +63,11 @@ pub async fn postgres_available() -> bool {
 
 async fn fresh_pg_database() -> String {
     let name = format!("kapu_test_{}", &kapu::crypto::random_id()[..16]);
-    let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
+    let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
     admin.close().await.ok();
     let base = pg_admin_url();
-    let prefix = base
-        .rsplit_once('/')
-        .map_or(base.as_str(), |(p, _)| p)
-        .to_owned();
+    let prefix = base.rsplit_once('/').map_or(base.as_str(), |(p, _)| p).to_owned();
     format!("{prefix}/{name}")
 }
 
@@ -126,11 +105,7 @@ impl Page {
     /// The CSRF token of the first form on the page.
     pub fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
-        let start = self
-            .body
-            .find(marker)
-            .unwrap_or_else(|| panic!("no CSRF field in:\n{}", self.body))
-            + marker.len();
+        let start = self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field in:\n{}", self.body)) + marker.len();
         self.body[start..].split('"').next().unwrap().to_owned()
     }
 
@@ -140,12 +115,7 @@ impl Page {
 
     #[track_caller]
     pub fn assert_contains(&self, text: &str) {
-        assert!(
-            self.body.contains(text),
-            "expected {text:?} in the page (status {}):\n{}",
-            self.status,
-            self.body
-        );
+        assert!(self.body.contains(text), "expected {text:?} in the page (status {}):\n{}", self.status, self.body);
     }
 }
 
@@ -161,17 +131,11 @@ impl TestApp {
             config.database.url = Some(fresh_pg_database().await);
         }
         adjust(&mut config);
-        let listener = tokio::net::TcpListener::bind(config.server.listen)
-            .await
-            .unwrap();
+        let listener = tokio::net::TcpListener::bind(config.server.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.server.public_url = Some(format!("http://{addr}"));
         let clock = ManualClock::new(jiff::Timestamp::now().as_second());
-        let kapu = Arc::new(
-            Kapu::open_with_clock(config, Arc::new(clock.clone()))
-                .await
-                .expect("open kapu"),
-        );
+        let kapu = Arc::new(Kapu::open_with_clock(config, Arc::new(clock.clone())).await.expect("open kapu"));
         kapu.store.migrate().await.expect("migrate");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_kapu = Arc::clone(&kapu);
@@ -208,11 +172,7 @@ impl TestApp {
     }
 
     pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> Page {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.url)
-        };
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.url) };
         page(client.get(url).send().await.unwrap()).await
     }
 
@@ -220,24 +180,14 @@ impl TestApp {
         self.post_with(&self.client, path, fields).await
     }
 
-    pub async fn post_with(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        fields: &[(&str, &str)],
-    ) -> Page {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.url)
-        };
+    pub async fn post_with(&self, client: &reqwest::Client, path: &str, fields: &[(&str, &str)]) -> Page {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.url) };
         page(client.post(url).form(fields).send().await.unwrap()).await
     }
 
     /// GET the form page, then POST it with its CSRF token and these fields.
     pub async fn submit(&self, form_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-        self.submit_with(&self.client, form_path, action, fields)
-            .await
+        self.submit_with(&self.client, form_path, action, fields).await
     }
 
     pub async fn submit_with(
@@ -263,18 +213,13 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!(
-            "expected {count} mails, have {:?}",
-            read_outbox(&self.outbox_dir()).map(|m| m.len())
-        );
+        panic!("expected {count} mails, have {:?}", read_outbox(&self.outbox_dir()).map(|m| m.len()));
     }
 
     pub async fn mail_count(&self) -> usize {
         // Give background sends a moment to land before counting.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        read_outbox(&self.outbox_dir())
-            .map(|m| m.len())
-            .unwrap_or(0)
+        read_outbox(&self.outbox_dir()).map(|m| m.len()).unwrap_or(0)
     }
 
     /// The one link to this server in a mail.
@@ -288,16 +233,8 @@ impl TestApp {
 
     /// Registers and confirms an account through the pages; returns nothing,
     /// the account can log in afterwards.
-    pub async fn register_confirmed(
-        &self,
-        username: &str,
-        name: &str,
-        email: &str,
-        password: &str,
-    ) {
-        let before = read_outbox(&self.outbox_dir())
-            .map(|m| m.len())
-            .unwrap_or(0);
+    pub async fn register_confirmed(&self, username: &str, name: &str, email: &str, password: &str) {
+        let before = read_outbox(&self.outbox_dir()).map(|m| m.len()).unwrap_or(0);
         let page = self
             .submit(
                 "/register",
@@ -311,12 +248,7 @@ impl TestApp {
                 ],
             )
             .await;
-        assert_eq!(
-            page.status,
-            StatusCode::OK,
-            "registration failed:\n{}",
-            page.body
-        );
+        assert_eq!(page.status, StatusCode::OK, "registration failed:\n{}", page.body);
         let mails = self.mails(before + 1).await;
         let link = self.link_in(mails.last().unwrap());
         let confirm = self.get(&link).await;
@@ -328,19 +260,8 @@ impl TestApp {
         self.login_with(&self.client, username, password).await
     }
 
-    pub async fn login_with(
-        &self,
-        client: &reqwest::Client,
-        username: &str,
-        password: &str,
-    ) -> Page {
-        self.submit_with(
-            client,
-            "/login",
-            "/login",
-            &[("username", username), ("password", password)],
-        )
-        .await
+    pub async fn login_with(&self, client: &reqwest::Client, username: &str, password: &str) -> Page {
+        self.submit_with(client, "/login", "/login", &[("username", username), ("password", password)]).await
     }
 
     pub async fn stop(mut self) {
@@ -357,9 +278,8 @@ impl TestApp {
             {
                 let name = url.rsplit('/').next().unwrap_or_default().to_owned();
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
                 }
             }
         }
@@ -367,24 +287,13 @@ impl TestApp {
 }
 
 fn new_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 async fn page(response: reqwest::Response) -> Page {
     let status = response.status();
     let headers = response.headers().clone();
-    let location = headers
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let location = headers.get("location").map(|v| v.to_str().unwrap().to_owned());
     let body = response.text().await.unwrap();
-    Page {
-        status,
-        location,
-        body,
-        headers,
-    }
+    Page { status, location, body, headers }
 }

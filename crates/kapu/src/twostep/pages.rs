@@ -1,0 +1,425 @@
+//! Ügyfélkapu+ pages: set-up ("Ügyfélkapu+ igénylése"), the code step of a
+//! login, a lost phone, a device change and unlocking.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::Kapu;
+use crate::accounts::pages::logged_in;
+use crate::accounts::service::{Field, FormErrors};
+use crate::i18n::{fill, problem_text};
+use crate::passwords::Password;
+use crate::twostep::model::EnrolmentPurpose;
+use crate::twostep::service::TwoStepError;
+use crate::web::context::{Ctx, PENDING_COOKIE, clear_pending_cookie, clear_session_cookie, cookie_value};
+use crate::web::error::PageError;
+use crate::web::form::{Form, redirect, with_cookies, with_status};
+use crate::web::templates::{
+    ErrorItem, FieldView, FormPage, LinkView, MessagePage, Page, PlusPage, PlusRevocationPage, PlusSetupPage, html,
+};
+
+type PageResult = Result<Response, PageError>;
+
+impl From<TwoStepError> for PageError {
+    fn from(e: TwoStepError) -> Self {
+        match e {
+            TwoStepError::Busy => PageError::Busy,
+            TwoStepError::Store(e) => e.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct PlusQuery {
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    manual: Option<String>,
+}
+
+/// "Ügyfélkapu+ igénylése": which apps to install, and the way on; once
+/// active, its state.
+pub async fn plus_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<PlusQuery>) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let t = ctx.t();
+    let notice = match q.msg.as_deref() {
+        Some("restricted") => {
+            let date = kapu.config.two_step.legacy_login_until.clone().unwrap_or_default();
+            Some(fill(t.restricted, &[("date", &date)]))
+        }
+        Some("setup_expired") => Some(t.setup_expired.to_owned()),
+        _ => None,
+    };
+    if let Some(credential) = kapu.two_step_credential(&session.account).await? {
+        let text = fill(t.plus_active, &[("time", &kapu.format_time(credential.enabled_at))]);
+        let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_title).with_notice(notice), t.plus_title, text)
+            .link("/plus/device", t.menu_plus_device);
+        return Ok(page.render()?);
+    }
+    Ok(html(&PlusPage { p: Page::new(&kapu, &ctx, t.plus_title).with_notice(notice) })?)
+}
+
+pub async fn plus_start_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    match kapu.start_enrolment(&session.account, EnrolmentPurpose::Setup).await {
+        Ok(()) => Ok(redirect("/plus/setup")),
+        Err(TwoStepError::AlreadyActive) => Ok(redirect("/plus")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn setup_page(kapu: &Kapu, ctx: &Ctx, manual: bool, errors: &FormErrors) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let view = match kapu.enrolment_view(&session.account).await {
+        Ok(v) => v,
+        Err(TwoStepError::NoEnrolment) => return Ok(redirect("/plus?msg=setup_expired")),
+        Err(e) => return Err(e.into()),
+    };
+    if view.confirmed {
+        return Ok(redirect("/plus/revocation"));
+    }
+    let t = ctx.t();
+    let (heading, intro) = match view.purpose {
+        EnrolmentPurpose::Setup => (t.plus_title, t.setup_intro),
+        EnrolmentPurpose::DeviceChange => (t.device_title, t.setup_device_intro),
+    };
+    let message = |field| errors.for_field(field).map(|p| problem_text(t, p));
+    let page = PlusSetupPage {
+        p: Page::new(kapu, ctx, heading),
+        heading: heading.to_owned(),
+        intro: intro.to_owned(),
+        manual,
+        key_grouped: view.key_grouped,
+        errors: errors.0.iter().map(|(f, p)| ErrorItem { id: f.id(), message: problem_text(t, p) }).collect(),
+        password_error: message(Field::Password),
+        code_error: message(Field::Code),
+    };
+    Ok(html(&page)?)
+}
+
+pub async fn plus_setup_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<PlusQuery>) -> PageResult {
+    setup_page(&kapu, &ctx, q.manual.as_deref() == Some("1"), &FormErrors::default()).await
+}
+
+/// The QR code of the set-up in progress (never cached: it carries the key).
+pub async fn plus_setup_qr_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let view = match kapu.enrolment_view(&session.account).await {
+        Ok(v) => v,
+        Err(TwoStepError::NoEnrolment) => return Err(PageError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let svg = super::qr::svg(&view.uri)
+        .ok_or_else(|| PageError::Internal("the otpauth URI does not fit a QR code".into()))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    #[serde(default)]
+    manual: String,
+}
+
+/// "Új kódot kérek".
+pub async fn plus_setup_new_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<NewKeyForm>) -> PageResult {
+    let session = ctx.require_any_session()?;
+    match kapu.renew_enrolment_key(&session.account).await {
+        Ok(()) => Ok(redirect(if form.manual == "1" { "/plus/setup?manual=1" } else { "/plus/setup" })),
+        Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// "Tovább": password and code; says which was wrong.
+pub async fn plus_setup_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<ConfirmForm>) -> PageResult {
+    let session = ctx.require_any_session()?;
+    match kapu.confirm_enrolment(&session.account, &Password::new(form.password), &form.code, &ctx.actor()).await {
+        Ok(_) => Ok(redirect("/plus/revocation")),
+        Err(TwoStepError::Form(errors)) => {
+            Ok(with_status(setup_page(&kapu, &ctx, false, &errors).await?, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Mégsem": the set-up is dropped; nothing about the account changed.
+pub async fn plus_cancel_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    kapu.cancel_enrolment(&session.account).await?;
+    Ok(redirect("/plus"))
+}
+
+async fn revocation_page(kapu: &Kapu, ctx: &Ctx, error: Option<String>) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let Some(code) = kapu.pending_revocation_code(&session.account).await? else {
+        return Ok(redirect("/plus"));
+    };
+    let page = PlusRevocationPage { p: Page::new(kapu, ctx, ctx.t().revocation_title), code: code.grouped(), error };
+    Ok(html(&page)?)
+}
+
+pub async fn plus_revocation_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    revocation_page(&kapu, &ctx, None).await
+}
+
+/// "Törlőkód mentése": the code as a text file.
+pub async fn plus_revocation_txt_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let Some(code) = kapu.pending_revocation_code(&session.account).await? else {
+        return Err(PageError::NotFound);
+    };
+    let text = fill(
+        ctx.t().revocation_file_text,
+        &[("username", session.account.username.as_str()), ("code", &code.grouped())],
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"ugyfelkapu-torlokod.txt\""),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct FinishForm {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// "Befejezés", only with the box ticked (checked here, not only in the browser).
+pub async fn plus_finish_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<FinishForm>) -> PageResult {
+    let session = ctx.require_any_session()?;
+    match kapu.finish_enrolment(&session.account, form.saved.is_some(), &ctx.actor()).await {
+        Ok(EnrolmentPurpose::Setup) => Ok(redirect("/plus/done")),
+        Ok(EnrolmentPurpose::DeviceChange) => Ok(redirect("/plus/done?device=1")),
+        Err(TwoStepError::Form(errors)) => {
+            let message = errors.0.first().map(|(_, p)| problem_text(ctx.t(), p));
+            Ok(with_status(revocation_page(&kapu, &ctx, message).await?, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    device: Option<String>,
+}
+
+pub async fn plus_done_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<DoneQuery>) -> PageResult {
+    ctx.require_any_session()?;
+    let t = ctx.t();
+    let text = if q.device.is_some() { t.plus_device_done_text } else { t.plus_done_text };
+    Ok(MessagePage::new(Page::new(&kapu, &ctx, t.plus_done_title), t.plus_done_title, text)
+        .link("/", t.back_home)
+        .render()?)
+}
+
+fn device_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![
+        FieldView::password(Field::Password, t.setup_password, "current-password"),
+        FieldView::code(Field::Code, t.setup_code).hint(t.setup_code_hint.to_owned()),
+    ];
+    FormPage::new(Page::new(kapu, ctx, t.device_title), t.device_title, "/plus/device", t.setup_continue, fields)
+        .intro(t.device_intro)
+}
+
+pub async fn device_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_session()?;
+    if !session.two_step_active {
+        return Ok(redirect("/plus"));
+    }
+    Ok(device_form(&kapu, &ctx).render()?)
+}
+
+/// Password and the current device's code, then the set-up steps with a new key.
+pub async fn device_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<ConfirmForm>) -> PageResult {
+    let session = ctx.require_session()?;
+    let t = ctx.t();
+    let result =
+        kapu.begin_device_change(&session.account, &Password::new(form.password), &form.code, &ctx.actor()).await;
+    let page = device_form(&kapu, &ctx);
+    let (status, page) = match result {
+        Ok(()) => return Ok(redirect("/plus/setup")),
+        Err(TwoStepError::NotActive) => return Ok(redirect("/plus")),
+        Err(TwoStepError::Form(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, page.field_errors(&errors)),
+        Err(TwoStepError::CodeBlocked { until }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            page.page_error("code", fill(t.code_blocked, &[("time", &kapu.format_time(until))])),
+        ),
+        Err(TwoStepError::CodeLocked) => {
+            (StatusCode::TOO_MANY_REQUESTS, page.page_error("code", t.code_locked.to_owned()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(with_status(page.render()?, status))
+}
+
+fn code_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![FieldView::code(Field::Code, t.code_label).focus()];
+    FormPage::new(Page::new(kapu, ctx, t.code_title), t.code_title, "/login/code", t.login_button, fields)
+        .intro(t.code_intro)
+        .intro(fill(t.server_time, &[("time", &kapu.format_time(kapu.now()))]))
+        .links(vec![LinkView::new("/login/lost", t.code_lost_phone), LinkView::new("/login/cancel", t.login_cancel)])
+}
+
+fn pending_token(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, PENDING_COOKIE).filter(|t| !t.is_empty())
+}
+
+fn pending_expired(kapu: &Kapu) -> Response {
+    with_cookies(redirect("/login?msg=pending_expired"), vec![clear_pending_cookie(kapu)])
+}
+
+/// The code page after a correct password. It shows the server's time, so a
+/// user whose phone clock is wrong can see it.
+pub async fn login_code_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, headers: HeaderMap) -> PageResult {
+    let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
+    if kapu.pending_login_account(token).await?.is_none() {
+        return Ok(pending_expired(&kapu));
+    }
+    Ok(code_form(&kapu, &ctx).render()?)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn login_code_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> PageResult {
+    let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
+    let t = ctx.t();
+    let page = code_form(&kapu, &ctx);
+    let (status, page) = match kapu.verify_login_code(token, &form.code, &ctx.actor()).await {
+        Ok(new) => return logged_in(&kapu, &ctx, &new).await,
+        Err(TwoStepError::PendingExpired) => return Ok(pending_expired(&kapu)),
+        Err(TwoStepError::Form(errors)) => (StatusCode::UNAUTHORIZED, page.field_errors(&errors)),
+        Err(TwoStepError::CodeBlocked { until }) => {
+            let msg = format!("{} {}", t.code_wrong, fill(t.code_blocked, &[("time", &kapu.format_time(until))]));
+            (StatusCode::TOO_MANY_REQUESTS, page.page_error("code", msg))
+        }
+        Err(TwoStepError::CodeLocked) => {
+            (StatusCode::TOO_MANY_REQUESTS, page.page_error("code", t.code_locked.to_owned()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(with_status(page.render()?, status))
+}
+
+fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![
+        FieldView::text(Field::Username, t.username, "username", username, 256),
+        FieldView::password(Field::Password, t.password, "current-password"),
+        FieldView::code(Field::RevocationCode, t.lost_code_label),
+    ];
+    FormPage::new(Page::new(kapu, ctx, t.lost_title), t.lost_title, "/login/lost", t.lost_button, fields)
+        .intro(t.lost_intro)
+        .links(vec![LinkView::new("/login", t.login_title)])
+}
+
+pub async fn lost_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    Ok(lost_form(&kapu, &ctx, "").render()?)
+}
+
+#[derive(Deserialize)]
+pub struct LostForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    revocation_code: String,
+}
+
+/// "Elveszett a telefonom": username, password and revocation code.
+pub async fn lost_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<LostForm>) -> PageResult {
+    let t = ctx.t();
+    let result =
+        kapu.revoke_two_step(&form.username, &Password::new(form.password), &form.revocation_code, &ctx.actor()).await;
+    let page = lost_form(&kapu, &ctx, &form.username);
+    let (status, page) = match result {
+        Ok(_) => {
+            let cookies = vec![clear_session_cookie(&kapu), clear_pending_cookie(&kapu)];
+            return Ok(with_cookies(redirect("/login?msg=lost_done"), cookies));
+        }
+        Err(TwoStepError::Form(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, page.field_errors(&errors)),
+        Err(TwoStepError::RevocationBlocked { until }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            page.page_error("username", fill(t.lost_blocked, &[("time", &kapu.format_time(until))])),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(with_status(page.render()?, status))
+}
+
+fn unlock_form(kapu: &Kapu, ctx: &Ctx, token: &str) -> FormPage {
+    let t = ctx.t();
+    let fields = vec![FieldView::code(Field::Code, t.code_label).focus()];
+    FormPage::new(
+        Page::new(kapu, ctx, t.unlock_title),
+        t.unlock_title,
+        &format!("/login/unlock/{token}"),
+        t.unlock_button,
+        fields,
+    )
+    .intro(t.unlock_intro)
+    .intro(fill(t.server_time, &[("time", &kapu.format_time(kapu.now()))]))
+}
+
+fn link_invalid(kapu: &Kapu, ctx: &Ctx) -> PageResult {
+    let t = ctx.t();
+    let page = MessagePage::new(Page::new(kapu, ctx, t.error_title), t.error_title, t.link_invalid)
+        .link("/login", t.login_title);
+    Ok(with_status(page.render()?, StatusCode::GONE))
+}
+
+pub async fn unlock_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
+    if !kapu.unlock_link_is_valid(&token).await? {
+        return link_invalid(&kapu, &ctx);
+    }
+    Ok(unlock_form(&kapu, &ctx, &token).render()?)
+}
+
+pub async fn unlock_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Form(form): Form<CodeForm>,
+) -> PageResult {
+    match kapu.unlock_codes(&token, &form.code, &ctx.actor()).await {
+        Ok(_) => Ok(redirect("/login?msg=unlocked")),
+        Err(TwoStepError::LinkInvalid) => link_invalid(&kapu, &ctx),
+        Err(TwoStepError::Form(errors)) => Ok(with_status(
+            unlock_form(&kapu, &ctx, &token).field_errors(&errors).render()?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
