@@ -6,3 +6,4 @@ mod support;
 
 mod infra;
 mod portal;
+mod two_step;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kapu::Kapu;
-use kapu::clock::ManualClock;
+use kapu::clock::{Clock, ManualClock};
 use kapu::config::Config;
 use kapu::mail::{OutboxMessage, read_outbox};
 use reqwest::StatusCode;
@@ -109,6 +109,12 @@ impl Page {
         self.body[start..].split('"').next().unwrap().to_owned()
     }
 
+    /// The text between two markers (first occurrence).
+    pub fn between(&self, start: &str, end: &str) -> String {
+        let from = self.body.find(start).unwrap_or_else(|| panic!("{start:?} not in:\n{}", self.body)) + start.len();
+        self.body[from..].split(end).next().unwrap().to_owned()
+    }
+
     pub fn contains(&self, text: &str) -> bool {
         self.body.contains(text)
     }
@@ -131,31 +137,9 @@ impl TestApp {
             config.database.url = Some(fresh_pg_database().await);
         }
         adjust(&mut config);
-        let listener = tokio::net::TcpListener::bind(config.server.listen).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        config.server.public_url = Some(format!("http://{addr}"));
         let clock = ManualClock::new(jiff::Timestamp::now().as_second());
-        let kapu = Arc::new(Kapu::open_with_clock(config, Arc::new(clock.clone())).await.expect("open kapu"));
-        kapu.store.migrate().await.expect("migrate");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_kapu = Arc::clone(&kapu);
-        let server = tokio::spawn(async move {
-            kapu::web::serve(server_kapu, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestApp {
-            url: format!("http://{addr}"),
-            kapu,
-            clock,
-            client: new_client(),
-            backend,
-            dir,
-            shutdown: Some(tx),
-            server: Some(server),
-        }
+        let (url, kapu, tx, server) = start_server(config, &clock).await;
+        TestApp { url, kapu, clock, client: new_client(), backend, dir, shutdown: Some(tx), server: Some(server) }
     }
 
     /// Another browser: its own cookies.
@@ -214,6 +198,18 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("expected {count} mails, have {:?}", read_outbox(&self.outbox_dir()).map(|m| m.len()));
+    }
+
+    /// Waits for a mail whose subject contains `subject`; returns the newest such.
+    pub async fn mail_with_subject(&self, subject: &str) -> OutboxMessage {
+        for _ in 0..100 {
+            let mails = read_outbox(&self.outbox_dir()).unwrap_or_default();
+            if let Some(m) = mails.into_iter().rev().find(|m| m.subject.contains(subject)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail with subject {subject:?}");
     }
 
     pub async fn mail_count(&self) -> usize {
@@ -284,6 +280,93 @@ impl TestApp {
             }
         }
     }
+}
+
+type Server = (String, Arc<Kapu>, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
+async fn start_server(mut config: Config, clock: &ManualClock) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    config.server.public_url = Some(format!("http://{addr}"));
+    let kapu = Arc::new(Kapu::open_with_clock(config, Arc::new(clock.clone())).await.expect("open kapu"));
+    kapu.store.migrate().await.expect("migrate");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_kapu = Arc::clone(&kapu);
+    let server = tokio::spawn(async move {
+        kapu::web::serve(server_kapu, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (format!("http://{addr}"), kapu, tx, server)
+}
+
+/// A second kapu instance on the same database and secret key (as behind a
+/// load balancer), sharing the test's clock.
+pub struct SecondInstance {
+    pub url: String,
+    pub kapu: Arc<Kapu>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl SecondInstance {
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        self.kapu.store.close().await;
+    }
+}
+
+impl TestApp {
+    pub async fn second_instance(&self) -> SecondInstance {
+        let (url, kapu, shutdown, server) = start_server((*self.kapu.config).clone(), &self.clock).await;
+        SecondInstance { url, kapu, shutdown, server }
+    }
+
+    /// The current TOTP code for a base32 key, at the test clock's time.
+    pub fn code_for(&self, key: &str, offset_seconds: i64) -> String {
+        totp(key).code_at(u64::try_from(self.clock.now() + offset_seconds).unwrap())
+    }
+
+    /// Sets up Ügyfélkapu+ through the pages for the logged-in user of
+    /// `client`; returns the key (as shown for manual entry) and the
+    /// revocation code.
+    pub async fn enable_two_step_with(&self, client: &reqwest::Client, password: &str) -> (String, String) {
+        let intro = self.get_with(client, "/plus").await;
+        let start = self.post_with(client, "/plus/start", &[("csrf", &intro.csrf())]).await;
+        assert_eq!(start.location.as_deref(), Some("/plus/setup"), "{}", start.body);
+        let manual = self.get_with(client, "/plus/setup?manual=1").await;
+        let key = manual.between("id=\"secret-key\">", "<");
+        let code = self.code_for(&key, 0);
+        let confirmed = self
+            .post_with(client, "/plus/setup", &[("csrf", &manual.csrf()), ("password", password), ("code", &code)])
+            .await;
+        assert_eq!(confirmed.location.as_deref(), Some("/plus/revocation"), "{}", confirmed.body);
+        let page = self.get_with(client, "/plus/revocation").await;
+        let revocation = page.between("id=\"revocation-code\">", "<");
+        let done = self.post_with(client, "/plus/finish", &[("csrf", &page.csrf()), ("saved", "yes")]).await;
+        assert_eq!(done.location.as_deref(), Some("/plus/done"), "{}", done.body);
+        // The code used to confirm counts as used: move to the next step.
+        self.clock.advance(30);
+        (key, revocation)
+    }
+
+    pub async fn enable_two_step(&self, password: &str) -> (String, String) {
+        self.enable_two_step_with(&self.client, password).await
+    }
+
+    /// Password step then code step; returns the code step's page.
+    pub async fn login_with_code(&self, client: &reqwest::Client, username: &str, password: &str, code: &str) -> Page {
+        let first = self.login_with(client, username, password).await;
+        assert_eq!(first.location.as_deref(), Some("/login/code"), "{}", first.body);
+        self.submit_with(client, "/login/code", "/login/code", &[("code", code)]).await
+    }
+}
+
+pub fn totp(key: &str) -> otp::Totp {
+    otp::Totp::new(otp::Secret::from_base32(key).unwrap(), otp::Algorithm::Sha1, otp::Digits::SIX, otp::Period::DEFAULT)
 }
 
 fn new_client() -> reqwest::Client {
