@@ -58,6 +58,7 @@ fn login_form(kapu: &Kapu, ctx: &Ctx, username: &str, notice: Option<String>) ->
         LinkView::new("/login/cancel", t.login_cancel),
         LinkView::new("/register", t.login_register),
         LinkView::new("/password/forgot", t.login_forgot),
+        LinkView::new("/login/lost", t.code_lost_phone),
     ])
 }
 
