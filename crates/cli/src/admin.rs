@@ -21,6 +21,76 @@ pub enum AdminCommand {
     /// ID in person (they lost both the phone and the revocation code).
     #[command(name = "reset-2fa")]
     ResetTwoStep(ResetArgs),
+    /// Services that log their users in through kapu (OpenID Connect clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// ID-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a service. A confidential client's secret is printed once and stored only hashed.
+    Add(ClientAddArgs),
+    List(JsonOnly),
+    /// Remove a service; its codes and tokens go with it.
+    Remove(ClientRemoveArgs),
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Start signing with new keys; the old ones stay published until their tokens expire.
+    Rotate(JsonOnly),
+}
+
+#[derive(Args)]
+pub struct JsonOnly {
+    #[command(flatten)]
+    out: Json,
+}
+
+#[derive(Args)]
+pub struct ClientAddArgs {
+    /// The name citizens see on the login page, e.g. "Bevallás".
+    #[arg(long)]
+    name: String,
+    /// Where codes are sent; matched exactly. Repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// Where the browser may return after logout. Repeat for several.
+    #[arg(long = "post-logout-uri")]
+    post_logout_uris: Vec<String>,
+    /// A public client (no secret; PKCE S256 required), e.g. a single-page app.
+    #[arg(long)]
+    public: bool,
+    /// ID-token signature: ES256 (default) or RS256.
+    #[arg(long, default_value = "ES256", value_parser = parse_alg)]
+    alg: kapu::oidc::model::SigningAlg,
+    /// The lowest level the service accepts: two_step (Ügyfélkapu+, default) or password.
+    #[arg(long, default_value = "two_step", value_parser = parse_level)]
+    level: kapu::oidc::model::Level,
+    /// A file with the service's public JWK set, for private_key_jwt client authentication.
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    out: Json,
+}
+
+#[derive(Args)]
+pub struct ClientRemoveArgs {
+    #[arg(long = "client-id")]
+    client_id: String,
+    #[command(flatten)]
+    out: Json,
+}
+
+fn parse_alg(s: &str) -> Result<kapu::oidc::model::SigningAlg, String> {
+    kapu::oidc::model::SigningAlg::parse(s).ok_or_else(|| format!("{s:?}: use ES256 or RS256"))
+}
+
+fn parse_level(s: &str) -> Result<kapu::oidc::model::Level, String> {
+    kapu::oidc::model::Level::parse(s).ok_or_else(|| format!("{s:?}: use two_step or password"))
 }
 
 #[derive(Args)]
@@ -169,6 +239,97 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Ok(account) => {
                 println!("two-step login of {} is off; the user was emailed and all sessions ended", account.username);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
+        AdminCommand::Client(ClientCommand::Add(a)) => {
+            let jwks = match &a.jwks_file {
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(text) => Some(text),
+                    Err(e) => return fail(a.out.json, &format!("cannot read {}: {e}", path.display())),
+                },
+                None => None,
+            };
+            let new = kapu::oidc::service::NewClient {
+                name: a.name.clone(),
+                redirect_uris: a.redirect_uris.clone(),
+                post_logout_redirect_uris: a.post_logout_uris.clone(),
+                confidential: !a.public,
+                id_token_alg: a.alg,
+                required_level: a.level,
+                jwks,
+            };
+            match kapu.register_client(new).await {
+                Ok((client, secret)) if a.out.json => {
+                    println!(
+                        "{}",
+                        json!({ "ok": true, "client_id": client.client_id, "client_secret": secret, "client": client })
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok((client, secret)) => {
+                    println!(
+                        "registered {} ({})",
+                        client.name,
+                        if client.confidential { "confidential" } else { "public" }
+                    );
+                    println!("client_id:     {}", client.client_id);
+                    if let Some(secret) = secret {
+                        println!("client_secret: {secret}");
+                        println!("(shown once: kapu keeps only a hash of it)");
+                    }
+                    println!("issuer:        {}", kapu.issuer());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(a.out.json, &e.to_string()),
+            }
+        }
+        AdminCommand::Client(ClientCommand::List(a)) => match kapu.store.list_clients().await {
+            Ok(clients) if a.out.json => {
+                println!("{}", json!({ "ok": true, "clients": clients }));
+                ExitCode::SUCCESS
+            }
+            Ok(clients) => {
+                println!("{:<22} {:<24} {:<12} {:<6} {:<9} redirect URIs", "client_id", "name", "type", "alg", "level");
+                for c in &clients {
+                    println!(
+                        "{:<22} {:<24} {:<12} {:<6} {:<9} {}",
+                        c.client_id,
+                        c.name,
+                        if c.confidential { "confidential" } else { "public" },
+                        c.id_token_alg.as_str(),
+                        c.required_level.as_str(),
+                        c.redirect_uris.join(" ")
+                    );
+                }
+                println!("{} client(s)", clients.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
+        AdminCommand::Client(ClientCommand::Remove(a)) => match kapu.store.delete_client(&a.client_id).await {
+            Ok(true) if a.out.json => {
+                println!("{}", json!({ "ok": true, "removed": a.client_id }));
+                ExitCode::SUCCESS
+            }
+            Ok(true) => {
+                println!("removed client {}", a.client_id);
+                ExitCode::SUCCESS
+            }
+            Ok(false) => fail(a.out.json, &format!("no client {:?}", a.client_id)),
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
+        AdminCommand::Keys(KeysCommand::Rotate(a)) => match kapu.rotate_signing_keys().await {
+            Ok(kids) if a.out.json => {
+                println!("{}", json!({ "ok": true, "new_kids": kids }));
+                ExitCode::SUCCESS
+            }
+            Ok(kids) => {
+                println!(
+                    "now signing with {}; the previous keys stay in the JWKS until their tokens expire",
+                    kids.join(", ")
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(a.out.json, &e.to_string()),

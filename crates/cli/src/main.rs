@@ -14,6 +14,7 @@ use kapu::config::{Config, Overrides};
 use kapu::passwords::Password;
 
 mod admin;
+mod otp;
 
 #[derive(Parser)]
 #[command(name = "kapu", version, about = "kapu: a citizen login with two-step verification (Ügyfélkapu+ style)")]
@@ -46,6 +47,9 @@ enum Command {
     /// Office and operator tasks on the same data as the server.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// The terminal authenticator: codes for two-step login from your own encrypted vault
+    /// (never touches the server's database or configuration).
+    Otp(otp::OtpCommand),
 }
 
 #[derive(Args)]
@@ -96,6 +100,9 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut overrides = overrides(&cli.global);
     match cli.command {
+        // The authenticator is the citizen's own tool: it never loads the
+        // server's configuration or opens its database.
+        Command::Otp(command) => otp::run(command).await,
         Command::Serve(args) => {
             overrides.listen = args.listen;
             overrides.public_url = args.public_url;

@@ -23,8 +23,10 @@ pub struct Kapu {
     pub time_zone: jiff::tz::TimeZone,
     /// Signs CSRF tokens.
     pub csrf_key: DerivedKey,
-    /// Seals TOTP keys and pending revocation codes at rest.
+    /// Seals TOTP keys, pending revocation codes and signing keys at rest.
     pub secret_box: SecretBox,
+    /// Derives the pairwise `sub` each service sees.
+    pub pairwise_key: DerivedKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,7 @@ impl Kapu {
             time_zone: config.time_zone(),
             csrf_key: key.derive("csrf"),
             secret_box: SecretBox::new(&key.derive("totp-secrets")),
+            pairwise_key: key.derive("oidc-pairwise-sub"),
             config: Arc::new(config),
             store,
             hasher,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::mail::MailConfig;
+use crate::oidc::service::OidcConfig;
 use crate::passwords::{PasswordHashConfig, PasswordPolicy};
 use crate::twostep::model::TwoStepConfig;
 
@@ -32,6 +33,7 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     pub mail: MailConfig,
     pub two_step: TwoStepConfig,
+    pub oidc: OidcConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +122,7 @@ impl Default for Config {
             password_hash: PasswordHashConfig::default(),
             mail: MailConfig::default(),
             two_step: TwoStepConfig::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -323,6 +326,7 @@ impl Config {
         self.password_hash.validate().map_err(|m| invalid("[password_hash]", m))?;
         self.password_policy.validate().map_err(|m| invalid("[password_policy]", m))?;
         self.two_step.validate().map_err(|m| invalid("[two_step]", m))?;
+        self.oidc.validate().map_err(|m| invalid("[oidc]", m))?;
         self.mail.validate().map_err(|m| invalid("mail", m.to_string()))?;
         Ok(())
     }
@@ -368,6 +372,17 @@ mod tests {
     fn defaults_are_valid() {
         Config::default().validate().unwrap();
         assert_eq!(Config::default().server.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    /// The example in docs/operations.md is a real configuration.
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("../../../docs/operations.md");
+        let start = doc.find("```toml").unwrap() + "```toml".len();
+        let end = start + doc[start..].find("```").unwrap();
+        let config = Config::from_toml(&doc[start..end]).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.two_step.legacy_login_until.as_deref(), Some("2025-01-16"));
     }
 
     #[test]

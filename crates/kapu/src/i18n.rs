@@ -132,6 +132,7 @@ catalogue! {
     plus_intro: "Az Ügyfélkapu+ kétlépcsős azonosítás: a felhasználónév és a jelszó mellett egy 30 másodpercenként változó, 6 számjegyű kódot is meg kell adni. Mielőtt továbblépne, töltse le az alábbi alkalmazások valamelyikét okoskészülékére:", "Ügyfélkapu+ is two-step login: besides your username and password you enter a 6-digit code that changes every 30 seconds. Before you continue, install one of these apps on your smartphone:";
     plus_store: "A letöltés helye: Google Play vagy App Store. Okostelefon nélkül a kapu böngészős hitelesítője is használható.", "Get it from Google Play or the App Store. Without a smartphone you can use kapu's browser authenticator.";
     plus_unavailable: "A kétlépcsős azonosítás bekapcsolása ezen a szerveren még nem érhető el.", "Turning on two-step login is not available on this server yet.";
+    authenticator_link: "Böngészős hitelesítő (okostelefon nélkül)", "Browser authenticator (without a smartphone)";
     plus_continue: "Tovább az Ügyfélkapu+ igényléséhez", "Continue to set up Ügyfélkapu+";
     plus_active: "Az Ügyfélkapu+ kétlépcsős azonosítás be van kapcsolva (bekapcsolva: {time}). Bejelentkezéskor a jelszó után a hitelesítő alkalmazásban látható kódot is meg kell adnia.", "Ügyfélkapu+ two-step login is on (since {time}). When you log in, you enter the code from your authenticator app after your password.";
     menu_plus_device: "Ügyfélkapu+ beállítás másik eszközre", "Set up Ügyfélkapu+ on another device";
@@ -185,6 +186,19 @@ catalogue! {
     unlock_button: "Feloldás", "Unlock";
     unlock_done: "A zárolást feloldottuk. Most már bejelentkezhet.", "The lock has been lifted. You can log in now.";
     restricted: "Az egylépcsős (csak jelszavas) azonosítás {date} napon megszűnt. Jelszóval csak az Ügyfélkapu+ beállításához, jelszóváltoztatáshoz vagy kijelentkezéshez léphet be; a szolgáltatásokhoz kétlépcsős azonosítás kell.", "One-step (password only) login ended on {date}. With a password alone you can only set up Ügyfélkapu+, change your password or log out; services need two-step login.";
+    service_asks: "A(z) „{service}” szolgáltatás azonosítást kér.", "The service “{service}” asks you to identify yourself.";
+    service_methods: "Választható azonosítási mód: {methods}.", "Methods you can use: {methods}.";
+    method_plus: "Ügyfélkapu+ (felhasználónév, jelszó és a hitelesítő alkalmazás kódja)", "Ügyfélkapu+ (username, password and the code from your authenticator app)";
+    method_plain: "Ügyfélkapu (felhasználónév és jelszó)", "Ügyfélkapu (username and password)";
+    level_too_low_title: "Ügyfélkapu+ szükséges", "Ügyfélkapu+ required";
+    level_too_low: "A(z) „{service}” szolgáltatás kétlépcsős (Ügyfélkapu+) azonosítást kér, Önnél azonban még nincs bekapcsolva. Állítsa be, majd jelentkezzen be újra a szolgáltatásnál.", "The service “{service}” requires two-step login (Ügyfélkapu+), which you have not set up yet. Set it up, then log in at the service again.";
+    back_to_service: "Vissza a szolgáltatáshoz (azonosítás megszakítása)", "Back to the service (cancel identification)";
+    oidc_error_title: "Hibás azonosítási kérés", "Invalid identification request";
+    oidc_error_client: "A kérést küldő szolgáltatás nincs regisztrálva. Kérjük, térjen vissza a szolgáltatás oldalára.", "The service that sent this request is not registered. Please go back to the service's site.";
+    oidc_error_redirect: "A kérés visszatérési címe nem egyezik a szolgáltatás regisztrált címével, ezért biztonsági okból nem irányítjuk vissza.", "The request's return address does not match the service's registered address, so for your safety you are not sent back.";
+    oidc_request_expired: "A szolgáltatás azonosítási kérése lejárt. Kérjük, kezdje újra a szolgáltatás oldalán.", "The service's identification request has expired. Please start again on the service's site.";
+    oidc_logout_title: "Kijelentkezés", "Logout";
+    oidc_logout_confirm: "Kijelentkezik az Ügyfélkapuból?", "Log out of Ügyfélkapu?";
     problem_username_empty: "Adja meg a felhasználónevet.", "Enter a username.";
     problem_username_short: "A felhasználónév legalább 3 karakter legyen.", "The username must be at least 3 characters.";
     problem_username_long: "A felhasználónév legfeljebb 64 karakter lehet.", "The username can be at most 64 characters.";
@@ -241,6 +255,7 @@ catalogue! {
     event_code_failed: "Hibás kód", "Wrong code";
     event_code_locked: "Kódos azonosítás zárolása", "Code step locked";
     event_code_unlocked: "Kódos azonosítás feloldása", "Code step unlocked";
+    event_service_login: "Bejelentkezés szolgáltatásba", "Login to a service";
     mail_two_step_enabled_subject: "Ügyfélkapu+ bekapcsolva", "Ügyfélkapu+ turned on";
     mail_two_step_enabled_body: "Kedves {name}!\n\nÜgyfélkapu-fiókján bekapcsolták az Ügyfélkapu+ kétlépcsős azonosítást ({time}).\n\nHa nem Ön volt, azonnal keresse fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was turned on for your account ({time}).\n\nIf this was not you, visit a government office at once.\n\nkapu\n";
     mail_two_step_device_subject: "Ügyfélkapu+ új eszközre került", "Ügyfélkapu+ moved to a new device";
@@ -347,6 +362,7 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::CodeFailed => t.event_code_failed,
         AuditEvent::CodeLocked => t.event_code_locked,
         AuditEvent::CodeUnlocked => t.event_code_unlocked,
+        AuditEvent::ServiceLogin => t.event_service_login,
     }
 }
 

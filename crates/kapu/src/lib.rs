@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod oidc;
 pub mod passwords;
 pub mod sessions;
 pub mod store;

@@ -12,6 +12,7 @@ use crate::Kapu;
 use crate::accounts::model::Language;
 use crate::accounts::service::{AccountError, Field, LoginError, NewSession, RegistrationInput};
 use crate::i18n::fill;
+use crate::oidc::pages::{ServiceContext, service_context};
 use crate::passwords::Password;
 use crate::twostep::service::LoginStep;
 use crate::web::context::{
@@ -27,6 +28,9 @@ type PageResult = Result<Response, PageError>;
 pub struct MessageQuery {
     #[serde(default)]
     msg: Option<String>,
+    /// A service's login request in progress (OpenID Connect).
+    #[serde(default)]
+    request: Option<String>,
 }
 
 fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<String> {
@@ -47,15 +51,26 @@ fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<String> {
     Some(text.to_owned())
 }
 
-fn login_form(kapu: &Kapu, ctx: &Ctx, username: &str, notice: Option<String>) -> FormPage {
+fn login_form(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    username: &str,
+    notice: Option<String>,
+    service: Option<&ServiceContext>,
+) -> FormPage {
     let t = ctx.t();
     let p = Page::new(kapu, ctx, t.login_title).with_notice(notice);
     let fields = vec![
         FieldView::text(Field::Username, t.username, "username", username, 256).focus(),
         FieldView::password(Field::Password, t.password, "current-password"),
     ];
-    FormPage::new(p, t.login_title, "/login", t.login_button, fields).links(vec![
-        LinkView::new("/login/cancel", t.login_cancel),
+    let query = service.map(ServiceContext::query).unwrap_or_default();
+    let mut page = FormPage::new(p, t.login_title, &format!("/login{query}"), t.login_button, fields);
+    for line in service.map(|s| s.describe(ctx)).unwrap_or_default() {
+        page = page.intro(line);
+    }
+    page.links(vec![
+        LinkView::new(&format!("/login/cancel{query}"), t.login_cancel),
         LinkView::new("/register", t.login_register),
         LinkView::new("/password/forgot", t.login_forgot),
         LinkView::new("/login/lost", t.code_lost_phone),
@@ -71,11 +86,17 @@ pub async fn home_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
 }
 
 pub async fn login_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
-    if ctx.session.is_some() {
+    let service = service_context(&kapu, q.request.as_deref()).await?;
+    // A service may ask for a fresh login inside a live session.
+    if ctx.session.is_some() && service.is_none() {
         return Ok(redirect("/"));
     }
     let notice = login_notice(&ctx, q.msg.as_deref());
-    Ok(login_form(&kapu, &ctx, "", notice).render()?)
+    let page = login_form(&kapu, &ctx, "", notice, service.as_ref()).render()?;
+    Ok(match &service {
+        Some(s) => s.allow_form_target(page),
+        None => page,
+    })
 }
 
 #[derive(Deserialize)]
@@ -86,13 +107,24 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<LoginForm>) -> PageResult {
+pub async fn login_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Query(q): Query<MessageQuery>,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
     let t = ctx.t();
+    let service = service_context(&kapu, q.request.as_deref()).await?;
     let password = Password::new(form.password);
     let (status, message) = match kapu.login(&form.username, &password, &ctx.actor()).await {
-        Ok(LoginStep::Done(new)) => return logged_in(&kapu, &ctx, &new).await,
+        Ok(LoginStep::Done(new)) => {
+            let next = service.as_ref().map_or_else(|| "/".to_owned(), ServiceContext::continue_url);
+            return logged_in(&kapu, &ctx, &new, &next).await;
+        }
         Ok(LoginStep::CodeNeeded { pending_token }) => {
-            return Ok(with_cookies(redirect("/login/code"), vec![pending_cookie(&kapu, &pending_token)]));
+            let query = service.as_ref().map(ServiceContext::query).unwrap_or_default();
+            let to = format!("/login/code{query}");
+            return Ok(with_cookies(redirect(&to), vec![pending_cookie(&kapu, &pending_token)]));
         }
         Err(LoginError::InvalidCredentials { blocked_until: None }) => {
             (StatusCode::UNAUTHORIZED, t.login_invalid.to_owned())
@@ -104,22 +136,32 @@ pub async fn login_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): For
         Err(LoginError::NotConfirmed) => (StatusCode::FORBIDDEN, t.login_not_confirmed.to_owned()),
         Err(e) => return Err(e.into()),
     };
-    let page = login_form(&kapu, &ctx, &form.username, None).page_error("username", message);
-    Ok(with_status(page.render()?, status))
+    let page = login_form(&kapu, &ctx, &form.username, None, service.as_ref()).page_error("username", message);
+    let response = with_status(page.render()?, status);
+    Ok(match &service {
+        Some(s) => s.allow_form_target(response),
+        None => response,
+    })
 }
 
 /// A finished login: the old session (if any) ends, a new one starts with a
 /// new id; the language follows the account.
-pub(crate) async fn logged_in(kapu: &Kapu, ctx: &Ctx, new: &NewSession) -> PageResult {
+pub(crate) async fn logged_in(kapu: &Kapu, ctx: &Ctx, new: &NewSession, next: &str) -> PageResult {
     if let Some(old) = &ctx.session_token {
         kapu.end_session(old).await?;
     }
     let cookies =
         vec![session_cookie(kapu, &new.token), lang_cookie(kapu, new.account.language), clear_pending_cookie(kapu)];
-    Ok(with_cookies(redirect("/"), cookies))
+    Ok(with_cookies(redirect(next), cookies))
 }
 
-pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
+    // Cancelling a service's request: back to it, told the user cancelled.
+    if let Some(token) = q.request.as_deref()
+        && let Some(url) = kapu.cancel_authorize(token).await?
+    {
+        return Ok(with_cookies(redirect(&url), vec![clear_pending_cookie(&kapu)]));
+    }
     let t = ctx.t();
     let page = MessagePage::new(Page::new(&kapu, &ctx, t.login_cancel), t.login_cancel, t.cancelled)
         .link("/login", t.login_title);

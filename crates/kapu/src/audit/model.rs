@@ -32,10 +32,12 @@ pub enum AuditEvent {
     CodeFailed,
     CodeLocked,
     CodeUnlocked,
+    /// A service received this login (detail: which service, at what level).
+    ServiceLogin,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 25] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -60,6 +62,7 @@ impl AuditEvent {
         AuditEvent::CodeFailed,
         AuditEvent::CodeLocked,
         AuditEvent::CodeUnlocked,
+        AuditEvent::ServiceLogin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl AuditEvent {
             AuditEvent::CodeFailed => "code_failed",
             AuditEvent::CodeLocked => "code_locked",
             AuditEvent::CodeUnlocked => "code_unlocked",
+            AuditEvent::ServiceLogin => "service_login",
         }
     }
 

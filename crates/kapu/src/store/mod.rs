@@ -24,6 +24,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::accounts::repo::AccountRepo;
 use crate::audit::repo::AuditRepo;
+use crate::oidc::repo::OidcRepo;
 use crate::sessions::repo::SessionRepo;
 use crate::throttle::repo::ThrottleRepo;
 use crate::twostep::repo::TwoStepRepo;
@@ -67,7 +68,9 @@ impl Backend {
 
 /// Everything kapu stores. Front-ends depend on this trait only.
 #[async_trait]
-pub trait Store: AccountRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + Send + Sync + 'static {
+pub trait Store:
+    AccountRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + OidcRepo + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     /// Answers only when the database does (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
@@ -146,10 +149,12 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/sqlite/0001_portal.sql")),
     (2, "two_step", include_str!("migrations/sqlite/0002_two_step.sql")),
+    (3, "oidc", include_str!("migrations/sqlite/0003_oidc.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
     (2, "two_step", include_str!("migrations/postgres/0002_two_step.sql")),
+    (3, "oidc", include_str!("migrations/postgres/0003_oidc.sql")),
 ];
 
 impl SqliteStore {
@@ -210,6 +215,8 @@ crate::audit::repo::impl_audit_repo!(SqliteStore, sqlx::Sqlite);
 crate::audit::repo::impl_audit_repo!(PgStore, sqlx::Postgres);
 crate::twostep::repo::impl_two_step_repo!(SqliteStore, sqlx::Sqlite);
 crate::twostep::repo::impl_two_step_repo!(PgStore, sqlx::Postgres);
+crate::oidc::repo::impl_oidc_repo!(SqliteStore, sqlx::Sqlite);
+crate::oidc::repo::impl_oidc_repo!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use crate::Kapu;
 use crate::accounts::pages::logged_in;
 use crate::accounts::service::{Field, FormErrors};
 use crate::i18n::{fill, problem_text};
+use crate::oidc::pages::{RequestQuery, ServiceContext, service_context};
 use crate::passwords::Password;
 use crate::twostep::model::EnrolmentPurpose;
 use crate::twostep::service::TwoStepError;
@@ -274,13 +275,31 @@ pub async fn device_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Fo
     Ok(with_status(page.render()?, status))
 }
 
-fn code_form(kapu: &Kapu, ctx: &Ctx) -> FormPage {
+fn code_form(kapu: &Kapu, ctx: &Ctx, service: Option<&ServiceContext>) -> FormPage {
     let t = ctx.t();
+    let query = service.map(ServiceContext::query).unwrap_or_default();
     let fields = vec![FieldView::code(Field::Code, t.code_label).focus()];
-    FormPage::new(Page::new(kapu, ctx, t.code_title), t.code_title, "/login/code", t.login_button, fields)
-        .intro(t.code_intro)
-        .intro(fill(t.server_time, &[("time", &kapu.format_time(kapu.now()))]))
-        .links(vec![LinkView::new("/login/lost", t.code_lost_phone), LinkView::new("/login/cancel", t.login_cancel)])
+    let mut page = FormPage::new(
+        Page::new(kapu, ctx, t.code_title),
+        t.code_title,
+        &format!("/login/code{query}"),
+        t.login_button,
+        fields,
+    );
+    if let Some(s) = service {
+        page = page.intro(s.describe(ctx).remove(0));
+    }
+    page.intro(t.code_intro).intro(fill(t.server_time, &[("time", &kapu.format_time(kapu.now()))])).links(vec![
+        LinkView::new("/login/lost", t.code_lost_phone),
+        LinkView::new(&format!("/login/cancel{query}"), t.login_cancel),
+    ])
+}
+
+fn for_service(service: &Option<ServiceContext>, response: Response) -> Response {
+    match service {
+        Some(s) => s.allow_form_target(response),
+        None => response,
+    }
 }
 
 fn pending_token(headers: &HeaderMap) -> Option<&str> {
@@ -293,12 +312,18 @@ fn pending_expired(kapu: &Kapu) -> Response {
 
 /// The code page after a correct password. It shows the server's time, so a
 /// user whose phone clock is wrong can see it.
-pub async fn login_code_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, headers: HeaderMap) -> PageResult {
+pub async fn login_code_get(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(q): Query<RequestQuery>,
+) -> PageResult {
     let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
     if kapu.pending_login_account(token).await?.is_none() {
         return Ok(pending_expired(&kapu));
     }
-    Ok(code_form(&kapu, &ctx).render()?)
+    let service = service_context(&kapu, q.request.as_deref()).await?;
+    Ok(for_service(&service, code_form(&kapu, &ctx, service.as_ref()).render()?))
 }
 
 #[derive(Deserialize)]
@@ -311,13 +336,18 @@ pub async fn login_code_post(
     State(kapu): State<Arc<Kapu>>,
     ctx: Ctx,
     headers: HeaderMap,
+    Query(q): Query<RequestQuery>,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
     let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
     let t = ctx.t();
-    let page = code_form(&kapu, &ctx);
+    let service = service_context(&kapu, q.request.as_deref()).await?;
+    let page = code_form(&kapu, &ctx, service.as_ref());
     let (status, page) = match kapu.verify_login_code(token, &form.code, &ctx.actor()).await {
-        Ok(new) => return logged_in(&kapu, &ctx, &new).await,
+        Ok(new) => {
+            let next = service.as_ref().map_or_else(|| "/".to_owned(), ServiceContext::continue_url);
+            return logged_in(&kapu, &ctx, &new, &next).await;
+        }
         Err(TwoStepError::PendingExpired) => return Ok(pending_expired(&kapu)),
         Err(TwoStepError::Form(errors)) => (StatusCode::UNAUTHORIZED, page.field_errors(&errors)),
         Err(TwoStepError::CodeBlocked { until }) => {
@@ -329,7 +359,7 @@ pub async fn login_code_post(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(with_status(page.render()?, status))
+    Ok(for_service(&service, with_status(page.render()?, status)))
 }
 
 fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {

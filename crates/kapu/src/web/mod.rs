@@ -5,6 +5,7 @@
 //! session status) do not touch the session.
 
 pub mod assets;
+pub mod authenticator;
 pub mod context;
 pub mod error;
 pub mod form;
@@ -22,6 +23,7 @@ use tokio::net::TcpListener;
 use crate::Kapu;
 use crate::accounts::pages as accounts;
 use crate::audit::pages as audit;
+use crate::oidc::pages as oidc;
 use crate::twostep::pages as twostep;
 
 pub fn router(kapu: Arc<Kapu>) -> Router {
@@ -56,6 +58,9 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/login/lost", get(twostep::lost_get).post(twostep::lost_post))
         .route("/login/unlock/{token}", get(twostep::unlock_get).post(twostep::unlock_post))
         .route("/session/keepalive", post(infra::keepalive_post))
+        .route("/authorize", get(oidc::authorize_get))
+        .route("/authorize/continue", get(oidc::authorize_continue_get))
+        .route("/logout/oidc", get(oidc::oidc_logout_get))
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), context::page_context));
     let infra = Router::new()
@@ -63,7 +68,12 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/readyz", get(infra::readyz))
         .route("/metrics", get(infra::metrics))
         .route("/session/status", get(infra::session_status))
-        .route("/static/{file}", get(assets::static_file));
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/jwks", get(oidc::jwks))
+        .route("/token", post(oidc::token_post))
+        .route("/userinfo", get(oidc::userinfo).post(oidc::userinfo))
+        .route("/static/{file}", get(assets::static_file))
+        .route("/authenticator", get(authenticator::page));
     pages
         .merge(infra)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), headers::security_headers))

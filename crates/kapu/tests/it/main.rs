@@ -5,5 +5,6 @@
 mod support;
 
 mod infra;
+mod oidc;
 mod portal;
 mod two_step;

@@ -1,0 +1,233 @@
+//! The service's side of OpenID Connect, all through the `openidconnect`
+//! crate: discovery, the authorization URL (PKCE S256, state, nonce,
+//! `max_age=0`, `acr_values=ugyfelkapu-plus`), the code exchange
+//! (`client_secret_basic`), ID-token verification and the logout URL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims};
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+};
+use tokio::sync::RwLock;
+use url::Url;
+
+use crate::acceptance::REQUIRED_ACR;
+use crate::store::PendingLogin;
+
+type TaxClient =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// What discovery gave us: the client (with the provider's keys) and the logout endpoint.
+struct Provider {
+    client: TaxClient,
+    end_session: Option<EndSessionUrl>,
+}
+
+/// This service as a client of kapu.
+pub struct Oidc {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    redirect_uri: RedirectUrl,
+    post_logout_uri: PostLogoutRedirectUrl,
+    http: openidconnect::reqwest::Client,
+    provider: RwLock<Arc<Provider>>,
+}
+
+/// A login sent to kapu: where to send the browser, and what to keep for the callback.
+pub struct LoginStart {
+    pub url: Url,
+    pub pending: PendingLogin,
+}
+
+/// Why the callback's code did not become a verified login.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginFailure {
+    #[error("token request failed: {0}")]
+    Token(String),
+    #[error("the token response has no ID token")]
+    NoIdToken,
+    #[error("the ID token is not valid: {0}")]
+    IdToken(String),
+}
+
+/// A verified ID token.
+pub struct VerifiedLogin {
+    pub id_token: String,
+    pub claims: CoreIdTokenClaims,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0} is not a valid URL: {1}")]
+    Url(String, String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+    #[error("discovery at {issuer} failed for {seconds} s; last error: {last}")]
+    Discovery { issuer: String, seconds: u64, last: String },
+}
+
+/// The chain of causes, for logs ("token request failed: ... : connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+impl Oidc {
+    /// Discovers the provider, retrying until `wait` has passed (kapu may still be starting).
+    pub async fn discover(
+        issuer: &str,
+        client_id: &str,
+        client_secret: &str,
+        public_url: &str,
+        wait: Duration,
+    ) -> Result<Self, SetupError> {
+        let url_err = |u: &str, e: &dyn std::fmt::Display| SetupError::Url(u.to_owned(), e.to_string());
+        // The `issuer` in the discovery document must match exactly; kapu's has no trailing slash.
+        let issuer = issuer.trim_end_matches('/');
+        let issuer = IssuerUrl::new(issuer.to_owned()).map_err(|e| url_err(issuer, &e))?;
+        let redirect = format!("{public_url}/callback");
+        let redirect_uri = RedirectUrl::new(redirect.clone()).map_err(|e| url_err(&redirect, &e))?;
+        let post_logout = format!("{public_url}/");
+        let post_logout_uri = PostLogoutRedirectUrl::new(post_logout.clone()).map_err(|e| url_err(&post_logout, &e))?;
+        // No redirects: the openidconnect docs' advice against SSRF.
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SetupError::Http(e.to_string()))?;
+        let client_id = ClientId::new(client_id.to_owned());
+        let client_secret = ClientSecret::new(client_secret.to_owned());
+
+        let started = Instant::now();
+        let provider = loop {
+            match fetch_provider(&issuer, &client_id, &client_secret, &redirect_uri, &http).await {
+                Ok(p) => break p,
+                Err(last) if started.elapsed() >= wait => {
+                    return Err(SetupError::Discovery { issuer: issuer.to_string(), seconds: wait.as_secs(), last });
+                }
+                Err(e) => {
+                    tracing::info!(issuer = %issuer.as_str(), error = %e, "provider not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        Ok(Self {
+            issuer,
+            client_id,
+            client_secret,
+            redirect_uri,
+            post_logout_uri,
+            http,
+            provider: RwLock::new(Arc::new(provider)),
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.issuer.as_str()
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect_uri.as_str()
+    }
+
+    /// A login that must be made now, with a code: `max_age=0` makes kapu ask
+    /// for username, password and code even inside a live kapu session.
+    pub async fn start_login(&self) -> LoginStart {
+        let provider = self.provider.read().await.clone();
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = provider
+            .client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge)
+            .add_scope(Scope::new("profile".into()))
+            .set_max_age(Duration::ZERO)
+            .add_auth_context_value(AuthenticationContextClass::new(REQUIRED_ACR.into()))
+            .url();
+        LoginStart {
+            url,
+            pending: PendingLogin {
+                state: state.into_secret(),
+                nonce: nonce.secret().clone(),
+                pkce_verifier: verifier.into_secret(),
+            },
+        }
+    }
+
+    /// Exchanges the code and verifies the ID token (signature via JWKS, iss,
+    /// aud, nonce, exp). The code is used once, so a token signed with a key
+    /// we have not seen (kapu rotated) is checked again after re-discovery.
+    pub async fn finish_login(&self, code: String, pending: &PendingLogin) -> Result<VerifiedLogin, LoginFailure> {
+        let provider = self.provider.read().await.clone();
+        let tokens = provider
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| LoginFailure::Token(chain(&e)))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| LoginFailure::Token(chain(&e)))?;
+        let id_token = openidconnect::TokenResponse::id_token(&tokens).ok_or(LoginFailure::NoIdToken)?;
+        let nonce = Nonce::new(pending.nonce.clone());
+        let claims = match id_token.claims(&provider.client.id_token_verifier(), &nonce) {
+            Ok(claims) => claims.clone(),
+            Err(ClaimsVerificationError::SignatureVerification(first)) => {
+                tracing::info!(error = %first, "ID token signature not verified with the cached keys; re-discovering");
+                let fresh = self.refresh().await.map_err(LoginFailure::IdToken)?;
+                id_token
+                    .claims(&fresh.client.id_token_verifier(), &nonce)
+                    .map_err(|e| LoginFailure::IdToken(chain(&e)))?
+                    .clone()
+            }
+            Err(e) => return Err(LoginFailure::IdToken(chain(&e))),
+        };
+        Ok(VerifiedLogin { id_token: id_token.to_string(), claims })
+    }
+
+    /// kapu's end-session URL for the user of `id_token` (RP-initiated logout),
+    /// returning to this service's front page.
+    pub async fn logout_url(&self, id_token: &str) -> Option<Url> {
+        let provider = self.provider.read().await.clone();
+        let end_session = provider.end_session.clone()?;
+        let hint: CoreIdToken = id_token.parse().ok()?;
+        Some(
+            LogoutRequest::from(end_session)
+                .set_id_token_hint(&hint)
+                .set_post_logout_redirect_uri(self.post_logout_uri.clone())
+                .http_get_url(),
+        )
+    }
+
+    async fn refresh(&self) -> Result<Arc<Provider>, String> {
+        let fresh = Arc::new(
+            fetch_provider(&self.issuer, &self.client_id, &self.client_secret, &self.redirect_uri, &self.http).await?,
+        );
+        *self.provider.write().await = fresh.clone();
+        Ok(fresh)
+    }
+}
+
+async fn fetch_provider(
+    issuer: &IssuerUrl,
+    client_id: &ClientId,
+    client_secret: &ClientSecret,
+    redirect_uri: &RedirectUrl,
+    http: &openidconnect::reqwest::Client,
+) -> Result<Provider, String> {
+    // Checks that the document's `issuer` is exactly ours, and fetches the JWKS.
+    let metadata = ProviderMetadataWithLogout::discover_async(issuer.clone(), http).await.map_err(|e| chain(&e))?;
+    let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+    let client = CoreClient::from_provider_metadata(metadata, client_id.clone(), Some(client_secret.clone()))
+        .set_redirect_uri(redirect_uri.clone());
+    Ok(Provider { client, end_session })
+}
