@@ -1122,3 +1122,25 @@ fn first_use_asks_on_the_terminal_without_echo() {
     tmux.wait_dead();
     assert!(tmux.screen().contains("#1  "), "{}", tmux.screen());
 }
+
+/// The picture kapu's own set-up page shows ("1. QR-kód leolvasása"), as a
+/// citizen's screenshot of it: the SVG kapu serves, rasterised, imports into
+/// the terminal authenticator with the same key.
+#[test]
+fn add_from_a_screenshot_of_kapus_set_up_page() {
+    let v = TestVault::new();
+    let uri = "otpauth://totp/kapu:szucs.imre?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=kapu&algorithm=SHA1&digits=6&period=30";
+    let svg = kapu::twostep::qr::svg(uri).unwrap();
+    let (size, dark) = kapu::twostep::qr::modules(&svg).unwrap();
+    let scale = 6u32;
+    let side = u32::try_from(size).unwrap() * scale;
+    let img = GrayImage::from_fn(side, side, |x, y| {
+        let module = (usize::try_from(x / scale).unwrap(), usize::try_from(y / scale).unwrap());
+        Luma([if dark.contains(&module) { 0 } else { 255 }])
+    });
+    let file = v.file("kapu-setup-screenshot.png");
+    std::fs::write(&file, png(&img)).unwrap();
+    assert_eq!(v.ok(&["add", "--qr", file.to_str().unwrap()]), "added: #1 kapu:szucs.imre (TOTP, SHA1, 6 digits, 30 s)\n");
+    let listed = v.ok(&["export"]);
+    assert!(listed.contains("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), "{listed}");
+}
