@@ -130,3 +130,43 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_a_signal() {
     assert!(exit.success(), "clean shutdown on Ctrl-C: {exit:?}");
     assert_eq!(lines.next().map(|l| l.unwrap()).as_deref(), Some("kapu stopped"));
 }
+
+/// Services are registered from the command line; the secret is shown once.
+#[test]
+fn services_are_registered_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = kapu(dir.path())
+        .args([
+            "admin",
+            "client",
+            "add",
+            "--name",
+            "Bevallás",
+            "--redirect-uri",
+            "https://bevallas.example.hu/callback",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let v = json(&add);
+    let id = v["client_id"].as_str().unwrap().to_owned();
+    assert!(v["client_secret"].as_str().unwrap().len() >= 43);
+    assert!(v["client"].get("secret_hash").is_none(), "the hash is never printed");
+    let list = kapu(dir.path()).args(["admin", "client", "list", "--json"]).output().unwrap();
+    let listed = json(&list);
+    assert_eq!(listed["clients"][0]["client_id"], id.as_str());
+    assert!(!String::from_utf8_lossy(&list.stdout).contains(v["client_secret"].as_str().unwrap()), "shown once");
+    let bad = kapu(dir.path())
+        .args(["admin", "client", "add", "--name", "Rossz", "--redirect-uri", "http://evil.example/cb", "--json"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(json(&bad)["error"].as_str().unwrap().contains("https"));
+    let rotate = kapu(dir.path()).args(["admin", "keys", "rotate", "--json"]).output().unwrap();
+    assert_eq!(json(&rotate)["new_kids"].as_array().unwrap().len(), 1);
+    let remove = kapu(dir.path()).args(["admin", "client", "remove", "--client-id", &id, "--json"]).output().unwrap();
+    assert_eq!(json(&remove)["ok"], true);
+    let again = kapu(dir.path()).args(["admin", "client", "remove", "--client-id", &id]).output().unwrap();
+    assert!(!again.status.success());
+}

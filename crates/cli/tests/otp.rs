@@ -1140,7 +1140,10 @@ fn add_from_a_screenshot_of_kapus_set_up_page() {
     });
     let file = v.file("kapu-setup-screenshot.png");
     std::fs::write(&file, png(&img)).unwrap();
-    assert_eq!(v.ok(&["add", "--qr", file.to_str().unwrap()]), "added: #1 kapu:szucs.imre (TOTP, SHA1, 6 digits, 30 s)\n");
+    assert_eq!(
+        v.ok(&["add", "--qr", file.to_str().unwrap()]),
+        "added: #1 kapu:szucs.imre (TOTP, SHA1, 6 digits, 30 s)\n"
+    );
     let listed = v.ok(&["export"]);
     assert!(listed.contains("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), "{listed}");
 }
