@@ -249,11 +249,14 @@ fn finish(kapu: &Kapu, lang: Language, mut response: Response, mut set_cookies: 
     }
     if let Some(error) = response.extensions_mut().remove::<ErrorPage>() {
         let status = response.status();
-        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+        let kept: Vec<_> = [header::RETRY_AFTER, header::CONNECTION]
+            .into_iter()
+            .filter_map(|name| response.headers().get(&name).cloned().map(|v| (name, v)))
+            .collect();
         response = crate::web::templates::render_error(kapu, lang, &error);
         *response.status_mut() = status;
-        if let Some(v) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
+        for (name, value) in kept {
+            response.headers_mut().insert(name, value);
         }
     }
     for c in set_cookies {

@@ -109,6 +109,11 @@ impl IntoResponse for PageError {
             }
         };
         let mut response = status.into_response();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read: the connection cannot be
+            // reused, and the client must not try (RFC 9110 §15.5.14).
+            response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }

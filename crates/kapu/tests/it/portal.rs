@@ -509,6 +509,11 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing(backend: Backend) {
     let big = app.post("/register", &[("csrf", &csrf), ("username", &huge)]).await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     big.assert_contains("túl nagy");
+    assert_eq!(
+        big.headers.get("connection").map(|v| v.to_str().unwrap()),
+        Some("close"),
+        "the unread body ends the connection"
+    );
     // Invalid UTF-8 in a form: a clear 400.
     let raw = app
         .client
