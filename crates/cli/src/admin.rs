@@ -1,12 +1,18 @@
 //! `kapu admin ...`: every command prints a clear result, or an error and a
 //! non-zero exit code; `--json` prints the same as one JSON object.
 
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use kapu::Kapu;
 use kapu::accounts::model::Language;
+use kapu::accounts::seed::SeedRequest;
+use kapu::passwords::Password;
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::{parse_language, read_password_stdin};
 
@@ -27,6 +33,37 @@ pub enum AdminCommand {
     /// ID-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Create many ready accounts for benchmarks and tests (all or nothing).
+    ///
+    /// <prefix>0000001, <prefix>0000002, ...: active, email
+    /// <username>@seed.invalid, two-step login on with a random TOTP key each,
+    /// created in one transaction. Refused if any of the names exists.
+    ///
+    /// All seeded accounts share ONE Argon2id password hash (and one
+    /// revocation-code hash): hashing a million passwords at the configured
+    /// cost would take hours. Whoever knows one seeded password knows them
+    /// all, so seed only test databases.
+    Seed(SeedArgs),
+}
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// How many accounts to create.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    accounts: u32,
+    /// Usernames are this followed by a zero-padded number (at least 7 digits).
+    #[arg(long, default_value = "bench")]
+    prefix: String,
+    /// Read the shared password from the first line of this file (checked by
+    /// the password policy). Default: a random one, printed once.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Write `username,BASE32KEY` lines here (mode 0600; must not exist), so a
+    /// load generator can compute codes. Without it no key leaves the command.
+    #[arg(long, value_name = "FILE")]
+    secrets_out: Option<PathBuf>,
+    #[command(flatten)]
+    out: Json,
 }
 
 #[derive(Subcommand)]
@@ -334,6 +371,7 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Err(e) => fail(a.out.json, &e.to_string()),
         },
+        AdminCommand::Seed(a) => seed(kapu, &a).await,
         AdminCommand::Audit(a) => match kapu.admin_audit(&a.user, a.limit).await {
             Ok(events) if a.out.json => {
                 println!("{}", json!({ "ok": true, "events": events }));
@@ -355,4 +393,99 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             Err(e) => fail(a.out.json, &e.to_string()),
         },
     }
+}
+
+/// The first line of a file, without its line ending.
+fn read_password_file(path: &Path) -> Result<Password, String> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?,
+    );
+    let first = text.lines().next().unwrap_or("");
+    if first.is_empty() {
+        return Err(format!("the password file {} has no password on its first line", path.display()));
+    }
+    Ok(Password::new(first.to_owned()))
+}
+
+/// Creates the secrets file for the owner only; an existing file is never
+/// overwritten (it may hold the keys of an earlier seeding).
+fn create_secrets_file(path: &Path) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|e| format!("cannot create the secrets file {}: {e}", path.display()))
+}
+
+async fn seed(kapu: &Kapu, a: &SeedArgs) -> ExitCode {
+    let password = match &a.password_file {
+        Some(path) => match read_password_file(path) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(a.out.json, &e),
+        },
+        None => None,
+    };
+    let mut secrets = match &a.secrets_out {
+        Some(path) => match create_secrets_file(path) {
+            Ok(file) => Some(BufWriter::with_capacity(1 << 16, file)),
+            Err(e) => return fail(a.out.json, &e),
+        },
+        None => None,
+    };
+    let request = SeedRequest { count: a.accounts, prefix: a.prefix.clone(), password };
+    let started = Instant::now();
+    let seeded = kapu.seed_accounts(&request, secrets.as_mut().map(|w| w as &mut (dyn Write + Send))).await;
+    // The keys are written before the accounts are committed; make them durable.
+    let synced = match secrets.map(BufWriter::into_inner) {
+        Some(Ok(file)) => file.sync_all().map_err(|e| e.to_string()),
+        Some(Err(e)) => Err(e.error().to_string()),
+        None => Ok(()),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let report = match (seeded, synced) {
+        (Ok(report), Ok(())) => report,
+        (Ok(_), Err(e)) => {
+            return fail(a.out.json, &format!("the accounts were created, but the secrets file is incomplete: {e}"));
+        }
+        (Err(e), _) => {
+            // Nothing was created: keys for accounts that do not exist are no use.
+            if let Some(path) = &a.secrets_out {
+                let _ = std::fs::remove_file(path);
+            }
+            return fail(a.out.json, &e.to_string());
+        }
+    };
+    let secrets_out = a.secrets_out.as_ref().map(|p| p.display().to_string());
+    if a.out.json {
+        let mut v = json!({
+            "ok": true,
+            "seeded": report.count,
+            "first": report.first,
+            "last": report.last,
+            "two_step": "on",
+            "secrets_out": secrets_out,
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+        });
+        if let Some(p) = &report.generated_password {
+            v["password"] = json!(p.expose());
+        }
+        println!("{v}");
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "seeded {} accounts {}..{} (active, two-step login on) in {seconds:.1} s",
+        report.count, report.first, report.last
+    );
+    if let Some(p) = &report.generated_password {
+        println!("password of every seeded account: {}", p.expose());
+        println!("(shown once: kapu keeps only a hash of it)");
+    }
+    match secrets_out {
+        Some(path) => println!("TOTP keys: {path} (username,BASE32KEY per line)"),
+        None => println!("TOTP keys were not saved (use --secrets-out FILE to compute codes)"),
+    }
+    ExitCode::SUCCESS
 }

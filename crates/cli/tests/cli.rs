@@ -170,3 +170,77 @@ fn services_are_registered_listed_and_removed() {
     let again = kapu(dir.path()).args(["admin", "client", "remove", "--client-id", &id]).output().unwrap();
     assert!(!again.status.success());
 }
+
+/// Benchmark accounts: seeded in one command, listed like any other, with the
+/// keys written only where asked (owner-only).
+#[test]
+fn seeded_accounts_are_listed_and_their_keys_written_privately() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.csv");
+    let seed = kapu(dir.path())
+        .args(["admin", "seed", "--accounts", "5", "--json", "--secrets-out"])
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert!(seed.status.success(), "{}", String::from_utf8_lossy(&seed.stdout));
+    let v = json(&seed);
+    assert_eq!((v["ok"].as_bool(), v["seeded"].as_u64()), (Some(true), Some(5)));
+    assert_eq!((v["first"].as_str(), v["last"].as_str()), (Some("bench0000001"), Some("bench0000005")));
+    let password = v["password"].as_str().unwrap();
+    assert!(password.len() >= 24, "a random password, shown once");
+
+    let list = json(&kapu(dir.path()).args(["admin", "user", "list", "--json"]).output().unwrap());
+    let accounts = list["accounts"].as_array().unwrap();
+    let names: Vec<&str> = accounts.iter().map(|a| a["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bench0000001", "bench0000002", "bench0000003", "bench0000004", "bench0000005"]);
+    assert!(accounts.iter().all(|a| a["status"] == "active"));
+    assert_eq!(accounts[0]["email"], "bench0000001@seed.invalid");
+    assert!(!serde_json::to_string(&list).unwrap().contains(password));
+
+    let lines = std::fs::read_to_string(&keys).unwrap();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 5);
+    let (name, key) = lines[4].split_once(',').unwrap();
+    assert_eq!(name, "bench0000005");
+    assert_eq!(data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap().len(), 20);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // Again with overlapping names: refused, nothing written, the keys file untouched.
+    let password_file = dir.path().join("password.txt");
+    std::fs::write(&password_file, "egy hosszu kozos jelmondat\nmasodik sor\n").unwrap();
+    let again_keys = dir.path().join("again.csv");
+    let again = kapu(dir.path())
+        .args(["admin", "seed", "--accounts", "8", "--json", "--password-file"])
+        .arg(&password_file)
+        .arg("--secrets-out")
+        .arg(&again_keys)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(json(&again)["error"].as_str().unwrap().contains("bench0000001"));
+    assert!(!again_keys.exists(), "no keys of accounts that were not created");
+    let list = json(&kapu(dir.path()).args(["admin", "user", "list", "--json"]).output().unwrap());
+    assert_eq!(list["accounts"].as_array().unwrap().len(), 5);
+    let exists = kapu(dir.path())
+        .args(["admin", "seed", "--accounts", "2", "--prefix", "more", "--secrets-out"])
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert!(!exists.status.success(), "an existing secrets file is never overwritten");
+    assert_eq!(std::fs::read_to_string(&keys).unwrap().lines().count(), 5);
+
+    // Text output, a password from the file (first line): not printed.
+    let text = kapu(dir.path())
+        .args(["admin", "seed", "--accounts", "2", "--prefix", "more", "--password-file"])
+        .arg(&password_file)
+        .output()
+        .unwrap();
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("seeded 2 accounts more0000001..more0000002"), "{stdout}");
+    assert!(!stdout.contains("jelmondat") && !stdout.contains("password of every"), "{stdout}");
+}

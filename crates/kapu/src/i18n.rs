@@ -234,6 +234,7 @@ catalogue! {
     event_registered: "Regisztráció", "Registration";
     event_registration_confirmed: "Regisztráció megerősítése", "Registration confirmed";
     event_account_created_by_office: "Fiók létrehozása ügyfélszolgálaton", "Account created at an office";
+    event_accounts_seeded: "Tesztfiókok létrehozása", "Test accounts seeded";
     event_login_succeeded: "Bejelentkezés", "Login";
     event_login_failed: "Sikertelen bejelentkezés", "Failed login";
     event_login_blocked: "Letiltott bejelentkezési kísérlet", "Blocked login attempt";
@@ -341,6 +342,7 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::Registered => t.event_registered,
         AuditEvent::RegistrationConfirmed => t.event_registration_confirmed,
         AuditEvent::AccountCreatedByOffice => t.event_account_created_by_office,
+        AuditEvent::AccountsSeeded => t.event_accounts_seeded,
         AuditEvent::LoginSucceeded => t.event_login_succeeded,
         AuditEvent::LoginFailed => t.event_login_failed,
         AuditEvent::LoginBlocked => t.event_login_blocked,

@@ -297,7 +297,8 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<LoginStep, LoginError> {
         let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
-        if let Some(until) = self.login_blocked_until(&keys).await? {
+        let standing = self.login_standing(&keys).await?;
+        if let Some(until) = standing.blocked_until {
             self.metrics.login("blocked");
             let detail = Some(format!("blocked until {}", self.format_time(until)));
             self.audit(
@@ -348,7 +349,9 @@ impl Kapu {
             let upgraded = self.hasher.hash(password).await?;
             self.store.upgrade_password_hash(&account.id, upgraded.as_str(), self.now()).await?;
         }
-        self.clear_login_failures(&keys).await?;
+        if standing.username_recorded {
+            self.clear_login_failures(&keys).await?;
+        }
         let step = self.after_password(&account, actor).await?;
         if let LoginStep::Done(_) = &step {
             self.metrics.login("success");

@@ -11,6 +11,8 @@ pub enum AuditEvent {
     Registered,
     RegistrationConfirmed,
     AccountCreatedByOffice,
+    /// `kapu admin seed` created test accounts (no account; detail: how many, which names).
+    AccountsSeeded,
     LoginSucceeded,
     LoginFailed,
     LoginBlocked,
@@ -37,10 +39,11 @@ pub enum AuditEvent {
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 25] = [
+    pub const ALL: [AuditEvent; 26] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
+        AuditEvent::AccountsSeeded,
         AuditEvent::LoginSucceeded,
         AuditEvent::LoginFailed,
         AuditEvent::LoginBlocked,
@@ -70,6 +73,7 @@ impl AuditEvent {
             AuditEvent::Registered => "registered",
             AuditEvent::RegistrationConfirmed => "registration_confirmed",
             AuditEvent::AccountCreatedByOffice => "account_created_by_office",
+            AuditEvent::AccountsSeeded => "accounts_seeded",
             AuditEvent::LoginSucceeded => "login_succeeded",
             AuditEvent::LoginFailed => "login_failed",
             AuditEvent::LoginBlocked => "login_blocked",

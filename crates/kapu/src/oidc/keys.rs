@@ -2,16 +2,22 @@
 //! keys, published as a JWK set with `kid`. ES256 by default; RS256 for
 //! services that ask for it. Rotation adds a new key per algorithm and
 //! retires the old one, which stays published until its tokens have expired.
+//!
+//! Signing opens a key once and keeps it parsed in memory (see `LOADED`):
+//! opening and parsing a key costs more than the signature itself.
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use data_encoding::BASE64URL_NOPAD;
-use jsonwebtoken::{EncodingKey, Header};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use p256::pkcs8::EncodePrivateKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand_core::OsRng;
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
 use serde_json::json;
+use sha2::Sha256;
 
 use crate::crypto::random_id;
 use crate::crypto::secret_box::{SecretBox, SecretBoxError};
@@ -63,16 +69,113 @@ pub fn generate(alg: SigningAlg, sealer: &SecretBox, now: i64) -> Result<Signing
     })
 }
 
-/// Signs `claims` as a JWT with the key.
-pub fn sign<T: Serialize>(key: &SigningKeyRecord, sealer: &SecretBox, claims: &T) -> Result<String, KeyError> {
-    let der = sealer.open(&key.private_sealed, SEAL_CONTEXT)?;
-    let (alg, encoding) = match key.alg {
-        SigningAlg::ES256 => (jsonwebtoken::Algorithm::ES256, EncodingKey::from_ec_der(&der)),
-        SigningAlg::RS256 => (jsonwebtoken::Algorithm::RS256, EncodingKey::from_rsa_der(&der)),
+/// A signing key opened from its record and parsed, ready to sign. Both
+/// key types wipe their secret on drop.
+enum ParsedKey {
+    Es256(p256::ecdsa::SigningKey),
+    /// PKCS#1 v1.5 with SHA-256 (boxed: it is three times the size).
+    Rs256(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+}
+
+impl ParsedKey {
+    fn alg(&self) -> SigningAlg {
+        match self {
+            ParsedKey::Es256(_) => SigningAlg::ES256,
+            ParsedKey::Rs256(_) => SigningAlg::RS256,
+        }
+    }
+}
+
+struct LoadedKey {
+    kid: String,
+    /// The sealed bytes the key was opened from: a record is only served
+    /// from memory if it is the very one that was opened.
+    sealed: Vec<u8>,
+    key: ParsedKey,
+}
+
+/// How many opened keys `LOADED` keeps. Only the active key of each
+/// algorithm signs, so two are in use; the rest is room for a rotation and
+/// for several kapu instances in one process (the tests).
+const LOADED_MAX: usize = 8;
+
+/// The signing keys opened so far, oldest first. The token endpoint reads
+/// the active key's record from the store for every token; opening and
+/// parsing it each time cost more than the signature (a P-256 PKCS#8 parse
+/// recomputes the public key twice, each as dear as a signing), so the
+/// parsed key is kept here for the life of the process, like any server's
+/// loaded TLS key. Process-wide, so that `sign` keeps its signature and no
+/// caller has to carry the keys around.
+static LOADED: Mutex<Vec<Arc<LoadedKey>>> = Mutex::new(Vec::new());
+
+/// The parsed key of `record`, opened on first use.
+fn loaded(record: &SigningKeyRecord, sealer: &SecretBox) -> Result<Arc<LoadedKey>, KeyError> {
+    // The list is consistent whatever a panicking holder was doing: every
+    // change is a single push or remove.
+    let found = LOADED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|k| k.kid == record.kid && k.key.alg() == record.alg && k.sealed == record.private_sealed)
+        .cloned();
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    // `der` is wiped when dropped; so are the parsed keys.
+    let der = sealer.open(&record.private_sealed, SEAL_CONTEXT)?;
+    let unreadable = |e: String| KeyError::Sign(format!("the stored {} key cannot be read: {e}", record.alg.as_str()));
+    let key = match record.alg {
+        SigningAlg::ES256 => {
+            ParsedKey::Es256(p256::ecdsa::SigningKey::from_pkcs8_der(&der).map_err(|e| unreadable(e.to_string()))?)
+        }
+        SigningAlg::RS256 => ParsedKey::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new(
+            rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| unreadable(e.to_string()))?,
+        ))),
     };
-    let mut header = Header::new(alg);
-    header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &encoding).map_err(|e| KeyError::Sign(e.to_string()))
+    let key = Arc::new(LoadedKey { kid: record.kid.clone(), sealed: record.private_sealed.clone(), key });
+    let mut keys = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if keys.len() >= LOADED_MAX {
+        keys.remove(0);
+    }
+    keys.push(Arc::clone(&key));
+    Ok(key)
+}
+
+/// The JOSE header kapu writes, in the field order `jsonwebtoken` writes.
+#[derive(Serialize)]
+struct JwsHeader<'a> {
+    typ: &'static str,
+    alg: &'static str,
+    kid: &'a str,
+}
+
+fn base64url_json<T: Serialize + ?Sized>(value: &T) -> Result<String, KeyError> {
+    let json = serde_json::to_vec(value).map_err(|e| KeyError::Sign(e.to_string()))?;
+    Ok(BASE64URL_NOPAD.encode(&json))
+}
+
+/// Signs `claims` as a JWT (compact JWS) with the key.
+pub fn sign<T: Serialize>(key: &SigningKeyRecord, sealer: &SecretBox, claims: &T) -> Result<String, KeyError> {
+    let loaded = loaded(key, sealer)?;
+    let header = JwsHeader { typ: "JWT", alg: loaded.key.alg().as_str(), kid: &loaded.kid };
+    let mut token = base64url_json(&header)?;
+    token.push('.');
+    token.push_str(&base64url_json(claims)?);
+    let signature = match &loaded.key {
+        ParsedKey::Es256(k) => {
+            let signature: p256::ecdsa::Signature =
+                k.try_sign(token.as_bytes()).map_err(|e| KeyError::Sign(e.to_string()))?;
+            signature.to_vec()
+        }
+        // Blinded, as `jsonwebtoken` signed: RSA without blinding leaks
+        // timing about the private key.
+        ParsedKey::Rs256(k) => {
+            k.try_sign_with_rng(&mut OsRng, token.as_bytes()).map_err(|e| KeyError::Sign(e.to_string()))?.to_vec()
+        }
+    };
+    token.push('.');
+    token.push_str(&BASE64URL_NOPAD.encode(&signature));
+    Ok(token)
 }
 
 /// The published JWK set.
@@ -86,6 +189,56 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::crypto::SecretKey;
+
+    fn verifies(token: &str, key: &SigningKeyRecord) -> bool {
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&key.public_jwk).unwrap();
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(match key.alg {
+            SigningAlg::ES256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlg::RS256 => jsonwebtoken::Algorithm::RS256,
+        });
+        validation.set_audience(&["c"]);
+        jsonwebtoken::decode::<serde_json::Value>(token, &decoding, &validation).is_ok()
+    }
+
+    /// Byte for byte what `jsonwebtoken::encode` makes from the same key,
+    /// opened or already loaded: both signatures are deterministic (RFC 6979
+    /// ECDSA, PKCS#1 v1.5).
+    #[test]
+    fn tokens_are_the_jws_jsonwebtoken_makes() {
+        let sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
+        let claims = json!({"iss": "https://kapu.example", "sub": "x", "aud": "c", "exp": 4_000_000_000u64,
+                            "name": "Kovács Éva", "amr": ["pwd", "otp"]});
+        for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+            let key = generate(alg, &sealer, 0).unwrap();
+            let der = sealer.open(&key.private_sealed, SEAL_CONTEXT).unwrap();
+            let (jwt_alg, encoding) = match alg {
+                SigningAlg::ES256 => (jsonwebtoken::Algorithm::ES256, jsonwebtoken::EncodingKey::from_ec_der(&der)),
+                SigningAlg::RS256 => (jsonwebtoken::Algorithm::RS256, jsonwebtoken::EncodingKey::from_rsa_der(&der)),
+            };
+            let mut header = jsonwebtoken::Header::new(jwt_alg);
+            header.kid = Some(key.kid.clone());
+            let expected = jsonwebtoken::encode(&header, &claims, &encoding).unwrap();
+            assert_eq!(sign(&key, &sealer, &claims).unwrap(), expected, "{alg:?}, opened");
+            assert_eq!(sign(&key, &sealer, &claims).unwrap(), expected, "{alg:?}, loaded");
+        }
+    }
+
+    /// A loaded key serves only the record it was opened from.
+    #[test]
+    fn a_record_signs_with_its_own_key() {
+        let sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
+        let claims = json!({"sub": "x", "aud": "c", "exp": 4_000_000_000u64});
+        let first = generate(SigningAlg::ES256, &sealer, 0).unwrap();
+        assert!(verifies(&sign(&first, &sealer, &claims).unwrap(), &first));
+        let second = SigningKeyRecord { kid: first.kid.clone(), ..generate(SigningAlg::ES256, &sealer, 0).unwrap() };
+        let token = sign(&second, &sealer, &claims).unwrap();
+        assert!(verifies(&token, &second));
+        assert!(!verifies(&token, &first));
+        let other_sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
+        let foreign = generate(SigningAlg::ES256, &other_sealer, 0).unwrap();
+        assert!(matches!(sign(&foreign, &sealer, &claims), Err(KeyError::Sealed(_))));
+    }
 
     #[test]
     fn tokens_verify_with_the_published_key() {

@@ -402,10 +402,11 @@ impl PasswordHasher {
     }
 }
 
-/// A worker thread's loop: owns one Argon2 buffer for its whole life and
-/// ends when every `PasswordHasher` clone (and so the sender) is gone.
+/// A worker thread's loop: owns one Argon2 buffer from its first hash on
+/// (an idle server holds none) and ends when every `PasswordHasher` clone
+/// (and so the sender) is gone.
 fn work(jobs: &Mutex<Receiver<Job>>, block_count: usize, histogram: Option<&Histogram>) {
-    let mut memory = vec![Block::new(); block_count];
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         // Poisoning can only come from a panic inside `recv`, which leaves
         // the receiver intact.
@@ -416,6 +417,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, block_count: usize, histogram: Option<&Hist
             // would see the answer, and a login storm should not cost more
             // work than the answers it gets.
             continue;
+        }
+        if memory.is_empty() {
+            memory = vec![Block::new(); block_count];
         }
         let started = Instant::now();
         // A panic here would otherwise kill the thread and shrink the pool

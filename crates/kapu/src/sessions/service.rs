@@ -44,7 +44,11 @@ impl Kapu {
             return Ok(None);
         };
         let expires = session.record.extended_expiry(now, self.config.session.idle_timeout_seconds);
-        self.store.touch_session(&session.record.id_hash, now, expires).await?;
+        // Several requests in one second (a login landing on the portal, a
+        // page and its assets) would write the same values again.
+        if session.record.last_seen_at != now || session.record.idle_expires_at != expires {
+            self.store.touch_session(&session.record.id_hash, now, expires).await?;
+        }
         session.record.last_seen_at = now;
         session.record.idle_expires_at = expires;
         Ok(Some(session))

@@ -23,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 use crate::accounts::repo::AccountRepo;
+use crate::accounts::seed::repo::SeedRepo;
 use crate::audit::repo::AuditRepo;
 use crate::oidc::repo::OidcRepo;
 use crate::sessions::repo::SessionRepo;
@@ -69,7 +70,7 @@ impl Backend {
 /// Everything kapu stores. Front-ends depend on this trait only.
 #[async_trait]
 pub trait Store:
-    AccountRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + OidcRepo + Send + Sync + 'static
+    AccountRepo + SeedRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + OidcRepo + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
     /// Answers only when the database does (for `/readyz`).
@@ -207,6 +208,8 @@ impl Store for PgStore {
 
 crate::accounts::repo::impl_account_repo!(SqliteStore, sqlx::Sqlite);
 crate::accounts::repo::impl_account_repo!(PgStore, sqlx::Postgres);
+crate::accounts::seed::repo::impl_seed_repo!(SqliteStore, sqlx::Sqlite);
+crate::accounts::seed::repo::impl_seed_repo!(PgStore, sqlx::Postgres);
 crate::sessions::repo::impl_session_repo!(SqliteStore, sqlx::Sqlite);
 crate::sessions::repo::impl_session_repo!(PgStore, sqlx::Postgres);
 crate::throttle::repo::impl_throttle_repo!(SqliteStore, sqlx::Sqlite);

@@ -57,15 +57,26 @@ pub fn delay_after(failures: i64, slowdown_after: i64, lockout_after: i64, locko
     }
 }
 
+/// A login attempt's standing before the password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginStanding {
+    /// `None`: the attempt may go ahead now; else the time to wait for.
+    pub blocked_until: Option<UnixTime>,
+    /// The username has failures on record (a success must clear them).
+    pub username_recorded: bool,
+}
+
 impl Kapu {
-    /// When the attempt may go ahead: `None` if now, else the time to wait for.
-    pub async fn login_blocked_until(&self, keys: &LoginKeys) -> Result<Option<UnixTime>, StoreError> {
+    /// Whether the attempt may go ahead: one read for both keys.
+    pub async fn login_standing(&self, keys: &LoginKeys) -> Result<LoginStanding, StoreError> {
         let now = self.now();
-        let mut until = self.store.blocked_until(&keys.username).await?;
-        if let Some(address) = &keys.address {
-            until = until.max(self.store.blocked_until(address).await?);
-        }
-        Ok((until > now).then_some(until))
+        let address = keys.address.as_deref().unwrap_or(&keys.username);
+        let records = self.store.throttle_records([&keys.username, address]).await?;
+        let until = records.iter().map(|(_, until)| *until).max().unwrap_or(0);
+        Ok(LoginStanding {
+            blocked_until: (until > now).then_some(until),
+            username_recorded: records.iter().any(|(key, _)| *key == keys.username),
+        })
     }
 
     pub async fn record_login_failure(&self, keys: &LoginKeys) -> Result<FailureOutcome, StoreError> {

@@ -9,6 +9,9 @@ use crate::store::StoreError;
 pub trait ThrottleRepo {
     /// Until when the key is blocked (0 or a past time: not blocked).
     async fn blocked_until(&self, key: &str) -> Result<UnixTime, StoreError>;
+    /// The keys among `keys` that have a record, with their block time: one
+    /// read for a login's username and address.
+    async fn throttle_records(&self, keys: [&str; 2]) -> Result<Vec<(String, UnixTime)>, StoreError>;
     /// Counts one failure and returns the count. The count starts again at 1
     /// when the previous failure is older than `quiet_since`.
     async fn record_failure(&self, key: &str, now: UnixTime, quiet_since: UnixTime) -> Result<i64, StoreError>;
@@ -28,6 +31,17 @@ macro_rules! impl_throttle_repo {
                         .fetch_optional(&self.pool)
                         .await?;
                     Ok(row.map_or(0, |r| r.0))
+                }
+
+                async fn throttle_records(&self, keys: [&str; 2]) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT throttle_key, blocked_until FROM login_throttle WHERE throttle_key IN ($1, $2)",
+                    )
+                    .bind(keys[0])
+                    .bind(keys[1])
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows)
                 }
 
                 async fn record_failure(&self, key: &str, now: i64, quiet_since: i64) -> Result<i64, $crate::store::StoreError> {

@@ -508,7 +508,7 @@ impl Kapu {
     ) -> Result<Account, TwoStepError> {
         let wrong = || form_error(Field::RevocationCode, Problem::RevocationDataWrong);
         let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
-        if let Some(until) = self.login_blocked_until(&keys).await? {
+        if let Some(until) = self.login_standing(&keys).await?.blocked_until {
             return Err(TwoStepError::RevocationBlocked { until });
         }
         let account = match Username::parse(typed_username) {

@@ -7,4 +7,5 @@ mod support;
 mod infra;
 mod oidc;
 mod portal;
+mod seed;
 mod two_step;
