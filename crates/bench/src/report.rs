@@ -302,6 +302,17 @@ pub fn write(dir: &Path, criterion: &Path, command: &str) -> Result<()> {
             Some((Better::Higher, 0.9)),
             None,
         );
+        let cpu = |group: &str| get(&format!("{label}.two_step_logins_cpu:/ms_per_operation/{group}"));
+        let all_cpu = ["argon2", "sqlite", "tokio", "other"].iter().map(|g| cpu(g)).sum::<Option<f64>>();
+        t.add(
+            &section,
+            "  the same by CPU time: Argon2id's CPU per login",
+            Quantity::of(cpu("argon2"), "ms", &missing),
+            "all of the server's CPU per login",
+            Some(Quantity::of(all_cpu, "ms", &missing)),
+            Some((Better::Higher, 0.9)),
+            Some("other load on the machine moves this less than rates".into()),
+        );
         let at80 =
             |what: &str| Quantity::of(get(&format!("{label}.two_step_logins_at_80:/outcome/{what}")), "ms", &missing);
         let rate80 = get(&format!("{label}.two_step_logins_at_80:/rate")).map_or_else(String::new, number);

@@ -54,6 +54,15 @@ pub struct ServerArgs {
     /// Skip the PostgreSQL deployments (outside CI, when none runs here).
     #[arg(long)]
     no_postgres: bool,
+    /// Run only these parts (repeatable): logins, code-step, memory, startup.
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+impl ServerArgs {
+    fn runs(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == part)
+    }
 }
 
 struct Ctx {
@@ -89,25 +98,32 @@ pub async fn run(args: ServerArgs) -> Result<()> {
         backends.push(("postgres_x2", Some("kapu_bench_pg2"), 2));
     }
     for (label, database, instances) in backends {
-        println!("== {label}: logins, OpenID Connect, token exchange");
-        let result = logins_suite(&mut ctx, label, database, instances).await;
-        if let Err(e) = result {
-            ctx.put(&format!("{label}.error"), json!(format!("{e:#}")));
+        if ctx.args.runs("logins") {
+            println!("== {label}: logins, OpenID Connect, token exchange");
+            if let Err(e) = logins_suite(&mut ctx, label, database, instances).await {
+                ctx.put(&format!("{label}.error"), json!(format!("{e:#}")));
+            }
         }
-        println!("== {label}: the code step alone");
-        if let Err(e) = code_step_suite(&mut ctx, label, database.map(|d| format!("{d}_code")), instances).await {
-            ctx.put(&format!("{label}.code_step.error"), json!(format!("{e:#}")));
+        if ctx.args.runs("code-step") {
+            println!("== {label}: the code step alone");
+            if let Err(e) = code_step_suite(&mut ctx, label, database.map(|d| format!("{d}_code")), instances).await {
+                ctx.put(&format!("{label}.code_step.error"), json!(format!("{e:#}")));
+            }
         }
         ctx.save()?;
     }
-    println!("== memory: idle, and a storm of {} logins at once", ctx.args.storm);
-    if let Err(e) = memory_suite(&mut ctx).await {
-        ctx.put("memory.error", json!(format!("{e:#}")));
+    if ctx.args.runs("memory") {
+        println!("== memory: idle, and a storm of {} logins at once", ctx.args.storm);
+        if let Err(e) = memory_suite(&mut ctx).await {
+            ctx.put("memory.error", json!(format!("{e:#}")));
+        }
+        ctx.save()?;
     }
-    ctx.save()?;
-    println!("== start-up: empty, and {} accounts", ctx.args.million);
-    if let Err(e) = startup_suite(&mut ctx).await {
-        ctx.put("startup.error", json!(format!("{e:#}")));
+    if ctx.args.runs("startup") {
+        println!("== start-up: empty, and {} accounts", ctx.args.million);
+        if let Err(e) = startup_suite(&mut ctx).await {
+            ctx.put("startup.error", json!(format!("{e:#}")));
+        }
     }
     ctx.save()?;
     println!("wrote {}", ctx.args.out.join("server.json").display());
@@ -216,7 +232,10 @@ async fn logins_suite(ctx: &mut Ctx, label: &str, database: Option<&str>, instan
         }
     };
     let activity_before = database.map(pg_activity).transpose()?;
+    let cpu_before = cpu_of(&servers)?;
     let peak = load::closed_loop(&bases, ctx.args.concurrency, seconds, job.clone()).await?;
+    let cpu = cpu_share(&cpu_before, &cpu_of(&servers)?, peak.seconds, peak.ok);
+    ctx.put(&format!("{label}.two_step_logins_cpu"), cpu);
     if let (Some(database), Some(before)) = (database, activity_before) {
         // Idle backends report their statistics after 10 s (PostgreSQL 15).
         tokio::time::sleep(Duration::from_secs(11)).await;
@@ -298,7 +317,12 @@ async fn logins_suite(ctx: &mut Ctx, label: &str, database: Option<&str>, instan
             }
         }
     };
+    let cpu_before = cpu_of(&servers)?;
     let exchange = load::closed_loop(&bases, ctx.args.concurrency, seconds, exchange_job).await?;
+    ctx.put(
+        &format!("{label}.token_exchange_cpu"),
+        cpu_share(&cpu_before, &cpu_of(&servers)?, exchange.seconds, exchange.ok),
+    );
     ctx.put(&format!("{label}.token_exchange"), json!({ "codes": collected, "outcome": outcome(&exchange) }));
 
     for server in &mut servers {
@@ -306,6 +330,33 @@ async fn logins_suite(ctx: &mut Ctx, label: &str, database: Option<&str>, instan
         server.stop();
     }
     Ok(())
+}
+
+fn cpu_of(servers: &[Instance]) -> Result<BTreeMap<String, f64>> {
+    let mut total = BTreeMap::new();
+    for server in servers {
+        for (group, seconds) in server.cpu_by_thread()? {
+            *total.entry(group).or_insert(0.0) += seconds;
+        }
+    }
+    Ok(total)
+}
+
+/// Where the servers' CPU went during a run: per thread group, ms per
+/// operation, Argon2's share of it all (a second estimate of the ratio to
+/// the Argon2 limit, which other load on the machine moves much less than
+/// wall-clock rates) and the cores the servers kept busy.
+fn cpu_share(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, seconds: f64, operations: usize) -> Value {
+    let spent: BTreeMap<&String, f64> =
+        after.iter().map(|(g, s)| (g, s - before.get(g).copied().unwrap_or(0.0))).collect();
+    let total: f64 = spent.values().sum();
+    let per_op: BTreeMap<&String, f64> = spent.iter().map(|(g, s)| (*g, s * 1e3 / operations.max(1) as f64)).collect();
+    let argon2 = spent.iter().find(|(g, _)| g.as_str() == "argon2").map_or(0.0, |(_, s)| *s);
+    json!({
+        "ms_per_operation": per_op,
+        "argon2_share": argon2 / total.max(1e-9),
+        "cores_busy": total / seconds.max(1e-9),
+    })
 }
 
 /// Codes from authorize calls inside one live session, for `duration`.
@@ -401,8 +452,13 @@ async fn code_step_suite(ctx: &mut Ctx, label: &str, database: Option<String>, i
             }
         }
     };
+    let cpu_before = cpu_of(&servers)?;
     let measured = load::closed_loop(&bases, ctx.args.concurrency, Duration::from_secs(ctx.args.seconds), job).await?;
-    ctx.put(&format!("{label}.code_step"), json!({ "prepared": prepared.ok, "outcome": outcome(&measured) }));
+    let cpu = cpu_share(&cpu_before, &cpu_of(&servers)?, measured.seconds, measured.ok);
+    ctx.put(
+        &format!("{label}.code_step"),
+        json!({ "prepared": prepared.ok, "outcome": outcome(&measured), "cpu": cpu }),
+    );
     for server in &mut servers {
         server.stop();
     }

@@ -145,6 +145,34 @@ impl Instance {
         Ok(Memory { rss_mib: field("VmRSS:").context("no VmRSS")?, peak_mib: field("VmHWM:").context("no VmHWM")? })
     }
 
+    /// CPU seconds used so far by each group of threads (named by the
+    /// thread's name: `kapu-argon2-*` → "argon2", ...), from /proc.
+    pub fn cpu_by_thread(&self) -> Result<std::collections::BTreeMap<String, f64>> {
+        let mut groups = std::collections::BTreeMap::new();
+        let ticks = 100.0; // USER_HZ on Linux
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.child.id()))? {
+            let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else { continue };
+            // "pid (name) state ..." — the name may hold spaces; fields after ')'.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+            let name = &stat[open + 1..close];
+            let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+            let cpu = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+            // utime and stime are fields 14 and 15 of stat, 11 and 12 after the name.
+            let seconds = (cpu(11) + cpu(12)) / ticks;
+            let group = if name.starts_with("kapu-argon2") {
+                "argon2"
+            } else if name.starts_with("sqlx-sqlite") {
+                "sqlite"
+            } else if name.starts_with("tokio") {
+                "tokio"
+            } else {
+                "other"
+            };
+            *groups.entry(group.to_owned()).or_insert(0.0) += seconds;
+        }
+        Ok(groups)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -79,7 +79,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     c.password_hash.memory_kib = 64;
     c.password_hash.iterations = 1;
     c.password_hash.workers = 2;
-    c.database.max_connections = 5;
+    c.database.max_connections = Some(5);
     c
 }
 
