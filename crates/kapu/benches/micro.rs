@@ -35,12 +35,11 @@ use criterion::Criterion;
 use kapu::crypto::SecretKey;
 use kapu::crypto::secret_box::SecretBox;
 use kapu::oidc::keys;
-use kapu::oidc::model::{SigningAlg, SigningKeyRecord};
+use kapu::oidc::model::{IdTokenClaims, SigningAlg, SigningKeyRecord};
 use kapu::passwords::{Password, PasswordHash, PasswordHashConfig, PasswordHasher, Verification};
 use kapu::twostep::model::RevocationCode;
 use p256::ecdsa::signature::{RandomizedSigner, Signer};
 use rand_core::OsRng;
-use serde::Serialize;
 use sha2::Sha256;
 
 /// A password of a realistic length.
@@ -48,29 +47,8 @@ const PASSWORD: &str = "Tavaszi szél vizet áraszt";
 /// 2023-11-14 22:13:20 UTC, an arbitrary "now".
 const NOW: i64 = 1_700_000_000;
 
-/// The claims of the token endpoint's ID token (`oidc::service`'s private
-/// `IdTokenClaims`, same fields in the same order), filled as for a
-/// two-step login by a service that asked for `openid profile email`.
-#[derive(Serialize)]
-struct IdTokenClaims {
-    iss: String,
-    sub: String,
-    aud: String,
-    exp: i64,
-    iat: i64,
-    auth_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<String>,
-    acr: String,
-    amr: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
-}
-
+/// Claims filled as for a two-step login by a service that asked for
+/// `openid profile email`.
 fn claims() -> IdTokenClaims {
     IdTokenClaims {
         iss: "https://ugyfelkapu.example.hu".to_owned(),

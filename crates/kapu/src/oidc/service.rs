@@ -11,10 +11,9 @@ use crate::Kapu;
 use crate::accounts::model::{Account, AccountId};
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
-use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_token, token_hash};
 use crate::oidc::keys::{self, KeyError};
-use crate::oidc::model::{AccessToken, AuthCode, AuthRequest, Client, Level, SigningAlg};
+use crate::oidc::model::{AccessToken, AuthCode, AuthRequest, Client, IdTokenClaims, Level, SigningAlg};
 use crate::oidc::repo::Redeemed;
 use crate::sessions::model::ActiveSession;
 use crate::store::StoreError;
@@ -201,26 +200,6 @@ pub struct TokenParams {
     pub client_secret: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct IdTokenClaims {
-    iss: String,
-    sub: String,
-    aud: String,
-    exp: UnixTime,
-    iat: UnixTime,
-    auth_time: UnixTime,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<String>,
-    acr: String,
-    amr: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
 }
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
