@@ -148,8 +148,9 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// List accounts.
     List(ListArgs),
-    /// Lift the lock after too many failed logins.
-    Unlock(UserArgs),
+    /// Lift every lock on a citizen: the password limit of the name, the
+    /// code step's wait or lock, the lost-phone form's limit. Audited.
+    Unlock(UnlockArgs),
 }
 
 #[derive(Args)]
@@ -191,6 +192,17 @@ pub struct ListArgs {
 pub struct UserArgs {
     #[arg(long = "user", value_name = "USERNAME")]
     user: String,
+    #[command(flatten)]
+    out: Json,
+}
+
+#[derive(Args)]
+pub struct UnlockArgs {
+    #[arg(long = "user", value_name = "USERNAME")]
+    user: String,
+    /// Why (recorded in the audit log), e.g. "ID card checked at the office".
+    #[arg(long)]
+    reason: String,
     #[command(flatten)]
     out: Json,
 }
@@ -254,16 +266,22 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Err(e) => fail(a.out.json, &e.to_string()),
         },
-        AdminCommand::User(UserCommand::Unlock(a)) => match kapu.admin_unlock(&a.user).await {
-            Ok(was_locked) if a.out.json => {
-                println!("{}", json!({ "ok": true, "username": a.user, "was_locked": was_locked }));
+        AdminCommand::User(UserCommand::Unlock(a)) => match kapu.admin_unlock(&a.user, &a.reason).await {
+            Ok(lifted) if a.out.json => {
+                let was_locked = lifted.login || lifted.codes;
+                println!("{}", json!({ "ok": true, "username": a.user, "was_locked": was_locked, "lifted": lifted }));
                 ExitCode::SUCCESS
             }
-            Ok(true) => {
-                println!("unlocked {}", a.user);
+            Ok(lifted) if lifted.login || lifted.codes => {
+                let what = match (lifted.login, lifted.codes) {
+                    (true, true) => "the password limit and the code lock",
+                    (true, false) => "the password limit",
+                    _ => "the code lock",
+                };
+                println!("unlocked {}: lifted {what}", a.user);
                 ExitCode::SUCCESS
             }
-            Ok(false) => {
+            Ok(_) => {
                 println!("{} was not locked; nothing to do", a.user);
                 ExitCode::SUCCESS
             }
@@ -322,7 +340,7 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                 Err(e) => fail(a.out.json, &e.to_string()),
             }
         }
-        AdminCommand::Client(ClientCommand::List(a)) => match kapu.store.list_clients().await {
+        AdminCommand::Client(ClientCommand::List(a)) => match kapu.list_clients().await {
             Ok(clients) if a.out.json => {
                 println!("{}", json!({ "ok": true, "clients": clients }));
                 ExitCode::SUCCESS
@@ -345,7 +363,7 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Err(e) => fail(a.out.json, &e.to_string()),
         },
-        AdminCommand::Client(ClientCommand::Remove(a)) => match kapu.store.delete_client(&a.client_id).await {
+        AdminCommand::Client(ClientCommand::Remove(a)) => match kapu.remove_client(&a.client_id).await {
             Ok(true) if a.out.json => {
                 println!("{}", json!({ "ok": true, "removed": a.client_id }));
                 ExitCode::SUCCESS

@@ -57,6 +57,11 @@ fn admin_commands_work_on_the_same_data_and_speak_json() {
 
     let unlock =
         kapu(dir.path()).args(["admin", "user", "unlock", "--user", "hivatal.teszt", "--json"]).output().unwrap();
+    assert!(!unlock.status.success(), "a reason is required");
+    let unlock = kapu(dir.path())
+        .args(["admin", "user", "unlock", "--user", "hivatal.teszt", "--reason", "ID card checked", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(json(&unlock)["was_locked"], false);
 
     // Errors: clear, non-zero, also as JSON.

@@ -12,10 +12,13 @@ use crate::mail::{MailError, Mailer, mailer_from_config};
 use crate::metrics::Metrics;
 use crate::passwords::{HashError, PasswordHasher};
 use crate::store::{Store, StoreError};
+use crate::throttle::Limits;
 
 pub struct Kapu {
     pub config: Arc<Config>,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
+    /// Every attempt limit, with the statements that take attempts.
+    pub limits: Limits,
     pub hasher: PasswordHasher,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
@@ -62,6 +65,7 @@ impl Kapu {
         let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
         let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;
         Ok(Self {
+            limits: Limits::from_config(&config.login_limits, &config.two_step),
             time_zone: config.time_zone(),
             csrf_key: key.derive("csrf"),
             secret_box: SecretBox::new(&key.derive("totp-secrets")),

@@ -278,6 +278,9 @@ impl Config {
         if l.account_lockout_seconds < 1 || l.address_lockout_seconds < 1 {
             return Err(invalid("login_limits.*_lockout_seconds", "must be positive"));
         }
+        if l.account_lockout_after > 1000 || l.address_lockout_after > 1000 {
+            return Err(invalid("login_limits.*_lockout_after", "must be at most 1000"));
+        }
         let e = &self.email_links;
         for (option, v) in [
             ("email_links.registration_ttl_seconds", e.registration_ttl_seconds),

@@ -70,6 +70,7 @@ catalogue! {
     login_blocked: "Túl sok sikertelen próbálkozás. Biztonsági okból {time} előtt nem próbálkozhat újra ezzel a felhasználónévvel vagy erről a címről.", "Too many failed attempts. For your security you cannot try again with this username or from this address before {time}.";
     login_not_confirmed: "A regisztrációt még nem erősítette meg. Nyissa meg az e-mailben kapott linket.", "You have not confirmed your registration yet. Open the link we emailed you.";
     busy: "A szolgáltatás most túlterhelt. Kérjük, próbálja újra néhány másodperc múlva.", "The service is very busy right now. Please try again in a few seconds.";
+    unavailable: "A szolgáltatás átmenetileg nem érhető el. Semmi sem veszett el: kérjük, próbálja újra néhány perc múlva.", "The service is briefly unavailable. Nothing was lost: please try again in a few minutes.";
     register_title: "Regisztráció", "Registration";
     full_name: "Teljes név", "Full name";
     email: "E-mail-cím", "Email address";
@@ -219,7 +220,9 @@ catalogue! {
     problem_wrong_password: "A megadott jelszó nem megfelelő.", "The password is not correct.";
     problem_must_confirm: "A törléshez jelölje be a megerősítést.", "Tick the confirmation to delete the account.";
     problem_code_format: "Az azonosító 6 számjegyből áll.", "The code is 6 digits.";
-    problem_wrong_code: "A kód nem megfelelő. Minden kód csak egyszer használható: ha az imént használta, várja meg a következőt.", "The code is not correct. Each code can be used only once: if you just used this one, wait for the next.";
+    problem_wrong_code: "A kód nem megfelelő. Ellenőrizze, hogy az Ügyfélkapu+ fiókhoz tartozó kódot írta-e be.", "The code is not correct. Check that you entered the code of your Ügyfélkapu+ account.";
+    problem_too_many_attempts: "Túl sok sikertelen próbálkozás történt. Kérjük, várjon néhány percet, majd próbálja újra.", "There have been too many failed attempts. Please wait a few minutes, then try again.";
+    problem_code_already_used: "Ezt a kódot már felhasználta. Minden kód csak egyszer használható: várja meg, amíg az alkalmazás új kódot mutat, és azt adja meg. (Ez a próbálkozás nem számít hibásnak.)", "This code has already been used. Each code works only once: wait until the app shows a new code and enter that one. (This try does not count as a wrong code.)";
     problem_must_confirm_saved: "A befejezéshez jelölje be, hogy a törlőkódot elmentette.", "Tick that you have saved the revocation code to finish.";
     problem_revocation_data_wrong: "A felhasználónév, a jelszó vagy a törlőkód nem megfelelő.", "The username, password or revocation code is not correct.";
     error_title: "Hiba", "Error";
@@ -332,6 +335,8 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         Problem::MustConfirm => t.problem_must_confirm.to_owned(),
         Problem::CodeFormat(_) => t.problem_code_format.to_owned(),
         Problem::WrongCode => t.problem_wrong_code.to_owned(),
+        Problem::CodeAlreadyUsed => t.problem_code_already_used.to_owned(),
+        Problem::TooManyAttempts => t.problem_too_many_attempts.to_owned(),
         Problem::MustConfirmSaved => t.problem_must_confirm_saved.to_owned(),
         Problem::RevocationDataWrong => t.problem_revocation_data_wrong.to_owned(),
     }

@@ -1,17 +1,29 @@
 //! Office and operator use cases (`kapu admin ...`): create an account for a
-//! citizen in person, unlock a locked name, list accounts, read the audit log.
+//! citizen in person, lift a citizen's locks, list accounts, read the audit log.
 
 use crate::Kapu;
 use crate::accounts::model::{Account, AccountId, AccountStatus, FullName, Language, Username};
+use crate::accounts::repo::AccountRepo;
 use crate::accounts::repo::NewAccount;
 use crate::accounts::service::{AccountError, Field, FormErrors, Problem};
 use crate::audit::model::{AuditEntry, AuditEvent, Outcome};
+use crate::audit::repo::AuditRepo;
 use crate::audit::{Actor, Subject};
 use crate::crypto::random_id;
 use crate::mail::EmailAddress;
 use crate::passwords::Password;
 use crate::store::StoreError;
-use crate::throttle::LoginKeys;
+use crate::throttle::{ThrottleRepo, username_key};
+use crate::twostep::repo::TwoStepRepo;
+
+/// What an office unlock lifted.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Unlocked {
+    /// The name's password limit (or the lost-phone form's) was waiting or locked.
+    pub login: bool,
+    /// The code step had wrong codes counted, a wait or a lock.
+    pub codes: bool,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -73,33 +85,44 @@ impl Kapu {
             language,
             created_at: now,
         };
-        match self.store.insert_account(&account).await {
+        let tx = self.store.begin().await?;
+        match tx.insert_account(&account).await {
             Err(StoreError::Conflict) => {
+                tx.rollback().await?;
                 return Err(AdminError::Invalid(format!("username: the username {:?} is taken", username.as_str())));
             }
             other => other?,
         }
         let created =
-            self.store.account_by_id(&account.id).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
-        self.audit(
-            AuditEvent::AccountCreatedByOffice,
-            Outcome::Success,
-            Subject::account(&created),
-            &Actor::default(),
-            None,
-        )
-        .await;
+            tx.account_by_id(&account.id).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_string()))?;
+        let subject = Subject::account(&created);
+        self.audit(&tx, AuditEvent::AccountCreatedByOffice, Outcome::Success, subject, &Actor::default(), None).await?;
+        tx.commit().await?;
         Ok(created)
     }
 
-    /// Lifts the login lock of a username. Returns whether it was locked.
-    pub async fn admin_unlock(&self, username: &str) -> Result<bool, AdminError> {
+    /// Lifts every lock on a citizen (`kapu admin user unlock`): the login
+    /// limit of the name, the code step's wait or lock, and the lost-phone
+    /// form's limit. Audited with the office's reason.
+    pub async fn admin_unlock(&self, username: &str, reason: &str) -> Result<Unlocked, AdminError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AdminError::Invalid("a reason is required (e.g. \"called from the registered phone\")".into()));
+        }
         let name = Username::parse(username).map_err(|_| AdminError::NoSuchUser(username.to_owned()))?;
         let account =
             self.store.account_by_username(&name).await?.ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))?;
-        let was_locked = self.store.clear_throttle(LoginKeys::for_username(name.as_str()).username_key()).await?;
-        self.audit(AuditEvent::Unlocked, Outcome::Success, Subject::account(&account), &Actor::default(), None).await;
-        Ok(was_locked)
+        let tx = self.store.begin().await?;
+        let login = tx.clear_throttle(&username_key("user", name.as_str())).await?;
+        let lost_phone = tx.clear_throttle(&username_key("revoke", name.as_str())).await?;
+        let codes = tx.lift_code_lock(&account.id).await?;
+        let unlocked = Unlocked { login: login || lost_phone, codes };
+        let detail: String =
+            format!("login={} codes={}: {reason}", unlocked.login, unlocked.codes).chars().take(500).collect();
+        let subject = Subject::account(&account);
+        self.audit(&tx, AuditEvent::Unlocked, Outcome::Success, subject, &Actor::default(), Some(detail)).await?;
+        tx.commit().await?;
+        Ok(unlocked)
     }
 
     pub async fn admin_list_users(&self, limit: i64, offset: i64) -> Result<Vec<Account>, AdminError> {

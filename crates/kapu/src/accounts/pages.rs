@@ -170,15 +170,7 @@ pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q):
 
 pub async fn logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
     if let (Some(token), Some(session)) = (&ctx.session_token, &ctx.session) {
-        kapu.end_session(token).await?;
-        kapu.audit(
-            crate::audit::model::AuditEvent::Logout,
-            crate::audit::model::Outcome::Success,
-            crate::audit::Subject::account(&session.account),
-            &ctx.actor(),
-            None,
-        )
-        .await;
+        kapu.logout(token, &session.account, &ctx.actor()).await?;
     }
     Ok(with_cookies(redirect("/login?msg=logged_out"), vec![clear_session_cookie(&kapu)]))
 }
@@ -421,6 +413,11 @@ pub async fn change_password_post(
             let page = change_password_form(&kapu, &ctx, None).field_errors(&errors);
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(AccountError::Blocked { until }) => {
+            let message = fill(ctx.t().login_blocked, &[("time", &kapu.format_time(until))]);
+            let page = change_password_form(&kapu, &ctx, None).page_error("current_password", message);
+            Ok(with_status(page.render()?, StatusCode::TOO_MANY_REQUESTS))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -583,6 +580,11 @@ pub async fn delete_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Fo
         Err(AccountError::Form(errors)) => {
             let page = delete_form(&kapu, &ctx).field_errors(&errors);
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(AccountError::Blocked { until }) => {
+            let message = fill(ctx.t().login_blocked, &[("time", &kapu.format_time(until))]);
+            let page = delete_form(&kapu, &ctx).page_error("password", message);
+            Ok(with_status(page.render()?, StatusCode::TOO_MANY_REQUESTS))
         }
         Err(e) => Err(e.into()),
     }

@@ -1,6 +1,6 @@
 //! Account use cases. Each parses its input into domain types, checks the
-//! rules, stores the result in one step and records an audit event. Nothing is
-//! stored when any field is wrong.
+//! rules, and stores the result with its audit event in one unit of work.
+//! Nothing is stored when any field is wrong.
 
 use std::sync::Arc;
 
@@ -9,17 +9,20 @@ use crate::accounts::model::{
     Account, AccountId, AccountStatus, EmailLink, FullName, FullNameError, Language, LinkPurpose, Username,
     UsernameError,
 };
-use crate::accounts::repo::NewAccount;
+use crate::accounts::repo::{AccountRepo, NewAccount};
 use crate::audit::model::{AuditEvent, Outcome};
+use crate::audit::repo::AuditRepo;
 use crate::audit::{Actor, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, random_token, token_hash};
 use crate::i18n::{self, fill};
 use crate::mail::{EmailAddress, EmailAddressError, OutgoingEmail, send_in_background};
-use crate::passwords::{HashError, Password, PasswordRejection, Verification};
+use crate::passwords::{HashError, Password, PasswordRejection};
 use crate::sessions::model::SessionRecord;
-use crate::store::StoreError;
-use crate::throttle::LoginKeys;
+use crate::sessions::repo::SessionRepo;
+use crate::store::{Db, StoreError};
+use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, ThrottleRepo, give_back, username_key};
+use crate::twostep::repo::TwoStepRepo;
 use crate::twostep::service::LoginStep;
 
 /// The form fields the account pages have.
@@ -66,9 +69,13 @@ pub enum Problem {
     MustConfirm,
     /// Not six digits (a typing slip, not counted as a guess).
     CodeFormat(otp::CodeError),
-    /// Not the current code (or already used).
+    /// Not the current code.
     WrongCode,
+    /// The right code, but used already: wait for the next one (not a guess).
+    CodeAlreadyUsed,
     MustConfirmSaved,
+    /// Too many wrong passwords: wait before the next try.
+    TooManyAttempts,
     /// Username, password or revocation code wrong (one answer for all).
     RevocationDataWrong,
 }
@@ -98,6 +105,9 @@ pub enum AccountError {
     /// The link was used already, expired or never existed.
     #[error("the link is not valid")]
     LinkInvalid,
+    /// Too many wrong passwords: no attempt is checked before `until`.
+    #[error("too many failed attempts")]
+    Blocked { until: UnixTime },
     /// Too many password checks at once; try again in a moment.
     #[error("the server is busy")]
     Busy,
@@ -112,6 +122,15 @@ impl From<HashError> for AccountError {
         match e {
             HashError::Busy => AccountError::Busy,
             other => AccountError::Hash(other.to_string()),
+        }
+    }
+}
+
+impl From<CheckError> for AccountError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Store(e) => e.into(),
+            CheckError::Hash(e) => e.into(),
         }
     }
 }
@@ -141,6 +160,15 @@ impl From<HashError> for LoginError {
         match e {
             HashError::Busy => LoginError::Busy,
             other => LoginError::Hash(other.to_string()),
+        }
+    }
+}
+
+impl From<CheckError> for LoginError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Store(e) => e.into(),
+            CheckError::Hash(e) => e.into(),
         }
     }
 }
@@ -176,7 +204,7 @@ impl Kapu {
         }
     }
 
-    fn new_link(
+    pub(crate) fn new_link(
         &self,
         purpose: LinkPurpose,
         account_id: &AccountId,
@@ -194,6 +222,12 @@ impl Kapu {
             expires_at: now + ttl,
         };
         (token, link)
+    }
+
+    /// Stores a link on `db`; earlier links of the same purpose stop working.
+    pub(crate) async fn replace_link(&self, db: &impl Db, link: &EmailLink) -> Result<(), StoreError> {
+        db.delete_email_links(&link.account_id, link.purpose).await?;
+        db.insert_email_link(link).await
     }
 
     fn send_mail(&self, to: &EmailAddress, to_name: &str, subject: &str, text: String) {
@@ -245,15 +279,23 @@ impl Kapu {
             created_at: now,
         };
         let (token, link) = self.new_link(LinkPurpose::Registration, &account.id, None, ttl);
-        match self.store.insert_pending_account(&account, &link).await {
+        let tx = self.store.begin().await?;
+        tx.delete_expired_registration(&account.username, now).await?;
+        match tx.insert_account(&account).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
+                tx.rollback().await?;
                 let mut errors = FormErrors::default();
                 errors.add(Field::Username, Problem::UsernameTaken);
                 return Err(AccountError::Form(errors));
             }
             Err(e) => return Err(e.into()),
         }
+        tx.insert_email_link(&link).await?;
+        let subject =
+            Subject { account_id: Some(account.id.clone()), username: Some(account.username.as_str().to_owned()) };
+        self.audit(&tx, AuditEvent::Registered, Outcome::Success, subject, actor, None).await?;
+        tx.commit().await?;
         let t = i18n::texts(input.language);
         let url = self.link(&format!("/register/confirm/{token}"));
         let body = fill(
@@ -261,9 +303,6 @@ impl Kapu {
             &[("name", account.full_name.as_str()), ("url", &url), ("hours", &((ttl + 3599) / 3600).to_string())],
         );
         self.send_mail(&account.email, account.full_name.as_str(), t.mail_registration_subject, body);
-        let subject =
-            Subject { account_id: Some(account.id.clone()), username: Some(account.username.as_str().to_owned()) };
-        self.audit(AuditEvent::Registered, Outcome::Success, subject, actor, None).await;
         Ok(())
     }
 
@@ -280,85 +319,105 @@ impl Kapu {
 
     /// Opens the registration link: the account becomes usable. Single use.
     pub async fn confirm_registration(&self, token: &str, actor: &Actor) -> Result<Account, AccountError> {
-        let id =
-            self.store.activate_with_link(&token_hash(token), self.now()).await?.ok_or(AccountError::LinkInvalid)?;
-        let account = self.store.account_by_id(&id).await?.ok_or(AccountError::LinkInvalid)?;
-        self.audit(AuditEvent::RegistrationConfirmed, Outcome::Success, Subject::account(&account), actor, None).await;
+        let now = self.now();
+        let tx = self.store.begin().await?;
+        let Some(link) = tx.consume_email_link(&token_hash(token), LinkPurpose::Registration, now).await? else {
+            tx.rollback().await?;
+            return Err(AccountError::LinkInvalid);
+        };
+        tx.activate_account(&link.account_id, now).await?;
+        let account = tx.account_by_id(&AccountId(link.account_id)).await?.ok_or(AccountError::LinkInvalid)?;
+        self.audit(&tx, AuditEvent::RegistrationConfirmed, Outcome::Success, Subject::account(&account), actor, None)
+            .await?;
+        tx.commit().await?;
         Ok(account)
     }
 
-    /// "AZONOSÍTÁS": username and password. Unknown names and wrong passwords
-    /// get the same answer after the same work (a dummy hash), and count
-    /// against the same limits.
+    /// "AZONOSÍTÁS": username and password. The attempt is taken (on the
+    /// typed name and the client address) before the password is checked.
+    /// Unknown names and wrong passwords get the same answer after the same
+    /// work (a dummy hash), and count against the same limits.
     pub async fn login(
         &self,
         typed_username: &str,
         password: &Password,
         actor: &Actor,
     ) -> Result<LoginStep, LoginError> {
-        let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
-        let standing = self.login_standing(&keys).await?;
-        if let Some(until) = standing.blocked_until {
-            self.metrics.login("blocked");
-            let detail = Some(format!("blocked until {}", self.format_time(until)));
-            self.audit(
-                AuditEvent::LoginBlocked,
-                Outcome::Failure,
-                Subject::typed_username(typed_username),
-                actor,
-                detail,
-            )
-            .await;
-            return Err(LoginError::Blocked { until });
-        }
         let account = match Username::parse(typed_username) {
             Ok(name) => self.store.account_by_username(&name).await?,
             Err(_) => None,
         };
-        let verification = match &account {
-            Some(account) => {
-                let stored = crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
-                self.hasher.verify(password, &stored).await?
+        let keys = AttemptKeys::password(&self.limits, typed_username, actor.client_addr.as_deref());
+        let (needs_rehash, taken) = match self.check_password_limited(&keys, account.as_ref(), password).await? {
+            PasswordCheck::Blocked { until } => {
+                self.metrics.login("blocked");
+                let detail = Some(format!("blocked until {}", self.format_time(until)));
+                let subject = Subject::typed_username(typed_username);
+                self.audit(&self.store, AuditEvent::LoginBlocked, Outcome::Failure, subject, actor, detail).await?;
+                return Err(LoginError::Blocked { until });
             }
-            None => {
-                self.hasher.verify_dummy(password).await?;
-                Verification::Invalid
+            PasswordCheck::Checked { right: true, needs_rehash, taken } => (needs_rehash, taken),
+            PasswordCheck::Checked { right: false, taken, .. } => {
+                return Err(self.login_failed(typed_username, account.as_ref(), &taken, actor).await?);
             }
         };
-        let (account, needs_rehash) = match (account, verification) {
-            (Some(account), Verification::Valid { needs_rehash }) => (account, needs_rehash),
-            (account, _) => {
-                let outcome = self.record_login_failure(&keys).await?;
-                self.metrics.login("invalid_credentials");
-                let subject =
-                    account.as_ref().map_or_else(|| Subject::typed_username(typed_username), Subject::account);
-                self.audit(AuditEvent::LoginFailed, Outcome::Failure, subject.clone(), actor, None).await;
-                if outcome.locked_out {
-                    let detail = Some(format!("locked until {}", self.format_time(outcome.blocked_until)));
-                    self.audit(AuditEvent::LockedOut, Outcome::Failure, subject, actor, detail).await;
-                }
-                let blocked_until = (outcome.blocked_until > self.now()).then_some(outcome.blocked_until);
-                return Err(LoginError::InvalidCredentials { blocked_until });
-            }
+        let Some(account) = account else {
+            return Err(LoginError::Hash("a right password for no account".into()));
         };
         if account.status != AccountStatus::Active {
+            give_back(&self.store, &taken).await?;
             self.metrics.login("not_confirmed");
             return Err(LoginError::NotConfirmed);
         }
-        if needs_rehash {
-            let upgraded = self.hasher.hash(password).await?;
-            self.store.upgrade_password_hash(&account.id, upgraded.as_str(), self.now()).await?;
+        let upgraded = if needs_rehash { Some(self.hasher.hash(password).await?) } else { None };
+        let tx = self.store.begin().await?;
+        give_back(&tx, &taken).await?;
+        if let Some(hash) = &upgraded {
+            tx.set_password_hash(&account.id, hash.as_str(), self.now()).await?;
         }
-        if standing.username_recorded {
-            self.clear_login_failures(&keys).await?;
+        let step = self.after_password(&tx, &account, actor).await?;
+        if let LoginStep::Done(_) = &step {
+            self.audit(&tx, AuditEvent::LoginSucceeded, Outcome::Success, Subject::account(&account), actor, None)
+                .await?;
         }
-        let step = self.after_password(&account, actor).await?;
+        tx.commit().await?;
         if let LoginStep::Done(_) = &step {
             self.metrics.login("success");
-            self.audit(AuditEvent::LoginSucceeded, Outcome::Success, Subject::account(&account), actor, None).await;
             self.notify_login(&account, actor);
         }
         Ok(step)
+    }
+
+    /// A wrong password: the attempt stays counted; the failure (and a
+    /// lockout it reached) is recorded; the answer says how long to wait.
+    async fn login_failed(
+        &self,
+        typed_username: &str,
+        account: Option<&Account>,
+        taken: &Taken,
+        actor: &Actor,
+    ) -> Result<LoginError, StoreError> {
+        self.metrics.login("invalid_credentials");
+        let subject = account.map_or_else(|| Subject::typed_username(typed_username), Subject::account);
+        let now = self.now();
+        let user_attempt = taken.number_on("user:").unwrap_or(0);
+        let address_attempt = taken.number_on("addr:").unwrap_or(0);
+        let wait = self
+            .limits
+            .username
+            .limit
+            .wait_after(user_attempt)
+            .max(self.limits.address.limit.wait_after(address_attempt));
+        let locked_out = user_attempt == self.limits.username.limit.lockout_after;
+        let tx = self.store.begin().await?;
+        self.audit(&tx, AuditEvent::LoginFailed, Outcome::Failure, subject.clone(), actor, None).await?;
+        if locked_out {
+            self.metrics.lockout();
+            let detail = Some(format!("locked until {}", self.format_time(now + wait)));
+            self.audit(&tx, AuditEvent::LockedOut, Outcome::Failure, subject, actor, detail).await?;
+        }
+        tx.commit().await?;
+        Ok(LoginError::InvalidCredentials { blocked_until: (wait > 0).then_some(now + wait) })
     }
 
     /// "Email me about every login" (Beállítások).
@@ -377,14 +436,8 @@ impl Kapu {
             return Ok(());
         };
         let Some(account) = self.store.account_by_username(&name).await? else {
-            self.audit(
-                AuditEvent::PasswordResetRequested,
-                Outcome::Failure,
-                Subject::typed_username(typed_username),
-                actor,
-                None,
-            )
-            .await;
+            let subject = Subject::typed_username(typed_username);
+            self.audit(&self.store, AuditEvent::PasswordResetRequested, Outcome::Failure, subject, actor, None).await?;
             return Ok(());
         };
         if account.status != AccountStatus::Active {
@@ -392,14 +445,17 @@ impl Kapu {
         }
         let ttl = self.config.email_links.password_reset_ttl_seconds;
         let (token, link) = self.new_link(LinkPurpose::PasswordReset, &account.id, None, ttl);
-        self.store.insert_email_link(&link).await?;
+        let tx = self.store.begin().await?;
+        self.replace_link(&tx, &link).await?;
+        self.audit(&tx, AuditEvent::PasswordResetRequested, Outcome::Success, Subject::account(&account), actor, None)
+            .await?;
+        tx.commit().await?;
         let t = i18n::texts(account.language);
         let url = self.link(&format!("/password/reset/{token}"));
         let minutes = (ttl / 60).to_string();
         let body =
             fill(t.mail_reset_body, &[("name", account.full_name.as_str()), ("url", &url), ("minutes", &minutes)]);
         self.send_mail(&account.email, account.full_name.as_str(), t.mail_reset_subject, body);
-        self.audit(AuditEvent::PasswordResetRequested, Outcome::Success, Subject::account(&account), actor, None).await;
         Ok(())
     }
 
@@ -408,7 +464,7 @@ impl Kapu {
     }
 
     /// Sets a new password from a reset link (single use) and ends every
-    /// session of the account.
+    /// session and half-finished login of the account.
     pub async fn reset_password(
         &self,
         token: &str,
@@ -417,10 +473,9 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<Account, AccountError> {
         let hash = token_hash(token);
-        let now = self.now();
         let id = self
             .store
-            .email_link_account(&hash, LinkPurpose::PasswordReset, now)
+            .email_link_account(&hash, LinkPurpose::PasswordReset, self.now())
             .await?
             .ok_or(AccountError::LinkInvalid)?;
         let account = self.store.account_by_id(&id).await?.ok_or(AccountError::LinkInvalid)?;
@@ -429,13 +484,19 @@ impl Kapu {
         self.check_new_password(&mut errors, password, again, &context);
         errors.into_result()?;
         let new_hash = self.hasher.hash(password).await?;
-        self.store
-            .reset_password_with_link(&hash, new_hash.as_str(), self.now())
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let now = self.now();
+        let tx = self.store.begin().await?;
+        if tx.consume_email_link(&hash, LinkPurpose::PasswordReset, now).await?.is_none() {
+            tx.rollback().await?;
+            return Err(AccountError::LinkInvalid);
+        }
+        tx.set_password_hash(&account.id, new_hash.as_str(), now).await?;
+        tx.delete_sessions_of(&account.id, None).await?;
+        tx.delete_pending_logins_of(&account.id).await?;
         // A reset proves control of the mailbox: forget the name's failures.
-        self.clear_login_failures(&LoginKeys::for_username(account.username.as_str())).await?;
-        self.audit(AuditEvent::PasswordReset, Outcome::Success, Subject::account(&account), actor, None).await;
+        tx.clear_throttle(&username_key("user", account.username.as_str())).await?;
+        self.audit(&tx, AuditEvent::PasswordReset, Outcome::Success, Subject::account(&account), actor, None).await?;
+        tx.commit().await?;
         self.notify_password_changed(&account);
         Ok(account)
     }
@@ -447,46 +508,54 @@ impl Kapu {
         self.send_mail(&account.email, account.full_name.as_str(), t.mail_password_changed_subject, body);
     }
 
-    /// Checks the account's own password (for changes that need it). A wrong
-    /// password counts as a failed login, so these forms cannot be used to guess.
+    /// Checks the account's own password (for changes that need it), taking
+    /// a login attempt first, so these forms cannot be used to guess. A
+    /// right password's attempts come back with the change (`taken`).
     async fn check_current_password(
         &self,
         account: &Account,
         password: &Password,
         actor: &Actor,
-    ) -> Result<bool, AccountError> {
-        let stored = crate::passwords::PasswordHash::from_stored(account.password_hash.clone())?;
-        match self.hasher.verify(password, &stored).await? {
-            Verification::Valid { .. } => Ok(true),
-            Verification::Invalid => {
-                let keys = LoginKeys::new(account.username.as_str(), actor.client_addr.as_deref());
-                self.record_login_failure(&keys).await?;
-                Ok(false)
-            }
+    ) -> Result<(bool, Taken), AccountError> {
+        let keys = AttemptKeys::password(&self.limits, account.username.as_str(), actor.client_addr.as_deref());
+        match self.check_password_limited(&keys, Some(account), password).await? {
+            PasswordCheck::Blocked { until } => Err(AccountError::Blocked { until }),
+            PasswordCheck::Checked { right, taken, .. } => Ok((right, taken)),
         }
     }
 
     /// "Jelszóváltoztatás": current password, new one twice; every other
-    /// session of the account ends.
+    /// session of the account (all but `current_session_hash`) ends.
     pub async fn change_password(
         &self,
         account: &Account,
-        current_session: &str,
+        current_session_hash: &str,
         current: &Password,
         password: &Password,
         again: &Password,
         actor: &Actor,
     ) -> Result<(), AccountError> {
         let mut errors = FormErrors::default();
-        if !self.check_current_password(account, current, actor).await? {
+        let (right, taken) = self.check_current_password(account, current, actor).await?;
+        if !right {
             errors.add(Field::CurrentPassword, Problem::WrongPassword);
         }
         let context = [account.username.as_str(), account.full_name.as_str(), email_local_part(account.email.as_str())];
         self.check_new_password(&mut errors, password, again, &context);
-        errors.into_result()?;
+        if !errors.is_empty() {
+            if right {
+                give_back(&self.store, &taken).await?;
+            }
+            return Err(AccountError::Form(errors));
+        }
         let hash = self.hasher.hash(password).await?;
-        self.store.change_password(&account.id, hash.as_str(), Some(current_session), self.now()).await?;
-        self.audit(AuditEvent::PasswordChanged, Outcome::Success, Subject::account(account), actor, None).await;
+        let tx = self.store.begin().await?;
+        give_back(&tx, &taken).await?;
+        tx.set_password_hash(&account.id, hash.as_str(), self.now()).await?;
+        tx.delete_sessions_of(&account.id, Some(current_session_hash)).await?;
+        tx.delete_pending_logins_of(&account.id).await?;
+        self.audit(&tx, AuditEvent::PasswordChanged, Outcome::Success, Subject::account(account), actor, None).await?;
+        tx.commit().await?;
         self.notify_password_changed(account);
         Ok(())
     }
@@ -508,16 +577,24 @@ impl Kapu {
             return Err(AccountError::Form(errors));
         };
         let mut change = RegistrationDataChange::default();
+        let tx = self.store.begin().await?;
         if full_name != account.full_name {
-            self.store.update_full_name(&account.id, &full_name, self.now()).await?;
-            self.audit(AuditEvent::NameChanged, Outcome::Success, Subject::account(account), actor, None).await;
+            tx.set_full_name(&account.id, &full_name, self.now()).await?;
+            self.audit(&tx, AuditEvent::NameChanged, Outcome::Success, Subject::account(account), actor, None).await?;
             change.name_changed = true;
         }
+        let mut link_token = None;
         if email.as_str() != account.email.as_str() {
             let ttl = self.config.email_links.email_change_ttl_seconds;
             let (token, link) =
                 self.new_link(LinkPurpose::EmailChange, &account.id, Some(email.as_str().to_owned()), ttl);
-            self.store.insert_email_link(&link).await?;
+            self.replace_link(&tx, &link).await?;
+            self.audit(&tx, AuditEvent::EmailChangeRequested, Outcome::Success, Subject::account(account), actor, None)
+                .await?;
+            link_token = Some(token);
+        }
+        tx.commit().await?;
+        if let Some(token) = link_token {
             let t = i18n::texts(account.language);
             let url = self.link(&format!("/account/email/confirm/{token}"));
             let body = fill(t.mail_email_change_body, &[("name", full_name.as_str()), ("url", &url)]);
@@ -526,8 +603,6 @@ impl Kapu {
             let notice =
                 fill(t.mail_email_change_notice_body, &[("name", full_name.as_str()), ("email", email.as_str())]);
             self.send_mail(&account.email, full_name.as_str(), t.mail_email_change_subject, notice);
-            self.audit(AuditEvent::EmailChangeRequested, Outcome::Success, Subject::account(account), actor, None)
-                .await;
             change.email_pending = Some(email);
         }
         Ok(change)
@@ -539,13 +614,17 @@ impl Kapu {
 
     /// Opens the link sent to a new address: it becomes the account's address.
     pub async fn confirm_email_change(&self, token: &str, actor: &Actor) -> Result<Account, AccountError> {
-        let consumed = self
-            .store
-            .change_email_with_link(&token_hash(token), self.now())
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
-        let account = self.store.account_by_id(&consumed.account_id).await?.ok_or(AccountError::LinkInvalid)?;
-        self.audit(AuditEvent::EmailChanged, Outcome::Success, Subject::account(&account), actor, None).await;
+        let now = self.now();
+        let tx = self.store.begin().await?;
+        let consumed = tx.consume_email_link(&token_hash(token), LinkPurpose::EmailChange, now).await?;
+        let Some((account_id, new_email)) = consumed.and_then(|l| Some((AccountId(l.account_id), l.new_email?))) else {
+            tx.rollback().await?;
+            return Err(AccountError::LinkInvalid);
+        };
+        tx.set_email(&account_id, &new_email, now).await?;
+        let account = tx.account_by_id(&account_id).await?.ok_or(AccountError::LinkInvalid)?;
+        self.audit(&tx, AuditEvent::EmailChanged, Outcome::Success, Subject::account(&account), actor, None).await?;
+        tx.commit().await?;
         Ok(account)
     }
 
@@ -557,17 +636,27 @@ impl Kapu {
         notify_logins: bool,
         actor: &Actor,
     ) -> Result<(), AccountError> {
-        self.store.update_settings(&account.id, language, notify_logins, self.now()).await?;
-        self.audit(AuditEvent::SettingsChanged, Outcome::Success, Subject::account(account), actor, None).await;
+        let tx = self.store.begin().await?;
+        tx.set_settings(&account.id, language, notify_logins, self.now()).await?;
+        self.audit(&tx, AuditEvent::SettingsChanged, Outcome::Success, Subject::account(account), actor, None).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Remembers the language switch for a logged-in user.
     pub async fn set_language(&self, account: &Account, language: Language) -> Result<(), StoreError> {
         if account.language != language {
-            self.store.update_settings(&account.id, language, account.notify_logins, self.now()).await?;
+            self.store.set_settings(&account.id, language, account.notify_logins, self.now()).await?;
         }
         Ok(())
+    }
+
+    /// "Kijelentkezés": the session ends, and the log says so.
+    pub async fn logout(&self, session_token: &str, account: &Account, actor: &Actor) -> Result<(), StoreError> {
+        let tx = self.store.begin().await?;
+        tx.delete_session(&token_hash(session_token)).await?;
+        self.audit(&tx, AuditEvent::Logout, Outcome::Success, Subject::account(account), actor, None).await?;
+        tx.commit().await
     }
 
     /// "Ügyfélkapu törlése": password and an explicit confirmation. The audit
@@ -580,26 +669,29 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<(), AccountError> {
         let mut errors = FormErrors::default();
-        if !self.check_current_password(account, password, actor).await? {
+        let (right, taken) = self.check_current_password(account, password, actor).await?;
+        if !right {
             errors.add(Field::Password, Problem::WrongPassword);
         }
         if !confirmed {
             errors.add(Field::Confirm, Problem::MustConfirm);
         }
-        errors.into_result()?;
+        if !errors.is_empty() {
+            if right {
+                give_back(&self.store, &taken).await?;
+            }
+            return Err(AccountError::Form(errors));
+        }
         let t = i18n::texts(account.language);
         let body = fill(t.mail_deleted_body, &[("name", account.full_name.as_str())]);
-        let (email, name) = (account.email.clone(), account.full_name.as_str().to_owned());
-        self.store.delete_account(&account.id).await?;
-        self.audit(
-            AuditEvent::AccountDeleted,
-            Outcome::Success,
-            Subject::account_id_only(&account.id),
-            &Actor::default(),
-            None,
-        )
-        .await;
-        self.send_mail(&email, &name, t.mail_deleted_subject, body);
+        let tx = self.store.begin().await?;
+        give_back(&tx, &taken).await?;
+        tx.anonymise_audit_of(&account.id).await?;
+        tx.delete_account(&account.id).await?;
+        let subject = Subject::account_id_only(&account.id);
+        self.audit(&tx, AuditEvent::AccountDeleted, Outcome::Success, subject, &Actor::default(), None).await?;
+        tx.commit().await?;
+        self.send_mail(&account.email, account.full_name.as_str(), t.mail_deleted_subject, body);
         Ok(())
     }
 }

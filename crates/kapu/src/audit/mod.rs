@@ -7,7 +7,9 @@ pub mod repo;
 
 use crate::Kapu;
 use crate::accounts::model::{Account, AccountId};
+use crate::store::{Db, StoreError};
 use model::{AuditEvent, AuditRecord, Outcome};
+use repo::AuditRepo;
 
 /// Whom an event is about.
 #[derive(Debug, Clone, Default)]
@@ -37,16 +39,18 @@ pub struct Actor {
 }
 
 impl Kapu {
-    /// Records an event. A failure to write the audit log is logged loudly but
-    /// does not undo what already happened.
+    /// Records an event on `db`: the transaction of the action it records
+    /// (both commit or neither does), or the pool for a lone event. A failure
+    /// to write it fails the action.
     pub async fn audit(
         &self,
+        db: &impl Db,
         event: AuditEvent,
         outcome: Outcome,
         subject: Subject,
         actor: &Actor,
         detail: Option<String>,
-    ) {
+    ) -> Result<(), StoreError> {
         let record = AuditRecord {
             at: self.now(),
             account_id: subject.account_id,
@@ -63,8 +67,6 @@ impl Kapu {
             client = record.client_addr.as_deref(),
             "audit"
         );
-        if let Err(e) = self.store.insert_audit(&record).await {
-            tracing::error!(error = %e, event = event.as_str(), "cannot write the audit log");
-        }
+        db.insert_audit(&record).await
     }
 }

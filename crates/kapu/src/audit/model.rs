@@ -134,7 +134,7 @@ pub struct AuditRecord {
 }
 
 /// An event as read back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: UnixTime,
@@ -144,13 +144,4 @@ pub struct AuditEntry {
     pub outcome: String,
     pub client_addr: Option<String>,
     pub detail: Option<String>,
-}
-
-type AuditRow = (i64, i64, Option<String>, Option<String>, String, String, Option<String>, Option<String>);
-
-impl AuditEntry {
-    pub(crate) fn from_row(row: AuditRow) -> Self {
-        let (id, at, account_id, username, event, outcome, client_addr, detail) = row;
-        Self { id, at, account_id, username, event, outcome, client_addr, detail }
-    }
 }

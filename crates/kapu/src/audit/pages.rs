@@ -8,6 +8,7 @@ use axum::response::Response;
 
 use crate::Kapu;
 use crate::audit::model::AuditEvent;
+use crate::audit::repo::AuditRepo;
 use crate::i18n::event_text;
 use crate::web::context::Ctx;
 use crate::web::error::PageError;

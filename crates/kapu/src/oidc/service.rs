@@ -9,12 +9,14 @@ use sha2::{Digest, Sha256};
 
 use crate::Kapu;
 use crate::accounts::model::{Account, AccountId};
+use crate::accounts::repo::AccountRepo;
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
+use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_token, token_hash};
 use crate::oidc::keys::{self, KeyError};
 use crate::oidc::model::{AccessToken, AuthCode, AuthRequest, Client, IdTokenClaims, Level, SigningAlg};
-use crate::oidc::repo::Redeemed;
+use crate::oidc::repo::OidcRepo;
 use crate::sessions::model::ActiveSession;
 use crate::store::StoreError;
 
@@ -283,6 +285,16 @@ impl Kapu {
         Ok((client, secret))
     }
 
+    /// `kapu admin client list`.
+    pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.store.list_clients().await
+    }
+
+    /// `kapu admin client remove`: its codes and tokens go with it. Whether it existed.
+    pub async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        self.store.delete_client(client_id).await
+    }
+
     /// The active signing key for `alg`, made on first use.
     pub async fn signing_key(&self, alg: SigningAlg) -> Result<crate::oidc::model::SigningKeyRecord, OidcError> {
         if let Some(key) = self.store.active_signing_key(alg).await? {
@@ -290,6 +302,7 @@ impl Kapu {
         }
         let key = keys::generate(alg, &self.secret_box, self.now())?;
         self.store.insert_signing_key(&key).await?;
+        // Two instances may have made one each at once: all agree on the newest.
         Ok(self.store.active_signing_key(alg).await?.unwrap_or(key))
     }
 
@@ -301,7 +314,10 @@ impl Kapu {
             let in_use = alg == SigningAlg::ES256 || self.store.active_signing_key(alg).await?.is_some();
             if in_use {
                 let key = keys::generate(alg, &self.secret_box, self.now())?;
-                self.store.rotate_signing_key(&key, self.now()).await?;
+                let tx = self.store.begin().await?;
+                tx.retire_signing_keys(alg, self.now()).await?;
+                tx.insert_signing_key(&key).await?;
+                tx.commit().await?;
                 kids.push(key.kid);
             }
         }
@@ -425,6 +441,31 @@ impl Kapu {
         prompt_none: bool,
         actor: &Actor,
     ) -> Result<AuthorizeNext, AuthorizeError> {
+        self.decide(client, request, session, prompt_none, None, actor).await
+    }
+
+    /// Decides for a request saved while the user logged in; a code issued
+    /// for it uses it up, in the same transaction.
+    async fn authorize_saved(
+        &self,
+        client: &Client,
+        request: AuthRequest,
+        session: Option<&ActiveSession>,
+        token: &str,
+        actor: &Actor,
+    ) -> Result<AuthorizeNext, AuthorizeError> {
+        self.decide(client, request, session, false, Some(token), actor).await
+    }
+
+    async fn decide(
+        &self,
+        client: &Client,
+        request: AuthRequest,
+        session: Option<&ActiveSession>,
+        prompt_none: bool,
+        saved_as: Option<&str>,
+        actor: &Actor,
+    ) -> Result<AuthorizeNext, AuthorizeError> {
         let now = self.now();
         let fresh_enough = |s: &ActiveSession| match request.max_age {
             Some(max) => now - s.record.auth_time <= max,
@@ -432,7 +473,7 @@ impl Kapu {
         };
         match session {
             Some(s) if !request.force_login && fresh_enough(s) && session_level(s) >= request.required_level => {
-                let url = self.issue_code(client, &request, s, actor).await?;
+                let url = self.issue_code(client, &request, s, saved_as, actor).await?;
                 Ok(AuthorizeNext::Redirect(url))
             }
             _ if prompt_none => Err(AuthorizeError::Redirect {
@@ -484,10 +525,7 @@ impl Kapu {
             request.force_login = false;
             request.max_age = None;
         }
-        let next = self.authorize(&client, request, session, false, actor).await?;
-        if matches!(next, AuthorizeNext::Redirect(_)) {
-            self.store.delete_auth_request(&token_hash(token)).await?;
-        }
+        let next = self.authorize_saved(&client, request, session, token, actor).await?;
         Ok(Some(next))
     }
 
@@ -509,28 +547,34 @@ impl Kapu {
         client: &Client,
         request: &AuthRequest,
         session: &ActiveSession,
+        saved_as: Option<&str>,
         actor: &Actor,
     ) -> Result<String, StoreError> {
         let code = random_token();
         let now = self.now();
         let level = session_level(session);
-        self.store
-            .insert_code(&AuthCode {
-                code_hash: token_hash(&code),
-                client_id: client.client_id.clone(),
-                account_id: session.account.id.clone(),
-                redirect_uri: request.redirect_uri.clone(),
-                scope: request.scope.clone(),
-                nonce: request.nonce.clone(),
-                code_challenge: request.code_challenge.clone(),
-                auth_time: session.record.auth_time,
-                level,
-                created_at: now,
-                expires_at: now + self.config.oidc.code_ttl_seconds,
-            })
-            .await?;
+        let tx = self.store.begin().await?;
+        if let Some(token) = saved_as {
+            tx.delete_auth_request(&token_hash(token)).await?;
+        }
+        tx.insert_code(&AuthCode {
+            code_hash: token_hash(&code),
+            client_id: client.client_id.clone(),
+            account_id: session.account.id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.record.auth_time,
+            level,
+            created_at: now,
+            expires_at: now + self.config.oidc.code_ttl_seconds,
+        })
+        .await?;
         let detail = Some(format!("service={} ({}) level={}", client.name, client.client_id, level.acr()));
-        self.audit(AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&session.account), actor, detail).await;
+        let subject = Subject::account(&session.account);
+        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, subject, actor, detail).await?;
+        tx.commit().await?;
         let iss = self.issuer();
         let mut pairs = vec![("code", code.as_str())];
         if let Some(state) = &request.state {
@@ -627,60 +671,48 @@ impl Kapu {
         };
         let client = self.authenticate_client(&creds).await?;
         let code = params.code.as_deref().ok_or_else(|| TokenError::InvalidRequest("code is missing".into()))?;
+        let code_hash = token_hash(code);
         let now = self.now();
-        let issued = match self.store.redeem_code(&token_hash(code), now).await? {
-            Redeemed::Fresh(c) => c,
-            Redeemed::Reused => {
+        // One unit of work: the code is used and its token stored together,
+        // so a racing second exchange (which waits on the code's row) finds
+        // the token committed and revokes it.
+        let tx = self.store.begin().await?;
+        let Some(issued) = tx.redeem_code(&code_hash, now).await? else {
+            if tx.code_was_issued(&code_hash).await? {
+                tx.revoke_tokens_of_code(&code_hash).await?;
+                tx.commit().await?;
                 tracing::warn!(client = %client.client_id, "authorization code reused; its tokens were revoked");
                 return Err(TokenError::InvalidGrant("the code was already used".into()));
             }
-            Redeemed::Unknown => return Err(TokenError::InvalidGrant("unknown code".into())),
+            tx.rollback().await?;
+            return Err(TokenError::InvalidGrant("unknown code".into()));
         };
-        if issued.client_id != client.client_id {
-            return Err(TokenError::InvalidGrant("the code was issued to another client".into()));
+        // A code shown by the wrong client, or without its verifier, is not
+        // used up: whoever holds it still cannot use it, and its owner can.
+        if let Err(e) = check_grant(&issued, &client, params, now) {
+            tx.rollback().await?;
+            return Err(e);
         }
-        if issued.expires_at <= now {
-            return Err(TokenError::InvalidGrant("the code has expired".into()));
-        }
-        if params.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
-            return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request".into()));
-        }
-        match (&issued.code_challenge, params.code_verifier.as_deref()) {
-            (Some(challenge), Some(verifier)) => {
-                let valid_chars = verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-                let computed = BASE64URL_NOPAD.encode(&Sha256::digest(verifier.as_bytes()));
-                if !(43..=128).contains(&verifier.len())
-                    || !valid_chars
-                    || !constant_time_eq(computed.as_bytes(), challenge.as_bytes())
-                {
-                    return Err(TokenError::InvalidGrant("code_verifier does not match".into()));
-                }
-            }
-            (Some(_), None) => return Err(TokenError::InvalidGrant("code_verifier is missing".into())),
-            (None, Some(_)) => return Err(TokenError::InvalidGrant("no code_challenge was sent".into())),
-            (None, None) => {}
-        }
-        let account = self
-            .store
+        let account = tx
             .account_by_id(&issued.account_id)
             .await?
             .ok_or_else(|| TokenError::InvalidGrant("the account no longer exists".into()))?;
         let access_token = random_token();
         let ttl = self.config.oidc.access_token_ttl_seconds;
-        self.store
-            .insert_access_token(&AccessToken {
-                token_hash: token_hash(&access_token),
-                client_id: client.client_id.clone(),
-                account_id: account.id.clone(),
-                scope: issued.scope.clone(),
-                code_hash: issued.code_hash.clone(),
-                expires_at: now + ttl,
-            })
-            .await?;
+        tx.insert_access_token(&AccessToken {
+            token_hash: token_hash(&access_token),
+            client_id: client.client_id.clone(),
+            account_id: account.id.clone(),
+            scope: issued.scope.clone(),
+            code_hash: issued.code_hash.clone(),
+            expires_at: now + ttl,
+        })
+        .await?;
+        let detail = Some(format!("tokens for service={} level={}", client.client_id, issued.level.acr()));
+        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&account), actor, detail).await?;
+        tx.commit().await?;
         let id_token = self.id_token(&client, &account, &issued)?;
         let id_token = id_token_signed(self, &client, &id_token).await?;
-        let detail = Some(format!("tokens for service={} level={}", client.client_id, issued.level.acr()));
-        self.audit(AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&account), actor, detail).await;
         Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, id_token, scope: issued.scope })
     }
 
@@ -742,6 +774,36 @@ impl Kapu {
         }
         Ok(None)
     }
+}
+
+/// The code was issued to this client for this redirect URI, has not
+/// expired, and the verifier matches its challenge.
+fn check_grant(issued: &AuthCode, client: &Client, params: &TokenParams, now: UnixTime) -> Result<(), TokenError> {
+    if issued.client_id != client.client_id {
+        return Err(TokenError::InvalidGrant("the code was issued to another client".into()));
+    }
+    if issued.expires_at <= now {
+        return Err(TokenError::InvalidGrant("the code has expired".into()));
+    }
+    if params.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
+        return Err(TokenError::InvalidGrant("redirect_uri does not match the authorization request".into()));
+    }
+    match (&issued.code_challenge, params.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) => {
+            let valid_chars = verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let computed = BASE64URL_NOPAD.encode(&Sha256::digest(verifier.as_bytes()));
+            if !(43..=128).contains(&verifier.len())
+                || !valid_chars
+                || !constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+            {
+                return Err(TokenError::InvalidGrant("code_verifier does not match".into()));
+            }
+        }
+        (Some(_), None) => return Err(TokenError::InvalidGrant("code_verifier is missing".into())),
+        (None, Some(_)) => return Err(TokenError::InvalidGrant("no code_challenge was sent".into())),
+        (None, None) => {}
+    }
+    Ok(())
 }
 
 async fn id_token_signed(kapu: &Kapu, client: &Client, claims: &IdTokenClaims) -> Result<String, TokenError> {

@@ -7,13 +7,16 @@ use crate::audit::Actor;
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, token_hash};
 use crate::sessions::model::{ActiveSession, AuthMethods, SessionRecord};
-use crate::store::StoreError;
+use crate::sessions::repo::SessionRepo;
+use crate::store::{Db, StoreError};
 
 impl Kapu {
-    /// A new session with a new random id: a login never reuses an id a
-    /// browser had before (no session fixation).
+    /// A new session with a new random id, stored on `db` (the login's unit
+    /// of work): a login never reuses an id a browser had before (no session
+    /// fixation). Returns the cookie token and the record.
     pub async fn start_session(
         &self,
+        db: &impl Db,
         account: &Account,
         methods: AuthMethods,
         actor: &Actor,
@@ -33,7 +36,7 @@ impl Kapu {
             absolute_expires_at: absolute,
             client_addr: actor.client_addr.clone(),
         };
-        self.store.insert_session(&record).await?;
+        db.insert_session(&record).await?;
         Ok((token, record))
     }
 

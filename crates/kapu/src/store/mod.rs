@@ -1,54 +1,109 @@
-//! Storage: one interface ([`Store`]), two engines (SQLite, PostgreSQL), the
-//! same SQL.
+//! Storage: one interface ([`Store`] and its unit of work [`Tx`]), two engines
+//! (SQLite, PostgreSQL), the same SQL.
 //!
-//! Each capability owns its SQL in its `repo.rs`: a trait saying what it needs
-//! and a macro implementing that trait once, expanded here for both engines.
-//! Both engines accept `$1` placeholders, `RETURNING` and `ON CONFLICT`, so one
-//! text serves both; only the DDL differs (one migrations folder per engine).
+//! Each capability owns its tables and their SQL in its `repo.rs`: a trait of
+//! what it needs, written once on top of [`sql::Db`] and so implemented for
+//! the pool and for a transaction alike. Only `sql.rs` knows which engine a
+//! statement runs on; the DDL differs per engine (one migrations folder each,
+//! kept identical in tables and columns by a test).
 //!
-//! SQLite has one writer at a time. Transactions that write therefore start
-//! with `BEGIN IMMEDIATE` ([`SqliteStore::begin_write`]): a deferred
-//! transaction that reads first cannot upgrade to a writer once another
-//! connection has committed, and fails at once despite the busy timeout.
+//! A use case that writes opens one [`Tx`] with [`Store::begin`], runs every
+//! statement on it (the audit event of a security action included) and
+//! commits once. SQLite has one writer at a time, so its transactions start
+//! with `BEGIN IMMEDIATE`: a deferred transaction that reads first cannot
+//! upgrade to a writer once another connection has committed.
+//!
+//! A failed `COMMIT` or `ROLLBACK` leaves a connection in a state nobody can
+//! vouch for (SQLite may or may not have rolled back after a full disk), so
+//! that connection is closed and the pool opens a fresh one; a transaction
+//! dropped half way (an error, or a client that went away) is rolled back
+//! before its connection is used again.
+
+pub mod sql;
 
 use std::borrow::Cow;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
-use crate::accounts::repo::AccountRepo;
-use crate::accounts::seed::repo::SeedRepo;
-use crate::audit::repo::AuditRepo;
-use crate::oidc::repo::OidcRepo;
-use crate::sessions::repo::SessionRepo;
-use crate::throttle::repo::ThrottleRepo;
-use crate::twostep::repo::TwoStepRepo;
+pub use sql::{Db, Query, Row, query};
+
+/// Every repository trait, for code that reads several capabilities' tables
+/// (tests, tools): `use kapu::store::repos::*;`.
+pub mod repos {
+    pub use crate::accounts::repo::AccountRepo;
+    pub use crate::accounts::seed::repo::SeedRepo;
+    pub use crate::audit::repo::AuditRepo;
+    pub use crate::oidc::repo::OidcRepo;
+    pub use crate::sessions::repo::SessionRepo;
+    pub use crate::throttle::repo::ThrottleRepo;
+    pub use crate::twostep::repo::TwoStepRepo;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique key already exists (e.g. a taken username).
     #[error("the row already exists")]
     Conflict,
+    /// The database cannot be reached, refuses connections, or cannot write
+    /// (disk full): a passing condition, answered with "try again shortly".
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot open the database {url}: {message}")]
     Connect { url: String, message: String },
+    /// A statement on a transaction that was already committed or rolled back.
+    #[error("the transaction has ended")]
+    Finished,
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            _ => StoreError::Database(e),
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Conflict;
         }
+        if is_unavailable(&e) { StoreError::Unavailable(e) } else { StoreError::Database(e) }
+    }
+}
+
+/// Errors that say "not now" rather than "never": the connection, the
+/// server or the disk, not the statement.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // 08: connection exception, 53: insufficient resources (disk
+                // full, too many connections), 57P: shutdown / starting up,
+                // 58: system I/O error, 25006: a read-only standby.
+                let c = pg.code();
+                return c.starts_with("08")
+                    || c.starts_with("53")
+                    || c.starts_with("57P")
+                    || c.starts_with("58")
+                    || c == "25006";
+            }
+            // SQLite's extended code; the primary code is its low byte:
+            // BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+            code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14))
+        }
+        _ => false,
     }
 }
 
@@ -67,31 +122,108 @@ impl Backend {
     }
 }
 
-/// Everything kapu stores. Front-ends depend on this trait only.
-#[async_trait]
-pub trait Store:
-    AccountRepo + SeedRepo + SessionRepo + ThrottleRepo + AuditRepo + TwoStepRepo + OidcRepo + Send + Sync + 'static
-{
-    fn backend(&self) -> Backend;
-    /// Answers only when the database does (for `/readyz`).
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Applies pending migrations; safe to run from several instances at once.
-    async fn migrate(&self) -> Result<(), StoreError>;
-    async fn close(&self);
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Everything kapu stores. Lone statements run on its pool; a use case that
+/// writes runs in a [`Tx`] from [`Store::begin`].
+pub struct Store {
+    pool: Pool,
 }
 
-pub struct PgStore {
-    pool: PgPool,
+enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Conn {
+    /// A statement without parameters (BEGIN, COMMIT, ROLLBACK).
+    async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        // `Executor::execute` on `&str` sends it unprepared, as one message.
+        match self {
+            Conn::Sqlite(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop),
+            Conn::Postgres(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop),
+        }
+    }
+
+    /// Closes the connection; the pool opens a fresh one when it needs one.
+    async fn close(self) {
+        let _ = match self {
+            Conn::Sqlite(c) => c.close().await,
+            Conn::Postgres(c) => c.close().await,
+        };
+    }
+
+    /// Ends a transaction that did not commit. A connection whose rollback
+    /// fails is closed, never reused.
+    async fn roll_back(mut self) -> Result<(), sqlx::Error> {
+        match self.run("ROLLBACK").await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.close().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One unit of work: every statement of a use case, committed once.
+/// Dropped without [`Tx::commit`], it is rolled back.
+pub struct Tx {
+    backend: Backend,
+    // The repositories take `&self`, like the pool; the lock only hands the
+    // one connection to one statement at a time.
+    conn: tokio::sync::Mutex<Option<Conn>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let Some(mut conn) = self.take() else { return Err(StoreError::Finished) };
+        if let Err(e) = conn.run("COMMIT").await {
+            // Whether anything was written is unknown: never reuse it.
+            let _ = conn.run("ROLLBACK").await;
+            conn.close().await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        let Some(conn) = self.take() else { return Err(StoreError::Finished) };
+        Ok(conn.roll_back().await?)
+    }
+
+    fn take(mut self) -> Option<Conn> {
+        self.conn.get_mut().take()
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.get_mut().take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = conn.roll_back().await {
+                        tracing::warn!(error = %e, "rolling back an abandoned transaction failed; connection closed");
+                    }
+                });
+            }
+            // No runtime to roll back on: closing the connection rolls back.
+            Err(_) => match conn {
+                Conn::Sqlite(mut c) => c.close_on_drop(),
+                Conn::Postgres(mut c) => c.close_on_drop(),
+            },
+        }
+    }
 }
 
 /// Opens the database named by `url` (`sqlite://path` or `postgres://...`).
-pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
     let connect_err = |e: sqlx::Error| StoreError::Connect { url: redact(url), message: e.to_string() };
-    if url.starts_with("sqlite:") {
+    let pool = if url.starts_with("sqlite:") {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_err)?
             .create_if_missing(true)
@@ -107,20 +239,22 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, 
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
-        Ok(Arc::new(SqliteStore { pool }))
-    } else {
-        let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(connect_err)?;
-        Ok(Arc::new(PgStore { pool }))
-    }
+        Pool::Sqlite(pool)
+    } else {
+        let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Pool::Postgres(pool)
+    };
+    Ok(Store { pool })
 }
 
 /// A database URL for messages: the password, if any, replaced by `***`.
@@ -147,79 +281,74 @@ fn migrator(files: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+/// The migrations of each engine, in order. `tests/it/infra.rs` checks that
+/// both trees end with the same tables and columns.
+pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/sqlite/0001_portal.sql")),
     (2, "two_step", include_str!("migrations/sqlite/0002_two_step.sql")),
     (3, "oidc", include_str!("migrations/sqlite/0003_oidc.sql")),
+    (4, "limits", include_str!("migrations/sqlite/0004_limits.sql")),
 ];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
     (2, "two_step", include_str!("migrations/postgres/0002_two_step.sql")),
     (3, "oidc", include_str!("migrations/postgres/0003_oidc.sql")),
+    (4, "limits", include_str!("migrations/postgres/0004_limits.sql")),
 ];
 
-impl SqliteStore {
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+impl Store {
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
     }
-}
 
-impl PgStore {
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.pool.begin().await
+    /// Starts a unit of work: one connection, one transaction, until
+    /// [`Tx::commit`] or [`Tx::rollback`].
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let (backend, mut conn, begin) = match &self.pool {
+            Pool::Sqlite(p) => (Backend::Sqlite, Conn::Sqlite(p.acquire().await?), "BEGIN IMMEDIATE"),
+            Pool::Postgres(p) => (Backend::Postgres, Conn::Postgres(p.acquire().await?), "BEGIN"),
+        };
+        if let Err(e) = conn.run(begin).await {
+            conn.close().await;
+            return Err(e.into());
+        }
+        Ok(Tx { backend, conn: tokio::sync::Mutex::new(Some(conn)) })
     }
-}
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
+    /// For `/readyz`: the database answers and can write (a full disk or a
+    /// read-only standby fails here, not only at a citizen's next login).
+    pub async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        tx.execute(
+            query(
+                "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+            )
+            .bind(now),
+        )
+        .await?;
+        tx.commit().await
     }
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+
+    /// Applies pending migrations; safe to run from several instances at once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => migrator(SQLITE_MIGRATIONS).run(p).await?,
+            Pool::Postgres(p) => migrator(POSTGRES_MIGRATIONS).run(p).await?,
+        }
         Ok(())
     }
-    async fn migrate(&self) -> Result<(), StoreError> {
-        migrator(SQLITE_MIGRATIONS).run(&self.pool).await?;
-        Ok(())
-    }
-    async fn close(&self) {
-        self.pool.close().await;
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
 }
-
-#[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-    async fn migrate(&self) -> Result<(), StoreError> {
-        migrator(POSTGRES_MIGRATIONS).run(&self.pool).await?;
-        Ok(())
-    }
-    async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-crate::accounts::repo::impl_account_repo!(SqliteStore, sqlx::Sqlite);
-crate::accounts::repo::impl_account_repo!(PgStore, sqlx::Postgres);
-crate::accounts::seed::repo::impl_seed_repo!(SqliteStore, sqlx::Sqlite);
-crate::accounts::seed::repo::impl_seed_repo!(PgStore, sqlx::Postgres);
-crate::sessions::repo::impl_session_repo!(SqliteStore, sqlx::Sqlite);
-crate::sessions::repo::impl_session_repo!(PgStore, sqlx::Postgres);
-crate::throttle::repo::impl_throttle_repo!(SqliteStore, sqlx::Sqlite);
-crate::throttle::repo::impl_throttle_repo!(PgStore, sqlx::Postgres);
-crate::audit::repo::impl_audit_repo!(SqliteStore, sqlx::Sqlite);
-crate::audit::repo::impl_audit_repo!(PgStore, sqlx::Postgres);
-crate::twostep::repo::impl_two_step_repo!(SqliteStore, sqlx::Sqlite);
-crate::twostep::repo::impl_two_step_repo!(PgStore, sqlx::Postgres);
-crate::oidc::repo::impl_oidc_repo!(SqliteStore, sqlx::Sqlite);
-crate::oidc::repo::impl_oidc_repo!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {

@@ -1,143 +1,341 @@
-//! Login limits: repeated failures slow a username (and a client address)
-//! down, then lock it for a while.
+//! Attempt limits: repeated failures slow a key (a typed username, a client
+//! address, a lost-phone form) down, then lock it for a while.
 //!
-//! Counters are keyed by the typed username, not by the account, so a name
-//! that does not exist is limited exactly like one that does: the answers
-//! cannot be used to find out which names exist. Counters live in the
-//! database, so all instances enforce one limit.
+//! An attempt is *taken before it is checked*: one conditional statement
+//! counts it only if the key is not waiting or locked and says whether the
+//! check may go ahead; the wait the attempt would earn if it fails is set in
+//! the same statement. Concurrent requests therefore cannot all read the
+//! counter before any of them writes it: of N attempts sent at once on any
+//! number of instances, exactly as many are checked as the limit allows. A
+//! correct answer gives its attempt back ([`ThrottleRepo::give_back`]).
+//!
+//! Counters are keyed by what was typed, not by the account, so a name that
+//! does not exist is limited exactly like one that does: the answers cannot
+//! be used to find out which names exist. An IPv6 /64 counts as one address.
 
 pub mod repo;
 
+use std::net::IpAddr;
+
 use crate::Kapu;
+use crate::accounts::model::Account;
 use crate::clock::UnixTime;
 use crate::config::LoginLimits;
-use crate::store::StoreError;
+use crate::passwords::{HashError, Password, PasswordHash, Verification};
+use crate::store::{Db, Store, StoreError};
+pub use repo::ThrottleRepo;
 
-/// The two things counted for a login attempt.
+/// How many attempts a key gets, and the waits after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// Attempts are counted over this window; a quiet window starts again at 1.
+    pub window_seconds: i64,
+    /// From this many attempts on, each attempt makes the next one wait ...
+    pub slowdown_after: i64,
+    /// ... this long at first, doubling with each attempt ...
+    pub first_wait_seconds: i64,
+    /// ... never longer than this ...
+    pub max_wait_seconds: i64,
+    /// ... and from this many on, `lockout_seconds`.
+    pub lockout_after: i64,
+    pub lockout_seconds: i64,
+}
+
+impl Limit {
+    /// The wait the `attempt`-th attempt of a window earns if it fails.
+    pub fn wait_after(&self, attempt: i64) -> i64 {
+        if attempt >= self.lockout_after {
+            self.lockout_seconds
+        } else if attempt >= self.slowdown_after {
+            let doublings = u32::try_from(attempt - self.slowdown_after).unwrap_or(30).min(30);
+            self.first_wait_seconds.saturating_mul(1i64 << doublings).min(self.max_wait_seconds)
+        } else {
+            0
+        }
+    }
+
+    /// `CASE <attempt> WHEN 1 THEN <wait> ... ELSE <lockout> END`: the waits as
+    /// a table in SQL, so that the statement that takes an attempt also sets
+    /// its wait. Built from [`Limit::wait_after`], the one place the rule is.
+    pub(crate) fn wait_table_sql(&self, attempt: &str) -> String {
+        let mut sql = format!("CASE {attempt}");
+        for n in 1..self.lockout_after {
+            sql.push_str(&format!(" WHEN {n} THEN {}", self.wait_after(n)));
+        }
+        sql.push_str(&format!(" ELSE {} END", self.lockout_seconds));
+        sql
+    }
+}
+
+/// A limit with the statement that takes its attempts, built once at start-up.
 #[derive(Debug, Clone)]
-pub struct LoginKeys {
-    username: String,
-    address: Option<String>,
+pub struct CompiledLimit {
+    pub limit: Limit,
+    pub(crate) take_sql: String,
 }
 
-impl LoginKeys {
-    pub fn new(typed_username: &str, client_addr: Option<&str>) -> Self {
-        let name: String = typed_username.trim().to_lowercase().chars().take(64).collect();
-        Self { username: format!("user:{name}"), address: client_addr.map(|a| format!("addr:{a}")) }
-    }
-
-    pub fn for_username(typed_username: &str) -> Self {
-        Self::new(typed_username, None)
-    }
-
-    pub fn username_key(&self) -> &str {
-        &self.username
+impl CompiledLimit {
+    pub fn new(limit: Limit) -> Self {
+        let take_sql = repo::take_attempt_sql(&limit);
+        Self { limit, take_sql }
     }
 }
 
-/// What one more failure led to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureOutcome {
-    /// The username just reached the lockout threshold.
-    pub locked_out: bool,
-    /// No attempt is accepted before this time (0: none).
-    pub blocked_until: UnixTime,
+/// Every limit kapu enforces, compiled from the configuration.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Passwords per typed username (login, and every form that asks for the password).
+    pub username: CompiledLimit,
+    /// Passwords per client address.
+    pub address: CompiledLimit,
+    /// Revocation codes per typed username ("Elveszett a telefonom").
+    pub revocation: CompiledLimit,
+    /// Wrong codes per account (the code step and a device change).
+    pub codes: crate::twostep::repo::CodeLimit,
 }
 
-/// How long to wait after the `failures`-th consecutive failure: nothing at
-/// first, then 1 s doubling with each failure, then the lockout.
-pub fn delay_after(failures: i64, slowdown_after: i64, lockout_after: i64, lockout_seconds: i64) -> i64 {
-    if failures >= lockout_after {
-        lockout_seconds
-    } else if failures >= slowdown_after {
-        let exponent = u32::try_from(failures - slowdown_after).unwrap_or(30).min(30);
-        (1i64 << exponent).min(lockout_seconds)
-    } else {
-        0
+impl Limits {
+    pub fn from_config(login: &LoginLimits, two_step: &crate::twostep::model::TwoStepConfig) -> Self {
+        Self {
+            username: CompiledLimit::new(Limit {
+                window_seconds: login.window_seconds,
+                slowdown_after: login.account_slowdown_after,
+                first_wait_seconds: 1,
+                max_wait_seconds: login.account_lockout_seconds,
+                lockout_after: login.account_lockout_after,
+                lockout_seconds: login.account_lockout_seconds,
+            }),
+            address: CompiledLimit::new(Limit {
+                window_seconds: login.window_seconds,
+                slowdown_after: login.address_slowdown_after,
+                first_wait_seconds: 1,
+                max_wait_seconds: login.address_lockout_seconds,
+                lockout_after: login.address_lockout_after,
+                lockout_seconds: login.address_lockout_seconds,
+            }),
+            revocation: CompiledLimit::new(Limit {
+                window_seconds: two_step.revocation_window_seconds,
+                slowdown_after: two_step.revocation_attempts,
+                first_wait_seconds: two_step.revocation_window_seconds,
+                max_wait_seconds: two_step.revocation_window_seconds,
+                lockout_after: two_step.revocation_attempts,
+                lockout_seconds: two_step.revocation_window_seconds,
+            }),
+            codes: crate::twostep::repo::CodeLimit::new(two_step.code_limit()),
+        }
     }
 }
 
-/// A login attempt's standing before the password is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginStanding {
-    /// `None`: the attempt may go ahead now; else the time to wait for.
-    pub blocked_until: Option<UnixTime>,
-    /// The username has failures on record (a success must clear them).
-    pub username_recorded: bool,
+/// The counter key of a typed username: trimmed, lower case, bounded.
+pub fn username_key(prefix: &str, typed_username: &str) -> String {
+    let name: String = typed_username.trim().to_lowercase().chars().take(64).collect();
+    format!("{prefix}:{name}")
+}
+
+/// The counter key of a client address. An IPv6 /64 is one key: a single
+/// subscriber usually gets a whole /64, so counting each address apart would
+/// give one abuser 2^64 counters.
+pub fn address_key(client_addr: &str) -> String {
+    match client_addr.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("addr:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("addr:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => format!("addr:{v4}"),
+        Err(_) => format!("addr:{}", client_addr.chars().take(64).collect::<String>()),
+    }
+}
+
+/// The attempts one check took, to give back when it succeeds.
+#[derive(Debug, Clone, Default)]
+pub struct Taken(Vec<TakenAttempt>);
+
+#[derive(Debug, Clone)]
+struct TakenAttempt {
+    key: String,
+    /// The attempt's number in its window.
+    number: i64,
+    /// A correct answer forgets the key's earlier failures too (the
+    /// username's), rather than only its own attempt (the address's: one
+    /// good account must not launder guesses at others).
+    forgets_failures: bool,
+}
+
+/// What a check asks of the limits: each key with its limit.
+pub struct AttemptKeys<'a>(pub Vec<(String, &'a CompiledLimit, bool)>);
+
+impl<'a> AttemptKeys<'a> {
+    /// A password check: the typed username (forgotten on success) and the
+    /// client address (only this attempt given back).
+    pub fn password(limits: &'a Limits, typed_username: &str, client_addr: Option<&str>) -> Self {
+        let mut keys = Vec::with_capacity(2);
+        if let Some(addr) = client_addr {
+            keys.push((address_key(addr), &limits.address, false));
+        }
+        keys.push((username_key("user", typed_username), &limits.username, true));
+        Self(keys)
+    }
+
+    pub fn with(mut self, key: String, limit: &'a CompiledLimit, forgets_failures: bool) -> Self {
+        self.0.push((key, limit, forgets_failures));
+        self
+    }
+}
+
+/// Takes one attempt on every key, all or none, in one unit of work. `Ok(Err(until))`:
+/// a key is waiting or locked until then, and nothing was counted.
+pub async fn take_attempts(
+    store: &Store,
+    keys: &AttemptKeys<'_>,
+    now: UnixTime,
+) -> Result<Result<Taken, UnixTime>, StoreError> {
+    let tx = store.begin().await?;
+    let mut taken = Taken::default();
+    for (key, limit, forgets_failures) in &keys.0 {
+        match tx.take_attempt(key, limit, now).await? {
+            Some(number) => {
+                taken.0.push(TakenAttempt { key: key.clone(), number, forgets_failures: *forgets_failures })
+            }
+            None => {
+                let until = tx.blocked_until(key).await?;
+                tx.rollback().await?;
+                return Ok(Err(until.max(now + 1)));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(Ok(taken))
+}
+
+/// A correct answer: the attempts are given back (see [`TakenAttempt`]).
+pub async fn give_back(db: &impl Db, taken: &Taken) -> Result<(), StoreError> {
+    for a in &taken.0 {
+        db.give_back(&a.key, a.number, a.forgets_failures).await?;
+    }
+    Ok(())
+}
+
+impl Taken {
+    /// The attempts except those on keys starting with `prefix` (a form with
+    /// two checks gives back the one that was right).
+    pub fn without(&self, prefix: &str) -> Taken {
+        Taken(self.0.iter().filter(|a| !a.key.starts_with(prefix)).cloned().collect())
+    }
+
+    /// The attempt number taken on keys starting with `prefix`.
+    pub fn number_on(&self, prefix: &str) -> Option<i64> {
+        self.0.iter().find(|a| a.key.starts_with(prefix)).map(|a| a.number)
+    }
+}
+
+/// The answer of a limited password check.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    /// A key is waiting or locked until then: nothing was checked or counted.
+    Blocked { until: UnixTime },
+    /// The attempts were taken and the password checked. A right password
+    /// gives `taken` back in the use case's unit of work.
+    Checked { right: bool, needs_rehash: bool, taken: Taken },
 }
 
 impl Kapu {
-    /// Whether the attempt may go ahead: one read for both keys.
-    pub async fn login_standing(&self, keys: &LoginKeys) -> Result<LoginStanding, StoreError> {
-        let now = self.now();
-        let address = keys.address.as_deref().unwrap_or(&keys.username);
-        let records = self.store.throttle_records([&keys.username, address]).await?;
-        let until = records.iter().map(|(_, until)| *until).max().unwrap_or(0);
-        Ok(LoginStanding {
-            blocked_until: (until > now).then_some(until),
-            username_recorded: records.iter().any(|(key, _)| *key == keys.username),
+    /// Takes the attempts of `keys`, then (only then) checks the password
+    /// against `account`'s hash, or against a dummy hash when there is no
+    /// account, so that unknown names cost the same time.
+    pub async fn check_password_limited(
+        &self,
+        keys: &AttemptKeys<'_>,
+        account: Option<&Account>,
+        password: &Password,
+    ) -> Result<PasswordCheck, CheckError> {
+        let taken = match take_attempts(&self.store, keys, self.now()).await? {
+            Ok(taken) => taken,
+            Err(until) => return Ok(PasswordCheck::Blocked { until }),
+        };
+        let verification = match account {
+            Some(a) => self.hasher.verify(password, &PasswordHash::from_stored(a.password_hash.clone())?).await?,
+            None => self.hasher.verify_dummy(password).await?,
+        };
+        Ok(match verification {
+            Verification::Valid { needs_rehash } => PasswordCheck::Checked { right: true, needs_rehash, taken },
+            Verification::Invalid => PasswordCheck::Checked { right: false, needs_rehash: false, taken },
         })
     }
+}
 
-    pub async fn record_login_failure(&self, keys: &LoginKeys) -> Result<FailureOutcome, StoreError> {
-        let now = self.now();
-        let limits: &LoginLimits = &self.config.login_limits;
-        let quiet_since = now - limits.window_seconds;
-        let failures = self.store.record_failure(&keys.username, now, quiet_since).await?;
-        let delay = delay_after(
-            failures,
-            limits.account_slowdown_after,
-            limits.account_lockout_after,
-            limits.account_lockout_seconds,
-        );
-        let mut blocked_until = if delay > 0 { now + delay } else { 0 };
-        if blocked_until > 0 {
-            self.store.block_until(&keys.username, blocked_until).await?;
-        }
-        if let Some(address) = &keys.address {
-            let failures = self.store.record_failure(address, now, quiet_since).await?;
-            let delay = delay_after(
-                failures,
-                limits.address_slowdown_after,
-                limits.address_lockout_after,
-                limits.address_lockout_seconds,
-            );
-            if delay > 0 {
-                self.store.block_until(address, now + delay).await?;
-                blocked_until = blocked_until.max(now + delay);
-            }
-        }
-        let locked_out = failures == limits.account_lockout_after;
-        if locked_out {
-            self.metrics.lockout();
-        }
-        Ok(FailureOutcome { locked_out, blocked_until })
-    }
-
-    /// A correct password forgets the username's failures (not the address's:
-    /// one good account must not launder guesses at others).
-    pub async fn clear_login_failures(&self, keys: &LoginKeys) -> Result<(), StoreError> {
-        self.store.clear_throttle(&keys.username).await?;
-        Ok(())
-    }
+/// A limited check failed for a reason other than the answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn login() -> Limit {
+        Limit {
+            window_seconds: 900,
+            slowdown_after: 5,
+            first_wait_seconds: 1,
+            max_wait_seconds: 900,
+            lockout_after: 10,
+            lockout_seconds: 900,
+        }
+    }
+
     #[test]
-    fn delays_grow_then_lock() {
-        let d = |f| delay_after(f, 5, 10, 900);
+    fn waits_grow_then_lock() {
+        let l = login();
+        let d = |n| l.wait_after(n);
         assert_eq!([d(1), d(4)], [0, 0]);
         assert_eq!([d(5), d(6), d(7), d(9)], [1, 2, 4, 16]);
         assert_eq!([d(10), d(50)], [900, 900]);
     }
 
     #[test]
+    fn waits_are_capped() {
+        let codes = Limit {
+            window_seconds: 900,
+            slowdown_after: 5,
+            first_wait_seconds: 60,
+            max_wait_seconds: 900,
+            lockout_after: 20,
+            lockout_seconds: 900,
+        };
+        assert_eq!(codes.wait_after(5), 60);
+        assert_eq!(codes.wait_after(8), 480);
+        assert_eq!(codes.wait_after(19), 900, "19 wrong codes once meant 11 days");
+        assert!((1..200).all(|n| codes.wait_after(n) <= 900));
+    }
+
+    #[test]
+    fn the_sql_table_is_the_rule() {
+        let sql = login().wait_table_sql("n");
+        assert!(sql.starts_with("CASE n WHEN 1 THEN 0"), "{sql}");
+        assert!(sql.contains("WHEN 5 THEN 1 WHEN 6 THEN 2"), "{sql}");
+        assert!(sql.ends_with("WHEN 9 THEN 16 ELSE 900 END"), "{sql}");
+    }
+
+    #[test]
     fn keys_ignore_case_and_bound_length() {
-        let k = LoginKeys::new(&"  IMRE ".repeat(40), Some("127.0.0.1"));
-        assert!(k.username.len() <= "user:".len() + 64);
-        assert_eq!(LoginKeys::for_username("Imre").username, "user:imre");
+        let k = username_key("user", &"  IMRE ".repeat(40));
+        assert!(k.len() <= "user:".len() + 64);
+        assert_eq!(username_key("user", "Imre"), "user:imre");
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_address() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "addr:2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:ffff:1:2:3"), "addr:2001:db8:1:2::/64");
+        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+        assert_eq!(address_key("::ffff:192.0.2.7"), "addr:192.0.2.7");
+        assert_eq!(address_key("192.0.2.7"), "addr:192.0.2.7");
     }
 }

@@ -1,84 +1,87 @@
-//! Failed-login counters in the database, so every instance sees the same.
+//! The `login_throttle` table: attempt counters in the database, so every
+//! instance enforces one limit. Only this module writes it.
 
 use async_trait::async_trait;
 
+use super::{CompiledLimit, Limit};
 use crate::clock::UnixTime;
-use crate::store::StoreError;
+use crate::store::{Db, StoreError, query};
+
+/// The statement that takes an attempt on `$1` at `$2` (a window that has
+/// been quiet since `$3` starts again at 1). It counts the attempt and sets
+/// the wait a failure would earn, but only while the key is not waiting:
+/// no row comes back when it is. See [`Limit::wait_table_sql`].
+pub(crate) fn take_attempt_sql(limit: &Limit) -> String {
+    let attempt = "CASE WHEN login_throttle.updated_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END";
+    format!(
+        "INSERT INTO login_throttle (throttle_key, failures, window_started_at, blocked_until, updated_at) \
+         VALUES ($1, 1, $2, $2 + {first}, $2) \
+         ON CONFLICT (throttle_key) DO UPDATE SET \
+           failures = {attempt}, \
+           window_started_at = CASE WHEN login_throttle.updated_at <= $3 THEN $2 ELSE login_throttle.window_started_at END, \
+           blocked_until = $2 + {waits}, \
+           updated_at = $2 \
+         WHERE login_throttle.blocked_until <= $2 \
+         RETURNING failures",
+        first = limit.wait_after(1),
+        waits = limit.wait_table_sql(attempt),
+    )
+}
 
 #[async_trait]
-pub trait ThrottleRepo {
-    /// Until when the key is blocked (0 or a past time: not blocked).
-    async fn blocked_until(&self, key: &str) -> Result<UnixTime, StoreError>;
-    /// The keys among `keys` that have a record, with their block time: one
-    /// read for a login's username and address.
-    async fn throttle_records(&self, keys: [&str; 2]) -> Result<Vec<(String, UnixTime)>, StoreError>;
-    /// Counts one failure and returns the count. The count starts again at 1
-    /// when the previous failure is older than `quiet_since`.
-    async fn record_failure(&self, key: &str, now: UnixTime, quiet_since: UnixTime) -> Result<i64, StoreError>;
-    async fn block_until(&self, key: &str, until: UnixTime) -> Result<(), StoreError>;
-    /// Forgets the key's failures (after a successful login, or an unlock).
-    async fn clear_throttle(&self, key: &str) -> Result<bool, StoreError>;
-}
+pub trait ThrottleRepo: Db {
+    /// Takes one attempt on `key`: its number in the window, or `None` when
+    /// the key is waiting or locked (nothing counted).
+    async fn take_attempt(&self, key: &str, limit: &CompiledLimit, now: UnixTime) -> Result<Option<i64>, StoreError> {
+        let quiet_since = now - limit.limit.window_seconds;
+        let row: Option<(i64,)> =
+            self.fetch_optional(query(&limit.take_sql).bind(key).bind(now).bind(quiet_since)).await?;
+        Ok(row.map(|r| r.0))
+    }
 
-macro_rules! impl_throttle_repo {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            #[async_trait::async_trait]
-            impl $crate::throttle::repo::ThrottleRepo for $store {
-                async fn blocked_until(&self, key: &str) -> Result<i64, $crate::store::StoreError> {
-                    let row: Option<(i64,)> = sqlx::query_as("SELECT blocked_until FROM login_throttle WHERE throttle_key = $1")
+    /// Gives attempt `number` back after a correct answer. When nobody took
+    /// another attempt meanwhile, the key is as if it had not been made
+    /// (and, with `forget_failures`, its earlier failures are forgotten too);
+    /// otherwise only the count goes down and every wait stays: a racing
+    /// success never lifts a lock that racing failures earned.
+    async fn give_back(&self, key: &str, number: i64, forget_failures: bool) -> Result<(), StoreError> {
+        if forget_failures {
+            let forgotten = self
+                .execute(
+                    query("DELETE FROM login_throttle WHERE throttle_key = $1 AND failures = $2")
                         .bind(key)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(row.map_or(0, |r| r.0))
-                }
-
-                async fn throttle_records(&self, keys: [&str; 2]) -> Result<Vec<(String, i64)>, $crate::store::StoreError> {
-                    let rows: Vec<(String, i64)> = sqlx::query_as(
-                        "SELECT throttle_key, blocked_until FROM login_throttle WHERE throttle_key IN ($1, $2)",
-                    )
-                    .bind(keys[0])
-                    .bind(keys[1])
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(rows)
-                }
-
-                async fn record_failure(&self, key: &str, now: i64, quiet_since: i64) -> Result<i64, $crate::store::StoreError> {
-                    // One atomic statement: concurrent failures on several
-                    // instances are all counted.
-                    let (failures,): (i64,) = sqlx::query_as(
-                        "INSERT INTO login_throttle (throttle_key, failures, window_started_at, blocked_until, updated_at) \
-                         VALUES ($1, 1, $2, 0, $2) \
-                         ON CONFLICT (throttle_key) DO UPDATE SET \
-                           failures = CASE WHEN login_throttle.updated_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-                           window_started_at = CASE WHEN login_throttle.updated_at <= $3 THEN $2 ELSE login_throttle.window_started_at END, \
-                           updated_at = $2 \
-                         RETURNING failures",
-                    )
-                    .bind(key)
-                    .bind(now)
-                    .bind(quiet_since)
-                    .fetch_one(&self.pool)
-                    .await?;
-                    Ok(failures)
-                }
-
-                async fn block_until(&self, key: &str, until: i64) -> Result<(), $crate::store::StoreError> {
-                    sqlx::query("UPDATE login_throttle SET blocked_until = $2 WHERE throttle_key = $1 AND blocked_until < $2")
-                        .bind(key)
-                        .bind(until)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
-                }
-
-                async fn clear_throttle(&self, key: &str) -> Result<bool, $crate::store::StoreError> {
-                    let done = sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1").bind(key).execute(&self.pool).await?;
-                    Ok(done.rows_affected() > 0)
-                }
+                        .bind(number),
+                )
+                .await?;
+            if forgotten == 1 {
+                return Ok(());
             }
-        };
-    };
+        }
+        self.execute(
+            query(
+                "UPDATE login_throttle SET failures = failures - 1, \
+                   blocked_until = CASE WHEN failures = $2 THEN 0 ELSE blocked_until END \
+                 WHERE throttle_key = $1 AND failures > 0",
+            )
+            .bind(key)
+            .bind(number),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Until when the key is waiting (0 or a past time: not waiting).
+    async fn blocked_until(&self, key: &str) -> Result<UnixTime, StoreError> {
+        let row: Option<(i64,)> = self
+            .fetch_optional(query("SELECT blocked_until FROM login_throttle WHERE throttle_key = $1").bind(key))
+            .await?;
+        Ok(row.map_or(0, |r| r.0))
+    }
+
+    /// Forgets the key (an office unlock). Whether there was anything to forget.
+    async fn clear_throttle(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(query("DELETE FROM login_throttle WHERE throttle_key = $1").bind(key)).await? > 0)
+    }
 }
-pub(crate) use impl_throttle_repo;
+
+impl<T: Db> ThrottleRepo for T {}

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::accounts::model::AccountId;
 use crate::clock::UnixTime;
+use crate::throttle::Limit;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,9 +29,16 @@ pub struct TwoStepConfig {
     pub code_slowdown_after: i64,
     /// ... starting with this wait, doubling each time ...
     pub code_slowdown_first_seconds: i64,
+    /// ... never longer than this ...
+    pub code_max_wait_seconds: i64,
     /// ... and after this many the code step is locked until the emailed link is used.
     pub code_lockout_after: i64,
     pub unlock_link_ttl_seconds: i64,
+    /// A locked code step answers a new try by mailing a fresh unlock link,
+    /// at most this often per account.
+    pub unlock_mail_every_seconds: i64,
+    /// Codes that may be tried with one unlock link.
+    pub unlock_link_attempts: i64,
     /// Tries of the revocation code per account per window.
     pub revocation_attempts: i64,
     pub revocation_window_seconds: i64,
@@ -47,8 +55,11 @@ impl Default for TwoStepConfig {
             enrolment_seconds: 1800,
             code_slowdown_after: 5,
             code_slowdown_first_seconds: 60,
+            code_max_wait_seconds: 900,
             code_lockout_after: 20,
             unlock_link_ttl_seconds: 24 * 3600,
+            unlock_mail_every_seconds: 600,
+            unlock_link_attempts: 5,
             revocation_attempts: 5,
             revocation_window_seconds: 900,
         }
@@ -81,6 +92,20 @@ impl TwoStepConfig {
                 "two_step.code_lockout_after must be at least code_slowdown_after, which must be at least 1".into()
             );
         }
+        if self.code_lockout_after > 1000 {
+            return Err("two_step.code_lockout_after must be at most 1000".into());
+        }
+        if self.code_max_wait_seconds < self.code_slowdown_first_seconds || self.code_max_wait_seconds > 24 * 3600 {
+            return Err(
+                "two_step.code_max_wait_seconds must be between code_slowdown_first_seconds and 86400 (a day)".into()
+            );
+        }
+        if self.unlock_mail_every_seconds < 0 || self.unlock_link_attempts < 1 {
+            return Err(
+                "two_step.unlock_mail_every_seconds must not be negative and unlock_link_attempts must be positive"
+                    .into(),
+            );
+        }
         if self.revocation_attempts < 1 || self.revocation_window_seconds < 1 {
             return Err("two_step.revocation_attempts and revocation_window_seconds must be positive".into());
         }
@@ -95,13 +120,19 @@ impl TwoStepConfig {
         next.to_zoned(tz.clone()).ok().map(|z| z.timestamp().as_second())
     }
 
-    /// The wait after the `failures`-th consecutive wrong code.
-    pub fn code_wait_after(&self, failures: i64) -> Option<i64> {
-        if failures < self.code_slowdown_after {
-            return None;
+    /// Wrong codes as a [`Limit`]: waits from `code_slowdown_after`,
+    /// doubling up to `code_max_wait_seconds`; at `code_lockout_after` the
+    /// code step locks (until the emailed link), which the credential records.
+    pub fn code_limit(&self) -> Limit {
+        Limit {
+            // Consecutive wrong codes count until a right one, however far apart.
+            window_seconds: i64::MAX / 4,
+            slowdown_after: self.code_slowdown_after,
+            first_wait_seconds: self.code_slowdown_first_seconds,
+            max_wait_seconds: self.code_max_wait_seconds,
+            lockout_after: self.code_lockout_after,
+            lockout_seconds: self.code_max_wait_seconds,
         }
-        let doublings = u32::try_from(failures - self.code_slowdown_after).unwrap_or(20).min(20);
-        Some(self.code_slowdown_first_seconds.saturating_mul(1i64 << doublings))
     }
 }
 
@@ -227,12 +258,13 @@ mod tests {
     }
 
     #[test]
-    fn waits_double_from_the_first() {
-        let c = TwoStepConfig::default();
-        assert_eq!(c.code_wait_after(4), None);
-        assert_eq!(c.code_wait_after(5), Some(60));
-        assert_eq!(c.code_wait_after(6), Some(120));
-        assert_eq!(c.code_wait_after(8), Some(480));
+    fn waits_double_from_the_first_and_are_capped() {
+        let c = TwoStepConfig::default().code_limit();
+        assert_eq!(c.wait_after(4), 0);
+        assert_eq!(c.wait_after(5), 60);
+        assert_eq!(c.wait_after(6), 120);
+        assert_eq!(c.wait_after(8), 480);
+        assert_eq!(c.wait_after(19), 900, "the 19th wrong code once meant a wait of 11 days");
     }
 
     #[test]

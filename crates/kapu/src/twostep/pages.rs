@@ -152,6 +152,11 @@ pub async fn plus_setup_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form)
         Err(TwoStepError::Form(errors)) => {
             Ok(with_status(setup_page(&kapu, &ctx, false, &errors).await?, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(TwoStepError::PasswordBlocked { .. }) => {
+            let mut errors = FormErrors::default();
+            errors.add(Field::Password, crate::accounts::service::Problem::TooManyAttempts);
+            Ok(with_status(setup_page(&kapu, &ctx, false, &errors).await?, StatusCode::TOO_MANY_REQUESTS))
+        }
         Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
         Err(e) => Err(e.into()),
     }
@@ -270,6 +275,10 @@ pub async fn device_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Fo
         Err(TwoStepError::CodeLocked) => {
             (StatusCode::TOO_MANY_REQUESTS, page.page_error("code", t.code_locked.to_owned()))
         }
+        Err(TwoStepError::PasswordBlocked { until }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            page.page_error("password", fill(t.login_blocked, &[("time", &kapu.format_time(until))])),
+        ),
         Err(e) => return Err(e.into()),
     };
     Ok(with_status(page.render()?, status))

@@ -1,22 +1,324 @@
-//! What Ügyfélkapu+ needs from storage, and the SQL (both engines).
-//!
-//! Replay protection is one conditional UPDATE ([`TwoStepRepo::accept_step`]):
-//! of two requests with the same code, on one instance or two, exactly one
-//! moves `last_used_step` forward; the other matches no row.
+//! The `totp_credentials`, `totp_enrolments` and `pending_logins` tables.
+//! Only this module writes them. Each method is one statement; use cases
+//! compose them in one transaction.
 
 use async_trait::async_trait;
 
 use super::model::{Enrolment, EnrolmentPurpose, PendingLogin, StoredCredential};
 use crate::accounts::model::AccountId;
 use crate::clock::UnixTime;
-use crate::store::StoreError;
+use crate::store::{Db, StoreError, query};
+use crate::throttle::Limit;
+
+/// The statements that take a code attempt, built once from the limit.
+#[derive(Debug, Clone)]
+pub struct CodeLimit {
+    pub limit: Limit,
+    by_pending_login: String,
+    by_account: String,
+}
+
+impl CodeLimit {
+    /// A code attempt is taken by one conditional UPDATE: it counts the
+    /// attempt only while the account's code step is neither waiting nor
+    /// locked, and sets the wait (or the lock) this attempt earns if it is
+    /// wrong. A right code clears them again ([`TwoStepRepo::accept_step`]).
+    pub fn new(limit: Limit) -> Self {
+        let take = |account: &str| {
+            format!(
+                "UPDATE totp_credentials SET failed_codes = failed_codes + 1, \
+                   code_blocked_until = $2 + {waits}, \
+                   code_locked = (failed_codes + 1 >= {lockout}) \
+                 WHERE account_id = {account} AND NOT code_locked AND code_blocked_until <= $2 \
+                 RETURNING account_id, secret_sealed, last_used_step, failed_codes",
+                waits = limit.wait_table_sql("failed_codes + 1"),
+                lockout = limit.lockout_after,
+            )
+        };
+        Self {
+            by_pending_login: take("(SELECT account_id FROM pending_logins WHERE id_hash = $1 AND expires_at > $2)"),
+            by_account: take("$1"),
+            limit,
+        }
+    }
+}
+
+/// What a taken code attempt checks against.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CodeAttempt {
+    pub account_id: String,
+    pub secret_sealed: Vec<u8>,
+    pub last_used_step: i64,
+    /// This attempt's number among consecutive wrong codes.
+    pub failed_codes: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct CredentialRow {
+    account_id: String,
+    secret_sealed: Vec<u8>,
+    algorithm: String,
+    digits: i64,
+    period: i64,
+    revocation_hash: String,
+    last_used_step: i64,
+    failed_codes: i64,
+    code_blocked_until: i64,
+    code_locked: bool,
+    enabled_at: i64,
+}
+
+impl From<CredentialRow> for StoredCredential {
+    fn from(r: CredentialRow) -> Self {
+        StoredCredential {
+            account_id: AccountId(r.account_id),
+            secret_sealed: r.secret_sealed,
+            algorithm: r.algorithm,
+            digits: r.digits,
+            period: r.period,
+            revocation_hash: r.revocation_hash,
+            last_used_step: r.last_used_step,
+            failed_codes: r.failed_codes,
+            code_blocked_until: r.code_blocked_until,
+            code_locked: r.code_locked,
+            enabled_at: r.enabled_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct EnrolmentRow {
+    account_id: String,
+    purpose: String,
+    secret_sealed: Vec<u8>,
+    confirmed_step: Option<i64>,
+    revocation_sealed: Option<Vec<u8>>,
+    revocation_hash: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl From<EnrolmentRow> for Enrolment {
+    fn from(r: EnrolmentRow) -> Self {
+        Enrolment {
+            account_id: AccountId(r.account_id),
+            purpose: EnrolmentPurpose::parse(&r.purpose),
+            secret_sealed: r.secret_sealed,
+            confirmed_step: r.confirmed_step,
+            revocation_sealed: r.revocation_sealed,
+            revocation_hash: r.revocation_hash,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// A confirmed set-up, taken to become the credential.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FinishedEnrolment {
+    pub purpose: String,
+    pub secret_sealed: Vec<u8>,
+    pub confirmed_step: i64,
+    pub revocation_hash: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PendingLoginRow {
+    id_hash: String,
+    account_id: String,
+    created_at: i64,
+    expires_at: i64,
+    client_addr: Option<String>,
+}
+
+/// Why a code attempt was not taken.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CodeStanding {
+    pub account_id: String,
+    pub code_locked: bool,
+    pub code_blocked_until: i64,
+}
 
 #[async_trait]
-pub trait TwoStepRepo {
-    async fn credential(&self, account_id: &AccountId) -> Result<Option<StoredCredential>, StoreError>;
-    async fn enrolment(&self, account_id: &AccountId) -> Result<Option<Enrolment>, StoreError>;
-    /// Starts (or restarts) a set-up: replaces any earlier one of the account.
-    async fn put_enrolment(&self, enrolment: &Enrolment) -> Result<(), StoreError>;
+pub trait TwoStepRepo: Db {
+    async fn credential(&self, account_id: &AccountId) -> Result<Option<StoredCredential>, StoreError> {
+        let row: Option<CredentialRow> = self
+            .fetch_optional(
+                query(
+                    "SELECT account_id, secret_sealed, algorithm, digits, period, revocation_hash, last_used_step, \
+                     failed_codes, code_blocked_until, code_locked, enabled_at FROM totp_credentials WHERE account_id = $1",
+                )
+                .bind(&account_id.0),
+            )
+            .await?;
+        Ok(row.map(StoredCredential::from))
+    }
+
+    /// Makes a finished set-up the account's credential (the caller has
+    /// deleted the old one in the same transaction). The confirming code's
+    /// step counts as used.
+    async fn insert_credential(
+        &self,
+        account_id: &AccountId,
+        finished: &FinishedEnrolment,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            query(
+                "INSERT INTO totp_credentials (account_id, secret_sealed, algorithm, digits, period, revocation_hash, \
+                 last_used_step, failed_codes, code_blocked_until, code_locked, enabled_at) \
+                 VALUES ($1, $2, 'SHA1', 6, 30, $3, $4, 0, 0, FALSE, $5)",
+            )
+            .bind(&account_id.0)
+            .bind(&finished.secret_sealed)
+            .bind(&finished.revocation_hash)
+            .bind(finished.confirmed_step)
+            .bind(now),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Two-step login off: the key stops working. Whether it was on.
+    async fn delete_credential(&self, account_id: &AccountId) -> Result<bool, StoreError> {
+        Ok(self.execute(query("DELETE FROM totp_credentials WHERE account_id = $1").bind(&account_id.0)).await? == 1)
+    }
+
+    /// Takes one code attempt for the half-finished login `pending_hash`
+    /// (see [`CodeLimit::new`]); `None`: nothing was counted.
+    async fn take_code_attempt_for_login(
+        &self,
+        limit: &CodeLimit,
+        pending_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<CodeAttempt>, StoreError> {
+        self.fetch_optional(query(&limit.by_pending_login).bind(pending_hash).bind(now)).await
+    }
+
+    /// Takes one code attempt for the account (a device change).
+    async fn take_code_attempt(
+        &self,
+        limit: &CodeLimit,
+        account_id: &AccountId,
+        now: UnixTime,
+    ) -> Result<Option<CodeAttempt>, StoreError> {
+        self.fetch_optional(query(&limit.by_account).bind(&account_id.0).bind(now)).await
+    }
+
+    /// Where the code step of the half-finished login stands (when no attempt was taken).
+    async fn code_standing_for_login(
+        &self,
+        pending_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<CodeStanding>, StoreError> {
+        self.fetch_optional(
+            query(
+                "SELECT c.account_id, c.code_locked, c.code_blocked_until FROM pending_logins p \
+                 JOIN totp_credentials c ON c.account_id = p.account_id WHERE p.id_hash = $1 AND p.expires_at > $2",
+            )
+            .bind(pending_hash)
+            .bind(now),
+        )
+        .await
+    }
+
+    /// Accepts `step` if it is newer than every step accepted before, and
+    /// forgets the wrong codes, the wait and the lock. False: the step was
+    /// used already.
+    async fn accept_step(&self, account_id: &AccountId, step: i64) -> Result<bool, StoreError> {
+        let done = self
+            .execute(
+                query(
+                    "UPDATE totp_credentials SET last_used_step = $2, failed_codes = 0, code_blocked_until = 0, \
+                     code_locked = FALSE WHERE account_id = $1 AND last_used_step < $2",
+                )
+                .bind(&account_id.0)
+                .bind(step),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Gives a code attempt back (the code was right but another part of
+    /// the form was not): the count goes down, no wait or lock is lifted.
+    async fn give_back_code_attempt(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.execute(
+            query("UPDATE totp_credentials SET failed_codes = failed_codes - 1 WHERE account_id = $1 AND failed_codes > 0")
+                .bind(&account_id.0),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Claims the right to mail an unlock link for a locked code step: true
+    /// for one caller per `every` seconds, however many ask at once.
+    async fn claim_unlock_mail(&self, account_id: &AccountId, now: UnixTime, every: i64) -> Result<bool, StoreError> {
+        let done = self
+            .execute(
+                query(
+                    "UPDATE totp_credentials SET unlock_mailed_at = $2 \
+                     WHERE account_id = $1 AND code_locked AND unlock_mailed_at <= $3",
+                )
+                .bind(&account_id.0)
+                .bind(now)
+                .bind(now - every),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Lifts the wait and the lock of the code step (the office, or the
+    /// unlock link with a right code). Whether there was one.
+    async fn lift_code_lock(&self, account_id: &AccountId) -> Result<bool, StoreError> {
+        let done = self
+            .execute(
+                query(
+                    "UPDATE totp_credentials SET failed_codes = 0, code_blocked_until = 0, code_locked = FALSE \
+                     WHERE account_id = $1 AND (code_locked OR failed_codes > 0)",
+                )
+                .bind(&account_id.0),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn enrolment(&self, account_id: &AccountId) -> Result<Option<Enrolment>, StoreError> {
+        let row: Option<EnrolmentRow> = self
+            .fetch_optional(
+                query(
+                    "SELECT account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, revocation_hash, \
+                     created_at, expires_at FROM totp_enrolments WHERE account_id = $1",
+                )
+                .bind(&account_id.0),
+            )
+            .await?;
+        Ok(row.map(Enrolment::from))
+    }
+
+    /// Starts (or restarts, with a new key) the account's set-up.
+    async fn put_enrolment(&self, e: &Enrolment) -> Result<(), StoreError> {
+        self.execute(
+            query(
+                "INSERT INTO totp_enrolments (account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, \
+                 revocation_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (account_id) DO UPDATE SET purpose = excluded.purpose, \
+                   secret_sealed = excluded.secret_sealed, confirmed_step = excluded.confirmed_step, \
+                   revocation_sealed = excluded.revocation_sealed, revocation_hash = excluded.revocation_hash, \
+                   created_at = excluded.created_at, expires_at = excluded.expires_at",
+            )
+            .bind(&e.account_id.0)
+            .bind(e.purpose.as_str())
+            .bind(&e.secret_sealed)
+            .bind(e.confirmed_step)
+            .bind(e.revocation_sealed.as_deref())
+            .bind(e.revocation_hash.as_deref())
+            .bind(e.created_at)
+            .bind(e.expires_at),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Marks the set-up confirmed (password and code were right), once.
     async fn confirm_enrolment(
         &self,
@@ -25,288 +327,89 @@ pub trait TwoStepRepo {
         revocation_sealed: &[u8],
         revocation_hash: &str,
         now: UnixTime,
-    ) -> Result<bool, StoreError>;
-    /// Makes a confirmed set-up the account's credential, in one step: the
-    /// old key (if any) stops working, the new revocation code counts, the
-    /// set-up is gone. The confirming code's step counts as used.
-    async fn finish_enrolment(
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .execute(
+                query(
+                    "UPDATE totp_enrolments SET confirmed_step = $2, revocation_sealed = $3, revocation_hash = $4 \
+                     WHERE account_id = $1 AND confirmed_step IS NULL AND expires_at > $5",
+                )
+                .bind(&account_id.0)
+                .bind(step)
+                .bind(revocation_sealed)
+                .bind(revocation_hash)
+                .bind(now),
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    /// Takes a confirmed set-up out (to become the credential): a second
+    /// "Befejezés" finds nothing.
+    async fn take_confirmed_enrolment(
         &self,
         account_id: &AccountId,
         now: UnixTime,
-    ) -> Result<Option<EnrolmentPurpose>, StoreError>;
-    async fn delete_enrolment(&self, account_id: &AccountId) -> Result<(), StoreError>;
-    /// Accepts `step` if it is newer than every step accepted before, and
-    /// forgets the wrong-code count. False: the step was used already.
-    async fn accept_step(&self, account_id: &AccountId, step: i64) -> Result<bool, StoreError>;
-    /// Counts a wrong code; returns the consecutive count.
-    async fn record_wrong_code(&self, account_id: &AccountId) -> Result<i64, StoreError>;
-    async fn block_codes(&self, account_id: &AccountId, until: UnixTime, locked: bool) -> Result<(), StoreError>;
-    /// Consumes an unlock link and accepts `step` (a valid code) together.
-    async fn unlock_codes_with_link(
-        &self,
-        token_hash: &str,
-        step: i64,
-        now: UnixTime,
-    ) -> Result<Option<AccountId>, StoreError>;
-    /// Turns two-step login off: credential, set-up, sessions and pending
-    /// logins of the account are gone. False if it was not on.
-    async fn disable_two_step(&self, account_id: &AccountId) -> Result<bool, StoreError>;
-    async fn insert_pending_login(&self, pending: &PendingLogin) -> Result<(), StoreError>;
-    async fn pending_login(&self, id_hash: &str, now: UnixTime) -> Result<Option<PendingLogin>, StoreError>;
-    async fn delete_pending_login(&self, id_hash: &str) -> Result<(), StoreError>;
-}
+    ) -> Result<Option<FinishedEnrolment>, StoreError> {
+        self.fetch_optional(
+            query(
+                "DELETE FROM totp_enrolments WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL \
+                 AND revocation_hash IS NOT NULL RETURNING purpose, secret_sealed, confirmed_step, revocation_hash",
+            )
+            .bind(&account_id.0)
+            .bind(now),
+        )
+        .await
+    }
 
-pub(crate) type CredentialRow = (String, Vec<u8>, String, i64, i64, String, i64, i64, i64, bool, i64);
-pub(crate) const CREDENTIAL_COLUMNS: &str = "account_id, secret_sealed, algorithm, digits, period, revocation_hash, \
-     last_used_step, failed_codes, code_blocked_until, code_locked, enabled_at";
+    async fn delete_enrolment(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.execute(query("DELETE FROM totp_enrolments WHERE account_id = $1").bind(&account_id.0)).await.map(drop)
+    }
 
-pub(crate) fn credential_from_row(r: CredentialRow) -> StoredCredential {
-    StoredCredential {
-        account_id: AccountId(r.0),
-        secret_sealed: r.1,
-        algorithm: r.2,
-        digits: r.3,
-        period: r.4,
-        revocation_hash: r.5,
-        last_used_step: r.6,
-        failed_codes: r.7,
-        code_blocked_until: r.8,
-        code_locked: r.9,
-        enabled_at: r.10,
+    async fn insert_pending_login(&self, p: &PendingLogin) -> Result<(), StoreError> {
+        self.execute(
+            query(
+                "INSERT INTO pending_logins (id_hash, account_id, created_at, expires_at, client_addr) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&p.id_hash)
+            .bind(&p.account_id.0)
+            .bind(p.created_at)
+            .bind(p.expires_at)
+            .bind(p.client_addr.as_deref()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn pending_login(&self, id_hash: &str, now: UnixTime) -> Result<Option<PendingLogin>, StoreError> {
+        let row: Option<PendingLoginRow> = self
+            .fetch_optional(
+                query(
+                    "SELECT id_hash, account_id, created_at, expires_at, client_addr FROM pending_logins \
+                     WHERE id_hash = $1 AND expires_at > $2",
+                )
+                .bind(id_hash)
+                .bind(now),
+            )
+            .await?;
+        Ok(row.map(|r| PendingLogin {
+            id_hash: r.id_hash,
+            account_id: AccountId(r.account_id),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            client_addr: r.client_addr,
+        }))
+    }
+
+    /// Uses the half-finished login up; false if it was gone already.
+    async fn delete_pending_login(&self, id_hash: &str) -> Result<bool, StoreError> {
+        Ok(self.execute(query("DELETE FROM pending_logins WHERE id_hash = $1").bind(id_hash)).await? == 1)
+    }
+
+    async fn delete_pending_logins_of(&self, account_id: &AccountId) -> Result<(), StoreError> {
+        self.execute(query("DELETE FROM pending_logins WHERE account_id = $1").bind(&account_id.0)).await.map(drop)
     }
 }
 
-pub(crate) type EnrolmentRow = (String, String, Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<String>, i64, i64);
-
-pub(crate) fn enrolment_from_row(r: EnrolmentRow) -> Enrolment {
-    Enrolment {
-        account_id: AccountId(r.0),
-        purpose: EnrolmentPurpose::parse(&r.1),
-        secret_sealed: r.2,
-        confirmed_step: r.3,
-        revocation_sealed: r.4,
-        revocation_hash: r.5,
-        created_at: r.6,
-        expires_at: r.7,
-    }
-}
-
-macro_rules! impl_two_step_repo {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::accounts::model::AccountId;
-            use $crate::store::StoreError;
-            use $crate::twostep::model::{Enrolment, EnrolmentPurpose, PendingLogin, StoredCredential};
-            use $crate::twostep::repo::{CredentialRow, EnrolmentRow, CREDENTIAL_COLUMNS, credential_from_row, enrolment_from_row};
-
-            const ENROLMENT_COLUMNS: &str = "account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, \
-                 revocation_hash, created_at, expires_at";
-
-            #[async_trait::async_trait]
-            impl $crate::twostep::repo::TwoStepRepo for $store {
-                async fn credential(&self, account_id: &AccountId) -> Result<Option<StoredCredential>, StoreError> {
-                    let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM totp_credentials WHERE account_id = $1");
-                    let row: Option<CredentialRow> = sqlx::query_as(&sql).bind(&account_id.0).fetch_optional(&self.pool).await?;
-                    Ok(row.map(credential_from_row))
-                }
-
-                async fn enrolment(&self, account_id: &AccountId) -> Result<Option<Enrolment>, StoreError> {
-                    let sql = format!("SELECT {ENROLMENT_COLUMNS} FROM totp_enrolments WHERE account_id = $1");
-                    let row: Option<EnrolmentRow> = sqlx::query_as(&sql).bind(&account_id.0).fetch_optional(&self.pool).await?;
-                    Ok(row.map(enrolment_from_row))
-                }
-
-                async fn put_enrolment(&self, e: &Enrolment) -> Result<(), StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query("DELETE FROM totp_enrolments WHERE account_id = $1").bind(&e.account_id.0).execute(&mut *tx).await?;
-                    sqlx::query(
-                        "INSERT INTO totp_enrolments (account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, \
-                         revocation_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(&e.account_id.0)
-                    .bind(e.purpose.as_str())
-                    .bind(&e.secret_sealed)
-                    .bind(e.confirmed_step)
-                    .bind(e.revocation_sealed.as_deref())
-                    .bind(e.revocation_hash.as_deref())
-                    .bind(e.created_at)
-                    .bind(e.expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn confirm_enrolment(
-                    &self,
-                    account_id: &AccountId,
-                    step: i64,
-                    revocation_sealed: &[u8],
-                    revocation_hash: &str,
-                    now: i64,
-                ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(
-                        "UPDATE totp_enrolments SET confirmed_step = $2, revocation_sealed = $3, revocation_hash = $4 \
-                         WHERE account_id = $1 AND confirmed_step IS NULL AND expires_at > $5",
-                    )
-                    .bind(&account_id.0)
-                    .bind(step)
-                    .bind(revocation_sealed)
-                    .bind(revocation_hash)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn finish_enrolment(&self, account_id: &AccountId, now: i64) -> Result<Option<EnrolmentPurpose>, StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    // Deleting first takes the write lock and makes a second
-                    // "Befejezés" find nothing.
-                    let row: Option<(String, Vec<u8>, Option<i64>, Option<String>)> = sqlx::query_as(
-                        "DELETE FROM totp_enrolments WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL \
-                         RETURNING purpose, secret_sealed, confirmed_step, revocation_hash",
-                    )
-                    .bind(&account_id.0)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((purpose, secret, Some(step), Some(revocation_hash))) = row else {
-                        return Ok(None);
-                    };
-                    sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    sqlx::query(
-                        "INSERT INTO totp_credentials (account_id, secret_sealed, algorithm, digits, period, revocation_hash, \
-                         last_used_step, failed_codes, code_blocked_until, code_locked, enabled_at) \
-                         VALUES ($1, $2, 'SHA1', 6, 30, $3, $4, 0, 0, FALSE, $5)",
-                    )
-                    .bind(&account_id.0)
-                    .bind(&secret)
-                    .bind(&revocation_hash)
-                    .bind(step)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM pending_logins WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok(Some(EnrolmentPurpose::parse(&purpose)))
-                }
-
-                async fn delete_enrolment(&self, account_id: &AccountId) -> Result<(), StoreError> {
-                    sqlx::query("DELETE FROM totp_enrolments WHERE account_id = $1").bind(&account_id.0).execute(&self.pool).await?;
-                    Ok(())
-                }
-
-                async fn accept_step(&self, account_id: &AccountId, step: i64) -> Result<bool, StoreError> {
-                    let done = sqlx::query(
-                        "UPDATE totp_credentials SET last_used_step = $2, failed_codes = 0, code_blocked_until = 0, \
-                         code_locked = FALSE WHERE account_id = $1 AND last_used_step < $2",
-                    )
-                    .bind(&account_id.0)
-                    .bind(step)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn record_wrong_code(&self, account_id: &AccountId) -> Result<i64, StoreError> {
-                    let row: Option<(i64,)> = sqlx::query_as(
-                        "UPDATE totp_credentials SET failed_codes = failed_codes + 1 WHERE account_id = $1 RETURNING failed_codes",
-                    )
-                    .bind(&account_id.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    Ok(row.map_or(0, |r| r.0))
-                }
-
-                async fn block_codes(&self, account_id: &AccountId, until: i64, locked: bool) -> Result<(), StoreError> {
-                    sqlx::query("UPDATE totp_credentials SET code_blocked_until = $2, code_locked = $3 WHERE account_id = $1")
-                        .bind(&account_id.0)
-                        .bind(until)
-                        .bind(locked)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
-                }
-
-                async fn unlock_codes_with_link(&self, token_hash: &str, step: i64, now: i64) -> Result<Option<AccountId>, StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    let row: Option<(String,)> = sqlx::query_as(
-                        "DELETE FROM email_links WHERE token_hash = $1 AND purpose = 'otp_unlock' AND expires_at > $2 RETURNING account_id",
-                    )
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let Some((account_id,)) = row else { return Ok(None) };
-                    let done = sqlx::query(
-                        "UPDATE totp_credentials SET last_used_step = $2, failed_codes = 0, code_blocked_until = 0, \
-                         code_locked = FALSE WHERE account_id = $1 AND last_used_step < $2",
-                    )
-                    .bind(&account_id)
-                    .bind(step)
-                    .execute(&mut *tx)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        // A replayed code: keep the link for a fresh one.
-                        tx.rollback().await?;
-                        return Ok(None);
-                    }
-                    tx.commit().await?;
-                    Ok(Some(AccountId(account_id)))
-                }
-
-                async fn disable_two_step(&self, account_id: &AccountId) -> Result<bool, StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    let done = sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM totp_enrolments WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM pending_logins WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(&account_id.0).execute(&mut *tx).await?;
-                    sqlx::query("DELETE FROM email_links WHERE account_id = $1 AND purpose = 'otp_unlock'")
-                        .bind(&account_id.0)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn insert_pending_login(&self, p: &PendingLogin) -> Result<(), StoreError> {
-                    sqlx::query(
-                        "INSERT INTO pending_logins (id_hash, account_id, created_at, expires_at, client_addr) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(&p.id_hash)
-                    .bind(&p.account_id.0)
-                    .bind(p.created_at)
-                    .bind(p.expires_at)
-                    .bind(p.client_addr.as_deref())
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
-                }
-
-                async fn pending_login(&self, id_hash: &str, now: i64) -> Result<Option<PendingLogin>, StoreError> {
-                    let row: Option<(String, i64, i64, Option<String>)> = sqlx::query_as(
-                        "SELECT account_id, created_at, expires_at, client_addr FROM pending_logins WHERE id_hash = $1 AND expires_at > $2",
-                    )
-                    .bind(id_hash)
-                    .bind(now)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    Ok(row.map(|(account_id, created_at, expires_at, client_addr)| PendingLogin {
-                        id_hash: id_hash.to_owned(),
-                        account_id: AccountId(account_id),
-                        created_at,
-                        expires_at,
-                        client_addr,
-                    }))
-                }
-
-                async fn delete_pending_login(&self, id_hash: &str) -> Result<(), StoreError> {
-                    sqlx::query("DELETE FROM pending_logins WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
-                    Ok(())
-                }
-            }
-        };
-    };
-}
-pub(crate) use impl_two_step_repo;
+impl<T: Db> TwoStepRepo for T {}

@@ -6,12 +6,15 @@
 //! 10^6. After `code_lockout_after` (20) consecutive wrong codes the code step
 //! locks until an emailed link is used together with a valid code, so someone
 //! who knows the password but not the key succeeds with probability at most
-//! 20 × 3 / 10^6 = 6e-5 per account (window 1), without the mailbox.
+//! 20 × 3 / 10^6 = 6e-5 per account (window 1), without the mailbox. The
+//! bound holds under concurrency because each attempt is taken in the
+//! database before its code is checked (`twostep::repo::CodeLimit`).
 
 use otp::{Algorithm, Code, Digits, Kind, OtpAuthUri, Period, Secret, Totp};
 
 use crate::Kapu;
-use crate::accounts::model::{Account, AccountId, EmailLink, LinkPurpose, Username};
+use crate::accounts::model::{Account, AccountId, LinkPurpose, Username};
+use crate::accounts::repo::AccountRepo;
 use crate::accounts::service::{Field, FormErrors, NewSession, Problem};
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
@@ -22,9 +25,11 @@ use crate::i18n::{self, Texts, fill};
 use crate::mail::{OutgoingEmail, send_in_background};
 use crate::passwords::{HashError, Password, PasswordHash, Verification};
 use crate::sessions::model::AuthMethods;
-use crate::store::StoreError;
-use crate::throttle::LoginKeys;
+use crate::sessions::repo::SessionRepo;
+use crate::store::{Db, StoreError, Tx};
+use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, give_back, username_key};
 use crate::twostep::model::{Enrolment, EnrolmentPurpose, PendingLogin, RevocationCode, StoredCredential};
+use crate::twostep::repo::TwoStepRepo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoStepError {
@@ -51,6 +56,9 @@ pub enum TwoStepError {
     /// Too many revocation-code tries.
     #[error("too many revocation attempts")]
     RevocationBlocked { until: UnixTime },
+    /// Too many wrong passwords for the name: nothing is checked before `until`.
+    #[error("too many wrong passwords")]
+    PasswordBlocked { until: UnixTime },
     #[error("the server is busy")]
     Busy,
     #[error(transparent)]
@@ -66,6 +74,15 @@ impl From<HashError> for TwoStepError {
         match e {
             HashError::Busy => TwoStepError::Busy,
             other => TwoStepError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CheckError> for TwoStepError {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Store(e) => e.into(),
+            CheckError::Hash(e) => e.into(),
         }
     }
 }
@@ -105,11 +122,31 @@ fn unix_u64(t: UnixTime) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
 
+/// What a code is, against the credential it was checked with.
+enum CodeVerdict {
+    /// Right, and its time step is newer than every step used before.
+    Fresh(i64),
+    /// Right, but its step was used already (a double click, a second tab,
+    /// or someone who saw it): not a guess, and not a login.
+    Replayed,
+    Wrong,
+}
+
 impl Kapu {
     fn totp_from_sealed(&self, account_id: &AccountId, sealed: &[u8]) -> Result<Totp, TwoStepError> {
         let bytes = self.secret_box.open(sealed, account_id.0.as_bytes())?;
         let secret = Secret::from_slice(&bytes).map_err(|e| TwoStepError::Internal(e.to_string()))?;
         Ok(Totp::new(secret, Algorithm::Sha1, Digits::SIX, Period::DEFAULT))
+    }
+
+    fn judge_code(&self, totp: &Totp, code: &Code, last_used_step: i64) -> CodeVerdict {
+        let now = unix_u64(self.now());
+        let window = self.config.two_step.window;
+        let last = u64::try_from(last_used_step).ok();
+        if let Some(step) = totp.verify_code(code, now, window, last).and_then(|s| i64::try_from(s).ok()) {
+            return CodeVerdict::Fresh(step);
+        }
+        if totp.verify_code(code, now, window, None).is_some() { CodeVerdict::Replayed } else { CodeVerdict::Wrong }
     }
 
     /// Whether one-step (password only) login has ended.
@@ -138,10 +175,15 @@ impl Kapu {
         {
             return Ok(());
         }
-        self.new_enrolment(account, purpose).await
+        self.new_enrolment(&self.store, account, purpose).await
     }
 
-    async fn new_enrolment(&self, account: &Account, purpose: EnrolmentPurpose) -> Result<(), TwoStepError> {
+    async fn new_enrolment(
+        &self,
+        db: &impl Db,
+        account: &Account,
+        purpose: EnrolmentPurpose,
+    ) -> Result<(), TwoStepError> {
         let now = self.now();
         let secret =
             Secret::generate(self.config.two_step.secret_bytes).map_err(|e| TwoStepError::Internal(e.to_string()))?;
@@ -155,7 +197,7 @@ impl Kapu {
             created_at: now,
             expires_at: now + self.config.two_step.enrolment_seconds,
         };
-        self.store.put_enrolment(&enrolment).await?;
+        db.put_enrolment(&enrolment).await?;
         Ok(())
     }
 
@@ -168,7 +210,7 @@ impl Kapu {
     /// "Új kódot kérek": a new key for the set-up (until it is confirmed).
     pub async fn renew_enrolment_key(&self, account: &Account) -> Result<(), TwoStepError> {
         let enrolment = self.current_enrolment(account).await?.ok_or(TwoStepError::NoEnrolment)?;
-        self.new_enrolment(account, enrolment.purpose).await
+        self.new_enrolment(&self.store, account, enrolment.purpose).await
     }
 
     pub async fn enrolment_view(&self, account: &Account) -> Result<EnrolmentView, TwoStepError> {
@@ -190,20 +232,17 @@ impl Kapu {
         })
     }
 
-    async fn password_is_right(
+    /// The account's own password, checked with its attempt taken first.
+    async fn check_own_password(
         &self,
         account: &Account,
         password: &Password,
         actor: &Actor,
-    ) -> Result<bool, TwoStepError> {
-        let stored = PasswordHash::from_stored(account.password_hash.clone())?;
-        match self.hasher.verify(password, &stored).await? {
-            Verification::Valid { .. } => Ok(true),
-            Verification::Invalid => {
-                self.record_login_failure(&LoginKeys::new(account.username.as_str(), actor.client_addr.as_deref()))
-                    .await?;
-                Ok(false)
-            }
+    ) -> Result<(bool, Taken), TwoStepError> {
+        let keys = AttemptKeys::password(&self.limits, account.username.as_str(), actor.client_addr.as_deref());
+        match self.check_password_limited(&keys, Some(account), password).await? {
+            PasswordCheck::Blocked { until } => Err(TwoStepError::PasswordBlocked { until }),
+            PasswordCheck::Checked { right, taken, .. } => Ok((right, taken)),
         }
     }
 
@@ -222,7 +261,8 @@ impl Kapu {
             return self.pending_revocation_code(account).await?.ok_or(TwoStepError::NoEnrolment);
         }
         let mut errors = FormErrors::default();
-        if !self.password_is_right(account, password, actor).await? {
+        let (password_right, taken) = self.check_own_password(account, password, actor).await?;
+        if !password_right {
             errors.add(Field::Password, Problem::WrongPassword);
         }
         let totp = self.totp_from_sealed(&account.id, &enrolment.secret_sealed)?;
@@ -239,12 +279,21 @@ impl Kapu {
                 step
             }
         };
-        let Some(step) = step.filter(|_| errors.is_empty()) else { return Err(TwoStepError::Form(errors)) };
+        let Some(step) = step.filter(|_| errors.is_empty()) else {
+            if password_right {
+                give_back(&self.store, &taken).await?;
+            }
+            return Err(TwoStepError::Form(errors));
+        };
         let revocation = RevocationCode::generate();
         let hash = self.hasher.hash(&Password::new(revocation.as_str().to_owned())).await?;
         let sealed = self.secret_box.seal(revocation.as_str().as_bytes(), account.id.0.as_bytes())?;
         let step = i64::try_from(step).map_err(|_| TwoStepError::Internal("time step out of range".into()))?;
-        if !self.store.confirm_enrolment(&account.id, step, &sealed, hash.as_str(), self.now()).await? {
+        let tx = self.store.begin().await?;
+        give_back(&tx, &taken).await?;
+        let confirmed = tx.confirm_enrolment(&account.id, step, &sealed, hash.as_str(), self.now()).await?;
+        tx.commit().await?;
+        if !confirmed {
             // Confirmed meanwhile (another tab): show what that one stored.
             return self.pending_revocation_code(account).await?.ok_or(TwoStepError::NoEnrolment);
         }
@@ -273,7 +322,15 @@ impl Kapu {
         if !saved {
             return Err(form_error(Field::Confirm, Problem::MustConfirmSaved));
         }
-        let purpose = self.store.finish_enrolment(&account.id, self.now()).await?.ok_or(TwoStepError::NoEnrolment)?;
+        let tx = self.store.begin().await?;
+        let Some(finished) = tx.take_confirmed_enrolment(&account.id, self.now()).await? else {
+            tx.rollback().await?;
+            return Err(TwoStepError::NoEnrolment);
+        };
+        tx.delete_credential(&account.id).await?;
+        tx.insert_credential(&account.id, &finished, self.now()).await?;
+        tx.delete_pending_logins_of(&account.id).await?;
+        let purpose = EnrolmentPurpose::parse(&finished.purpose);
         let (event, texts): (AuditEvent, MailTexts) = match purpose {
             EnrolmentPurpose::Setup => {
                 (AuditEvent::TwoStepEnabled, |t| (t.mail_two_step_enabled_subject, t.mail_two_step_enabled_body))
@@ -282,7 +339,8 @@ impl Kapu {
                 (AuditEvent::TwoStepDeviceChanged, |t| (t.mail_two_step_device_subject, t.mail_two_step_device_body))
             }
         };
-        self.audit(event, Outcome::Success, Subject::account(account), actor, None).await;
+        self.audit(&tx, event, Outcome::Success, Subject::account(account), actor, None).await?;
+        tx.commit().await?;
         self.notify(account, texts, &[]);
         Ok(purpose)
     }
@@ -308,11 +366,16 @@ impl Kapu {
         send_in_background(std::sync::Arc::clone(&self.mailer), email);
     }
 
-    /// After a correct password: either the session, or (two-step login on)
-    /// a half-finished login waiting for the code.
-    pub(crate) async fn after_password(&self, account: &Account, actor: &Actor) -> Result<LoginStep, StoreError> {
-        if self.store.credential(&account.id).await?.is_none() {
-            let (token, record) = self.start_session(account, AuthMethods::Password, actor).await?;
+    /// After a correct password, on the login's unit of work: either the
+    /// session, or (two-step login on) a half-finished login waiting for the code.
+    pub(crate) async fn after_password(
+        &self,
+        tx: &Tx,
+        account: &Account,
+        actor: &Actor,
+    ) -> Result<LoginStep, StoreError> {
+        if tx.credential(&account.id).await?.is_none() {
+            let (token, record) = self.start_session(tx, account, AuthMethods::Password, actor).await?;
             return Ok(LoginStep::Done(Box::new(NewSession { token, record, account: account.clone() })));
         }
         let token = random_token();
@@ -324,7 +387,7 @@ impl Kapu {
             expires_at: now + self.config.two_step.pending_login_seconds,
             client_addr: actor.client_addr.clone(),
         };
-        self.store.insert_pending_login(&pending).await?;
+        tx.insert_pending_login(&pending).await?;
         Ok(LoginStep::CodeNeeded { pending_token: token })
     }
 
@@ -336,8 +399,11 @@ impl Kapu {
         }
     }
 
-    /// The code page: a correct, unused code finishes the login. Wrong codes
-    /// count per account in the database; the answer never says whether a
+    /// The code page. The attempt is taken first (one conditional statement
+    /// that refuses while the code step waits or is locked), then the code
+    /// is checked, and everything the answer changes — the used step, the
+    /// half-finished login, the session, the audit events, an unlock link —
+    /// commits in that one transaction. The answer never says whether a
     /// code would have matched another time step.
     pub async fn verify_login_code(
         &self,
@@ -345,82 +411,132 @@ impl Kapu {
         code: &str,
         actor: &Actor,
     ) -> Result<NewSession, TwoStepError> {
-        let now = self.now();
-        let pending =
-            self.store.pending_login(&token_hash(pending_token), now).await?.ok_or(TwoStepError::PendingExpired)?;
-        let account = self.store.account_by_id(&pending.account_id).await?.ok_or(TwoStepError::PendingExpired)?;
-        let credential = self.store.credential(&account.id).await?.ok_or(TwoStepError::PendingExpired)?;
-        if credential.code_locked {
-            return Err(TwoStepError::CodeLocked);
-        }
-        if credential.code_blocked_until > now {
-            return Err(TwoStepError::CodeBlocked { until: credential.code_blocked_until });
-        }
         // A malformed entry (letters, 5 digits) is a typing slip, not a guess.
         let code = Code::parse(code, Digits::SIX).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
-        let totp = self.totp_from_sealed(&account.id, &credential.secret_sealed)?;
-        let last = u64::try_from(credential.last_used_step).ok();
-        let matched = totp.verify_code(&code, unix_u64(now), self.config.two_step.window, last);
-        let accepted = match matched.and_then(|s| i64::try_from(s).ok()) {
-            // The database decides: of two racing requests only one moves the step.
-            Some(step) => self.store.accept_step(&account.id, step).await?,
-            None => false,
-        };
-        if !accepted {
-            return Err(self.wrong_login_code(&account, actor).await?);
-        }
-        self.store.delete_pending_login(&pending.id_hash).await?;
-        let (token, record) = self.start_session(&account, AuthMethods::PasswordAndCode, actor).await?;
-        self.metrics.login("success");
-        self.audit(
-            AuditEvent::LoginSucceeded,
-            Outcome::Success,
-            Subject::account(&account),
-            actor,
-            Some("pwd+otp".into()),
-        )
-        .await;
-        self.notify_login(&account, actor);
-        Ok(NewSession { token, record, account })
-    }
-
-    async fn wrong_login_code(&self, account: &Account, actor: &Actor) -> Result<TwoStepError, TwoStepError> {
-        let failures = self.store.record_wrong_code(&account.id).await?;
-        self.metrics.login("wrong_code");
-        self.audit(AuditEvent::CodeFailed, Outcome::Failure, Subject::account(account), actor, None).await;
-        let cfg = &self.config.two_step;
-        if failures >= cfg.code_lockout_after {
-            self.store.block_codes(&account.id, 0, true).await?;
-            if failures == cfg.code_lockout_after {
-                self.metrics.lockout();
-                self.audit(AuditEvent::CodeLocked, Outcome::Failure, Subject::account(account), actor, None).await;
-                self.send_unlock_link(account).await?;
-            }
-            return Ok(TwoStepError::CodeLocked);
-        }
-        if let Some(wait) = cfg.code_wait_after(failures) {
-            let until = self.now() + wait;
-            self.store.block_codes(&account.id, until, false).await?;
-            return Ok(TwoStepError::CodeBlocked { until });
-        }
-        Ok(form_error(Field::Code, Problem::WrongCode))
-    }
-
-    async fn send_unlock_link(&self, account: &Account) -> Result<(), StoreError> {
-        let token = random_token();
         let now = self.now();
-        let link = EmailLink {
-            token_hash: token_hash(&token),
-            purpose: LinkPurpose::OtpUnlock,
-            account_id: account.id.clone(),
-            new_email: None,
-            created_at: now,
-            expires_at: now + self.config.two_step.unlock_link_ttl_seconds,
+        let pending_hash = token_hash(pending_token);
+        let tx = self.store.begin().await?;
+        let Some(attempt) = tx.take_code_attempt_for_login(&self.limits.codes, &pending_hash, now).await? else {
+            return Err(self.code_attempt_refused(tx, &pending_hash, actor).await?);
         };
-        self.store.insert_email_link(&link).await?;
-        let url = self.link(&format!("/login/unlock/{token}"));
-        self.notify(account, |t| (t.mail_code_locked_subject, t.mail_code_locked_body), &[("url", &url)]);
-        Ok(())
+        let account_id = AccountId(attempt.account_id.clone());
+        let account = tx.account_by_id(&account_id).await?.ok_or(TwoStepError::PendingExpired)?;
+        let totp = self.totp_from_sealed(&account_id, &attempt.secret_sealed)?;
+        match self.judge_code(&totp, &code, attempt.last_used_step) {
+            CodeVerdict::Fresh(step) => {
+                // The row is ours until commit: the step cannot have moved.
+                if !tx.accept_step(&account_id, step).await? || !tx.delete_pending_login(&pending_hash).await? {
+                    tx.rollback().await?;
+                    return Err(TwoStepError::PendingExpired);
+                }
+                let (token, record) = self.start_session(&tx, &account, AuthMethods::PasswordAndCode, actor).await?;
+                let detail = Some("pwd+otp".to_owned());
+                self.audit(
+                    &tx,
+                    AuditEvent::LoginSucceeded,
+                    Outcome::Success,
+                    Subject::account(&account),
+                    actor,
+                    detail,
+                )
+                .await?;
+                tx.commit().await?;
+                self.metrics.login("success");
+                self.notify_login(&account, actor);
+                Ok(NewSession { token, record, account })
+            }
+            CodeVerdict::Replayed => {
+                // Not a guess: the attempt is given back by not committing it.
+                tx.rollback().await?;
+                self.metrics.login("code_reused");
+                Err(form_error(Field::Code, Problem::CodeAlreadyUsed))
+            }
+            CodeVerdict::Wrong => {
+                let (error, unlock) = self.wrong_code(&tx, &account, attempt.failed_codes, actor).await?;
+                tx.commit().await?;
+                self.send_unlock_mail(&account, unlock);
+                Err(error)
+            }
+        }
+    }
+
+    /// No code attempt was taken: the half-finished login is gone, or the
+    /// code step waits or is locked. A locked one answers the try by mailing
+    /// a fresh unlock link (at most once per `unlock_mail_every_seconds`).
+    async fn code_attempt_refused(
+        &self,
+        tx: Tx,
+        pending_hash: &str,
+        actor: &Actor,
+    ) -> Result<TwoStepError, TwoStepError> {
+        let now = self.now();
+        let Some(standing) = tx.code_standing_for_login(pending_hash, now).await? else {
+            tx.rollback().await?;
+            return Ok(TwoStepError::PendingExpired);
+        };
+        if !standing.code_locked {
+            tx.rollback().await?;
+            self.metrics.login("code_blocked");
+            return Ok(TwoStepError::CodeBlocked { until: standing.code_blocked_until.max(now + 1) });
+        }
+        self.metrics.login("code_locked");
+        let account_id = AccountId(standing.account_id);
+        let account = tx.account_by_id(&account_id).await?.ok_or(TwoStepError::PendingExpired)?;
+        let unlock = self.unlock_link(&tx, &account).await?;
+        if unlock.is_some() {
+            let detail = Some("unlock link mailed again".to_owned());
+            self.audit(&tx, AuditEvent::CodeLocked, Outcome::Failure, Subject::account(&account), actor, detail)
+                .await?;
+        }
+        tx.commit().await?;
+        self.send_unlock_mail(&account, unlock);
+        Ok(TwoStepError::CodeLocked)
+    }
+
+    /// A wrong code, on the unit of work that took its attempt: the failure
+    /// is recorded; at the lock, so is the lock, and an unlock link is made.
+    /// Returns the answer and the link's token to mail after the commit.
+    async fn wrong_code(
+        &self,
+        tx: &Tx,
+        account: &Account,
+        attempt: i64,
+        actor: &Actor,
+    ) -> Result<(TwoStepError, Option<String>), TwoStepError> {
+        self.metrics.login("wrong_code");
+        self.audit(tx, AuditEvent::CodeFailed, Outcome::Failure, Subject::account(account), actor, None).await?;
+        let limit = &self.limits.codes.limit;
+        if attempt >= limit.lockout_after {
+            self.metrics.lockout();
+            let unlock = self.unlock_link(tx, account).await?;
+            let detail = unlock.as_ref().map(|_| "unlock link mailed".to_owned());
+            self.audit(tx, AuditEvent::CodeLocked, Outcome::Failure, Subject::account(account), actor, detail).await?;
+            return Ok((TwoStepError::CodeLocked, unlock));
+        }
+        let wait = limit.wait_after(attempt);
+        if wait > 0 {
+            return Ok((TwoStepError::CodeBlocked { until: self.now() + wait }, None));
+        }
+        Ok((form_error(Field::Code, Problem::WrongCode), None))
+    }
+
+    /// A fresh unlock link for a locked code step, if one may be mailed now
+    /// (one per `unlock_mail_every_seconds`, however many ask at once).
+    async fn unlock_link(&self, tx: &Tx, account: &Account) -> Result<Option<String>, StoreError> {
+        let cfg = &self.config.two_step;
+        if !tx.claim_unlock_mail(&account.id, self.now(), cfg.unlock_mail_every_seconds).await? {
+            return Ok(None);
+        }
+        let (token, link) = self.new_link(LinkPurpose::OtpUnlock, &account.id, None, cfg.unlock_link_ttl_seconds);
+        self.replace_link(tx, &link).await?;
+        Ok(Some(token))
+    }
+
+    fn send_unlock_mail(&self, account: &Account, token: Option<String>) {
+        if let Some(token) = token {
+            let url = self.link(&format!("/login/unlock/{token}"));
+            self.notify(account, |t| (t.mail_code_locked_subject, t.mail_code_locked_body), &[("url", &url)]);
+        }
     }
 
     pub async fn unlock_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
@@ -428,34 +544,46 @@ impl Kapu {
     }
 
     /// The unlock link's page: a valid code (and the link) lift the lock.
+    /// Each try uses one of the link's `unlock_link_attempts`, taken first.
     pub async fn unlock_codes(&self, token: &str, code: &str, actor: &Actor) -> Result<Account, TwoStepError> {
+        let code = Code::parse(code, Digits::SIX).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
         let now = self.now();
         let hash = token_hash(token);
-        let account_id = self
-            .store
-            .email_link_account(&hash, LinkPurpose::OtpUnlock, now)
-            .await?
-            .ok_or(TwoStepError::LinkInvalid)?;
-        let account = self.store.account_by_id(&account_id).await?.ok_or(TwoStepError::LinkInvalid)?;
-        let credential = self.store.credential(&account_id).await?.ok_or(TwoStepError::LinkInvalid)?;
-        let code = Code::parse(code, Digits::SIX).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
+        let max = self.config.two_step.unlock_link_attempts;
+        let tx = self.store.begin().await?;
+        let Some(account_id) = tx.take_link_attempt(&hash, LinkPurpose::OtpUnlock, max, now).await? else {
+            tx.rollback().await?;
+            return Err(TwoStepError::LinkInvalid);
+        };
+        let account = tx.account_by_id(&account_id).await?.ok_or(TwoStepError::LinkInvalid)?;
+        let credential = tx.credential(&account_id).await?.ok_or(TwoStepError::LinkInvalid)?;
         let totp = self.totp_from_sealed(&account_id, &credential.secret_sealed)?;
-        let last = u64::try_from(credential.last_used_step).ok();
-        let step = totp
-            .verify_code(&code, unix_u64(now), self.config.two_step.window, last)
-            .and_then(|s| i64::try_from(s).ok())
-            .ok_or_else(|| form_error(Field::Code, Problem::WrongCode))?;
-        self.store
-            .unlock_codes_with_link(&hash, step, now)
-            .await?
-            .ok_or_else(|| form_error(Field::Code, Problem::WrongCode))?;
-        self.audit(AuditEvent::CodeUnlocked, Outcome::Success, Subject::account(&account), actor, None).await;
-        Ok(account)
+        match self.judge_code(&totp, &code, credential.last_used_step) {
+            CodeVerdict::Fresh(step) => {
+                tx.accept_step(&account_id, step).await?;
+                tx.consume_email_link(&hash, LinkPurpose::OtpUnlock, now).await?;
+                self.audit(&tx, AuditEvent::CodeUnlocked, Outcome::Success, Subject::account(&account), actor, None)
+                    .await?;
+                tx.commit().await?;
+                Ok(account)
+            }
+            CodeVerdict::Replayed => {
+                tx.rollback().await?;
+                Err(form_error(Field::Code, Problem::CodeAlreadyUsed))
+            }
+            CodeVerdict::Wrong => {
+                self.audit(&tx, AuditEvent::CodeFailed, Outcome::Failure, Subject::account(&account), actor, None)
+                    .await?;
+                tx.commit().await?;
+                Err(form_error(Field::Code, Problem::WrongCode))
+            }
+        }
     }
 
     /// "Ügyfélkapu+ beállítás másik eszközre": password and a code from the
     /// current device, then the set-up steps with a new key. The old key works
-    /// until the new one is finished.
+    /// until the new one is finished. Both attempts are taken before either
+    /// is checked; the one that was right is given back.
     pub async fn begin_device_change(
         &self,
         account: &Account,
@@ -463,42 +591,86 @@ impl Kapu {
         code: &str,
         actor: &Actor,
     ) -> Result<(), TwoStepError> {
-        let credential = self.store.credential(&account.id).await?.ok_or(TwoStepError::NotActive)?;
-        if credential.code_locked {
-            return Err(TwoStepError::CodeLocked);
-        }
-        if credential.code_blocked_until > self.now() {
-            return Err(TwoStepError::CodeBlocked { until: credential.code_blocked_until });
-        }
         let mut errors = FormErrors::default();
-        if !self.password_is_right(account, password, actor).await? {
+        let code = Code::parse(code, Digits::SIX).map_err(|e| errors.add(Field::Code, Problem::CodeFormat(e))).ok();
+        let now = self.now();
+        let attempt = match &code {
+            Some(_) => match self.store.take_code_attempt(&self.limits.codes, &account.id, now).await? {
+                Some(attempt) => Some(attempt),
+                None => {
+                    let credential = self.store.credential(&account.id).await?.ok_or(TwoStepError::NotActive)?;
+                    if credential.code_locked {
+                        return Err(TwoStepError::CodeLocked);
+                    }
+                    return Err(TwoStepError::CodeBlocked { until: credential.code_blocked_until.max(now + 1) });
+                }
+            },
+            None => None,
+        };
+        let (password_right, taken) = match self.check_own_password(account, password, actor).await {
+            Ok(checked) => checked,
+            Err(e) => {
+                if attempt.is_some() {
+                    self.store.give_back_code_attempt(&account.id).await?;
+                }
+                return Err(e);
+            }
+        };
+        if !password_right {
             errors.add(Field::Password, Problem::WrongPassword);
         }
-        let totp = self.totp_from_sealed(&account.id, &credential.secret_sealed)?;
-        let last = u64::try_from(credential.last_used_step).ok();
-        let matched = match Code::parse(code, Digits::SIX) {
-            Err(e) => {
-                errors.add(Field::Code, Problem::CodeFormat(e));
-                None
+        let verdict = match (&code, &attempt) {
+            (Some(code), Some(a)) => Some((
+                self.judge_code(&self.totp_from_sealed(&account.id, &a.secret_sealed)?, code, a.last_used_step),
+                a.failed_codes,
+            )),
+            _ => None,
+        };
+        let tx = self.store.begin().await?;
+        if password_right {
+            give_back(&tx, &taken).await?;
+        }
+        let mut unlock = None;
+        match verdict {
+            Some((CodeVerdict::Fresh(step), _)) if password_right => {
+                if !tx.accept_step(&account.id, step).await? {
+                    tx.rollback().await?;
+                    return Err(form_error(Field::Code, Problem::CodeAlreadyUsed));
+                }
+                self.new_enrolment(&tx, account, EnrolmentPurpose::DeviceChange).await?;
+                tx.commit().await?;
+                return Ok(());
             }
-            Ok(c) => totp.verify_code(&c, unix_u64(self.now()), self.config.two_step.window, last),
-        };
-        if !errors.is_empty() {
-            return Err(TwoStepError::Form(errors));
+            // A right code with a wrong password is not spent, and not a guess.
+            Some((CodeVerdict::Fresh(_), _)) => tx.give_back_code_attempt(&account.id).await?,
+            Some((CodeVerdict::Replayed, _)) => {
+                tx.give_back_code_attempt(&account.id).await?;
+                errors.add(Field::Code, Problem::CodeAlreadyUsed);
+            }
+            Some((CodeVerdict::Wrong, number)) => {
+                let (error, link) = self.wrong_code(&tx, account, number, actor).await?;
+                unlock = link;
+                match error {
+                    TwoStepError::Form(e) => errors.0.extend(e.0),
+                    other => {
+                        tx.commit().await?;
+                        self.send_unlock_mail(account, unlock);
+                        return Err(other);
+                    }
+                }
+            }
+            None => {}
         }
-        let accepted = match matched.and_then(|s| i64::try_from(s).ok()) {
-            Some(step) => self.store.accept_step(&account.id, step).await?,
-            None => false,
-        };
-        if !accepted {
-            return Err(self.wrong_login_code(account, actor).await?);
-        }
-        self.new_enrolment(account, EnrolmentPurpose::DeviceChange).await
+        tx.commit().await?;
+        self.send_unlock_mail(account, unlock);
+        Err(TwoStepError::Form(errors))
     }
 
     /// "Elveszett a telefonom": username, password and revocation code turn
-    /// two-step login off. Unknown names get the same answer after the same
-    /// work; the revocation code has its own limit per account.
+    /// two-step login off. Every name gets the same answer after the same
+    /// work (two hashes); the revocation code has its own limit, keyed by the
+    /// typed name like the password's, so it tells nothing about which names
+    /// exist and locks the same for all.
     pub async fn revoke_two_step(
         &self,
         typed_username: &str,
@@ -507,10 +679,6 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<Account, TwoStepError> {
         let wrong = || form_error(Field::RevocationCode, Problem::RevocationDataWrong);
-        let keys = LoginKeys::new(typed_username, actor.client_addr.as_deref());
-        if let Some(until) = self.login_standing(&keys).await?.blocked_until {
-            return Err(TwoStepError::RevocationBlocked { until });
-        }
         let account = match Username::parse(typed_username) {
             Ok(name) => self.store.account_by_username(&name).await?,
             Err(_) => None,
@@ -519,54 +687,59 @@ impl Kapu {
             Some(a) => self.store.credential(&a.id).await?,
             None => None,
         };
-        let (Some(account), Some(credential)) = (account, credential) else {
-            self.hasher.verify_dummy(password).await?;
-            self.hasher.verify_dummy(password).await?;
-            self.record_login_failure(&keys).await?;
-            return Err(wrong());
-        };
-        let revoke_key = format!("revoke:{}", account.id);
-        let now = self.now();
-        if self.store.blocked_until(&revoke_key).await? > now {
-            return Err(TwoStepError::RevocationBlocked { until: self.store.blocked_until(&revoke_key).await? });
-        }
-        let password_ok = matches!(
-            self.hasher.verify(password, &PasswordHash::from_stored(account.password_hash.clone())?).await?,
-            Verification::Valid { .. }
+        let keys = AttemptKeys::password(&self.limits, typed_username, actor.client_addr.as_deref()).with(
+            username_key("revoke", typed_username),
+            &self.limits.revocation,
+            true,
         );
-        let code = RevocationCode::parse(revocation_code);
-        let code_ok = match &code {
-            Some(code) => matches!(
+        let holder = account.as_ref().filter(|_| credential.is_some());
+        let (password_right, taken) = match self.check_password_limited(&keys, holder, password).await? {
+            PasswordCheck::Blocked { until } => return Err(TwoStepError::RevocationBlocked { until }),
+            PasswordCheck::Checked { right, taken, .. } => (right, taken),
+        };
+        let code_right = match (RevocationCode::parse(revocation_code), &credential) {
+            (Some(code), Some(c)) => matches!(
                 self.hasher
                     .verify(
                         &Password::new(code.as_str().to_owned()),
-                        &PasswordHash::from_stored(credential.revocation_hash.clone())?
+                        &PasswordHash::from_stored(c.revocation_hash.clone())?
                     )
                     .await?,
                 Verification::Valid { .. }
             ),
-            None => {
+            _ => {
                 self.hasher.verify_dummy(password).await?;
                 false
             }
         };
-        if !(password_ok && code_ok) {
-            if !password_ok {
-                self.record_login_failure(&keys).await?;
+        let subject = account.as_ref().map_or_else(|| Subject::typed_username(typed_username), Subject::account);
+        let tx = self.store.begin().await?;
+        let (Some(account), true, true) = (account.filter(|_| credential.is_some()), password_right, code_right) else {
+            if password_right {
+                give_back(&tx, &taken.without("revoke:")).await?;
             }
-            let cfg = &self.config.two_step;
-            let failures = self.store.record_failure(&revoke_key, now, now - cfg.revocation_window_seconds).await?;
-            if failures >= cfg.revocation_attempts {
-                self.store.block_until(&revoke_key, now + cfg.revocation_window_seconds).await?;
-            }
-            self.audit(AuditEvent::TwoStepRevoked, Outcome::Failure, Subject::account(&account), actor, None).await;
+            self.audit(&tx, AuditEvent::TwoStepRevoked, Outcome::Failure, subject, actor, None).await?;
+            tx.commit().await?;
             return Err(wrong());
-        }
-        self.store.disable_two_step(&account.id).await?;
-        self.store.clear_throttle(&revoke_key).await?;
-        self.audit(AuditEvent::TwoStepRevoked, Outcome::Success, Subject::account(&account), actor, None).await;
+        };
+        give_back(&tx, &taken).await?;
+        self.turn_two_step_off(&tx, &account).await?;
+        self.audit(&tx, AuditEvent::TwoStepRevoked, Outcome::Success, subject, actor, None).await?;
+        tx.commit().await?;
         self.notify(&account, |t| (t.mail_two_step_revoked_subject, t.mail_two_step_revoked_body), &[]);
         Ok(account)
+    }
+
+    /// Two-step login off, on the caller's unit of work: the key, a set-up
+    /// in progress, every session and half-finished login, and unlock links
+    /// go. Whether it was on.
+    async fn turn_two_step_off(&self, tx: &Tx, account: &Account) -> Result<bool, StoreError> {
+        let was_on = tx.delete_credential(&account.id).await?;
+        tx.delete_enrolment(&account.id).await?;
+        tx.delete_pending_logins_of(&account.id).await?;
+        tx.delete_sessions_of(&account.id, None).await?;
+        tx.delete_email_links(&account.id, LinkPurpose::OtpUnlock).await?;
+        Ok(was_on)
     }
 
     /// `kapu admin reset-2fa`: a clerk checked the citizen's ID in person.
@@ -581,18 +754,22 @@ impl Kapu {
             .account_by_username(&name)
             .await?
             .ok_or_else(|| TwoStepError::Internal(format!("no account {username:?}")))?;
-        if !self.store.disable_two_step(&account.id).await? {
+        let tx = self.store.begin().await?;
+        if !self.turn_two_step_off(&tx, &account).await? {
+            tx.rollback().await?;
             return Err(TwoStepError::NotActive);
         }
         let detail: String = reason.chars().take(500).collect();
         self.audit(
+            &tx,
             AuditEvent::TwoStepReset,
             Outcome::Success,
             Subject::account(&account),
             &Actor::default(),
             Some(detail),
         )
-        .await;
+        .await?;
+        tx.commit().await?;
         self.notify(&account, |t| (t.mail_two_step_reset_subject, t.mail_two_step_reset_body), &[]);
         Ok(account)
     }

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Csrf,
     NotFound,
     Busy,
+    /// The database cannot be reached or cannot write: try again shortly.
+    Unavailable,
     Internal,
 }
 
@@ -44,6 +46,8 @@ pub enum PageError {
     NotFound,
     #[error("the server is busy")]
     Busy,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// Not logged in (or the session ended): go to the login page.
     #[error("login required")]
     LoginRequired { expired: bool },
@@ -56,7 +60,10 @@ pub enum PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        PageError::Internal(format!("storage: {e}"))
+        match e {
+            StoreError::Unavailable(_) => PageError::Unavailable(e.to_string()),
+            e => PageError::Internal(format!("storage: {e}")),
+        }
     }
 }
 
@@ -102,6 +109,10 @@ impl IntoResponse for PageError {
             PageError::Csrf => (StatusCode::FORBIDDEN, ErrorKind::Csrf, None),
             PageError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound, None),
             PageError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Busy, None),
+            PageError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Unavailable, None)
+            }
             PageError::Internal(cause) => {
                 let id = crate::crypto::random_id()[..12].to_owned();
                 tracing::error!(operation_id = %id, %cause, "internal error");

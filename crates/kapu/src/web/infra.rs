@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::Kapu;
 use crate::crypto::token_hash;
+use crate::sessions::repo::SessionRepo;
 use crate::web::context::{Ctx, SESSION_COOKIE, cookie_value};
 use crate::web::error::PageError;
 
@@ -17,9 +18,9 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers and can write.
 pub async fn readyz(State(kapu): State<Arc<Kapu>>) -> Response {
-    match kapu.store.ping().await {
+    match kapu.store.check_writable(kapu.now()).await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

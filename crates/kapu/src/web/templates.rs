@@ -345,6 +345,7 @@ pub fn render_error(kapu: &Kapu, lang: Language, error: &ErrorPage) -> Response 
         ErrorKind::Csrf => t.error_csrf.to_owned(),
         ErrorKind::NotFound => t.error_not_found.to_owned(),
         ErrorKind::Busy => t.busy.to_owned(),
+        ErrorKind::Unavailable => t.unavailable.to_owned(),
         ErrorKind::Internal => fill(t.error_internal, &[("id", error.operation_id.as_deref().unwrap_or("-"))]),
     };
     let p = Page {

@@ -1,5 +1,6 @@
 //! Health, metrics, security headers, and hash upgrades.
 
+use kapu::store::repos::*;
 use std::sync::Arc;
 
 use kapu::Kapu;

@@ -305,14 +305,23 @@ async fn error_paths_answer_as_the_spec_says(backend: Backend) {
         .request_async(&http())
         .await;
     assert!(format!("{bad:?}").contains("invalid_grant"), "{bad:?}");
-    // The code was spent by that attempt too (single use).
-    let spent = client
-        .exchange_code(AuthorizationCode::new(code))
+    // A wrong verifier does not use the code up: whoever stole it cannot
+    // burn it, and its owner (with the right verifier) still can use it, once.
+    let owner = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
         .unwrap()
         .set_pkce_verifier(v.take().unwrap())
         .request_async(&http())
         .await;
-    assert!(spent.is_err());
+    assert!(owner.is_ok(), "{owner:?}");
+    let (_, any_verifier) = PkceCodeChallenge::new_random_sha256();
+    let spent = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(any_verifier)
+        .request_async(&http())
+        .await;
+    assert!(format!("{spent:?}").contains("invalid_grant"), "{spent:?}");
 
     // Expired code.
     let url = get_code(&mut v);

@@ -1,6 +1,7 @@
 //! The portal end to end: registration, login, the menu pages, passwords,
 //! sessions, limits, CSRF, deletion and bad input.
 
+use kapu::store::repos::*;
 use std::time::Instant;
 
 use reqwest::StatusCode;
@@ -308,7 +309,7 @@ async fn repeated_failures_slow_down_then_lock(backend: Backend) {
     }
     assert_eq!(app.login("nincs.ilyen", "x").await.status, StatusCode::TOO_MANY_REQUESTS);
     // The office unlocks; the right password works again.
-    assert!(app.kapu.admin_unlock("celpont").await.unwrap());
+    assert!(app.kapu.admin_unlock("celpont", "called from the registered phone").await.unwrap().login);
     assert_eq!(app.login("celpont", PASSWORD).await.status, StatusCode::SEE_OTHER);
     let events: Vec<String> = app.kapu.admin_audit("celpont", 50).await.unwrap().into_iter().map(|e| e.event).collect();
     assert!(events.contains(&"locked_out".to_owned()) && events.contains(&"unlocked".to_owned()), "{events:?}");

@@ -2,6 +2,7 @@
 //! (password, then a code from the written key), and a seeding is all or
 //! nothing: overlapping names or a failure half way leave the database as it was.
 
+use kapu::store::repos::*;
 use std::io::Write;
 
 use kapu::accounts::model::{AccountStatus, Language};

@@ -5,6 +5,7 @@
 
 use kapu::accounts::model::Username;
 use kapu::clock::Clock;
+use kapu::store::repos::*;
 use reqwest::StatusCode;
 
 use crate::both_backends;
@@ -176,7 +177,9 @@ async fn a_used_code_is_never_accepted_again(backend: Backend) {
     logout(&app, &app.client).await;
     let again = app.login_with_code(&app.client, "ujra", PASSWORD, &code).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
-    again.assert_contains("A kód nem megfelelő");
+    // Said as it is, and not counted as a wrong code (a double click is no guess).
+    again.assert_contains("Ezt a kódot már felhasználta");
+    assert_eq!(app.kapu.store.credential(&account_id(&app, "ujra").await).await.unwrap().unwrap().failed_codes, 0);
     // Nor a code from the step before the one used: steps only move forward.
     assert_eq!(
         app.login_with_code(&app.client, "ujra", PASSWORD, &app.code_for(&key, -30)).await.status,
@@ -335,9 +338,12 @@ async fn wrong_codes_slow_down_then_lock_until_the_emailed_link(backend: Backend
     let attempts_bound = cred.failed_codes as f64 * 3.0 / 1e6;
     assert!(attempts_bound <= 6e-5);
 
-    // The unlock link (emailed once) asks for a valid code and is single use.
-    let unlock_mail = app.mail_with_subject("zárolva").await;
-    let link = app.link_in(&unlock_mail);
+    // The lock mailed an unlock link; the try hours later mailed a fresh one
+    // (which replaces it). It asks for a valid code and is single use.
+    let unlock_mails = app.mails_with_subject("zárolva", 2).await;
+    let first_link = app.link_in(&unlock_mails[0]);
+    assert_eq!(app.get(&first_link).await.status, StatusCode::GONE, "replaced by the fresh link");
+    let link = app.link_in(&unlock_mails[1]);
     let form = app.get(&link).await;
     form.assert_contains("Kódos azonosítás feloldása");
     let bad = app.post(&link, &[("csrf", &form.csrf()), ("code", &wrong(0))]).await;

@@ -38,9 +38,9 @@ use crate::audit::{Actor, Subject};
 use crate::crypto::{random_id, random_token};
 use crate::mail::EmailAddress;
 use crate::passwords::{HashError, Password};
-use crate::store::StoreError;
+use crate::store::{Backend, Db, StoreError, Tx};
 use crate::twostep::model::RevocationCode;
-use repo::{MAX_BATCH, SeedRow, SeedShared, SeedTransaction};
+use repo::{MAX_BATCH, SQLITE_SEED_CACHE_KIB, SeedRepo, SeedRow, SeedShared};
 
 /// Seeded full names are this followed by the account's number.
 pub const SEED_FULL_NAME: &str = "Seeded Citizen";
@@ -225,31 +225,36 @@ impl Kapu {
             now: self.now(),
         };
 
-        let mut tx = self.store.begin_seed().await?;
-        let filled = self.fill_seed(tx.as_mut(), &names, &shared, secrets).await;
-        match filled {
-            Ok(()) => tx.commit().await?,
-            Err(e) => {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back the seeding failed; the database drops it");
-                }
-                return Err(e);
-            }
-        }
+        let tx = self.store.begin().await?;
+        let sqlite = tx.backend() == Backend::Sqlite;
+        let restore_cache_size = if sqlite {
+            let size = tx.sqlite_cache_size().await?;
+            tx.set_sqlite_cache_size(-SQLITE_SEED_CACHE_KIB).await?;
+            Some(size)
+        } else {
+            None
+        };
+        // On any error the transaction is dropped, and rolled back: nothing stays.
+        self.fill_seed(&tx, &names, &shared, secrets).await?;
         self.audit(
+            &tx,
             AuditEvent::AccountsSeeded,
             Outcome::Success,
             Subject::default(),
             &Actor::default(),
             Some(format!("{} accounts {first}..{last}, two-step login on", request.count)),
         )
-        .await;
+        .await?;
+        if let Some(size) = restore_cache_size {
+            tx.set_sqlite_cache_size(size).await?;
+        }
+        tx.commit().await?;
         Ok(SeedReport { count: request.count, first, last, generated_password })
     }
 
     async fn fill_seed(
         &self,
-        tx: &mut dyn SeedTransaction,
+        tx: &Tx,
         names: &SeedNames,
         shared: &SeedShared<'_>,
         mut secrets: Option<&mut (dyn Write + Send)>,
@@ -278,7 +283,8 @@ impl Kapu {
                 }
                 rows.push(row);
             }
-            tx.insert(shared, &rows).await?;
+            tx.insert_seeded_accounts(shared, &rows).await?;
+            tx.insert_seeded_credentials(shared, &rows).await?;
             if u64::from(end) / PROGRESS_EVERY > u64::from(start - 1) / PROGRESS_EVERY {
                 tracing::info!(seeded = end, of = count, "seeding accounts");
             }

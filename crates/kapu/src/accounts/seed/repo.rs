@@ -1,7 +1,6 @@
 //! What seeding needs from storage, and the SQL (both engines).
 //!
-//! A seeding is one write transaction ([`SeedRepo::begin_seed`]) that the use
-//! case fills batch by batch, so a million accounts never sit in memory at
+//! A seeding is one write transaction that the use case fills batch by batch, so a million accounts never sit in memory at
 //! once and a failure anywhere (a taken name, a full disk, an unwritable
 //! secrets file) leaves nothing behind. Each batch is one multi-row INSERT per
 //! table; the values every seeded account shares are bound once and reused by
@@ -9,10 +8,10 @@
 
 use async_trait::async_trait;
 
-use crate::accounts::model::{AccountId, FullName, Language, Username};
+use crate::accounts::model::{AccountId, AccountStatus, FullName, Language, Username};
 use crate::clock::UnixTime;
 use crate::mail::EmailAddress;
-use crate::store::StoreError;
+use crate::store::{Db, StoreError, query};
 
 /// Rows per multi-row INSERT. An `accounts` statement binds 4 values per row
 /// plus 4 shared ones: 804, under even old SQLite's limit of 999 bound
@@ -52,27 +51,6 @@ pub struct SeedRow {
     pub full_name: FullName,
     pub email: EmailAddress,
     pub secret_sealed: Vec<u8>,
-}
-
-#[async_trait]
-pub trait SeedRepo {
-    /// Starts the one write transaction a seeding runs in. On SQLite it holds
-    /// the write lock until it ends, so a running server's writes wait.
-    async fn begin_seed(&self) -> Result<Box<dyn SeedTransaction>, StoreError>;
-}
-
-/// A seeding in progress. Dropped without [`SeedTransaction::commit`], it
-/// is rolled back.
-#[async_trait]
-pub trait SeedTransaction: Send {
-    /// Existing usernames from `first` to `last` inclusive, in the database's
-    /// order; the caller picks out the ones it was about to create.
-    async fn usernames_between(&mut self, first: &Username, last: &Username) -> Result<Vec<String>, StoreError>;
-    /// Stores the accounts and their TOTP credentials.
-    /// `StoreError::Conflict` when a username exists.
-    async fn insert(&mut self, shared: &SeedShared<'_>, rows: &[SeedRow]) -> Result<(), StoreError>;
-    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
-    async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// `INSERT INTO accounts` for `rows` rows. `$1`–`$4` are the shared password
@@ -115,107 +93,63 @@ pub(crate) fn insert_credentials_sql(rows: usize) -> String {
     sql
 }
 
-/// Implements [`SeedRepo`] for a store with a `pool` field and a
-/// `begin_write` method; expanded once per engine in `crate::store`.
-macro_rules! impl_seed_repo {
-    ($store:ty, $db:ty) => {
-        const _: () = {
-            use $crate::accounts::model::{AccountStatus, Username};
-            use $crate::accounts::seed::repo::{
-                MAX_BATCH, SQLITE_SEED_CACHE_KIB, SeedRow, SeedShared, SeedTransaction, insert_accounts_sql,
-                insert_credentials_sql,
-            };
-            use $crate::store::StoreError;
-
-            struct SeedTx {
-                tx: sqlx::Transaction<'static, $db>,
-                /// SQLite: the connection's page cache size to go back to.
-                restore_cache_size: Option<i64>,
-            }
-
-            impl SeedTx {
-                async fn restore(&mut self) -> Result<(), StoreError> {
-                    if let Some(size) = self.restore_cache_size.take() {
-                        sqlx::query(&format!("PRAGMA cache_size = {size}")).execute(&mut *self.tx).await?;
-                    }
-                    Ok(())
-                }
-            }
-
-            #[async_trait::async_trait]
-            impl $crate::accounts::seed::repo::SeedRepo for $store {
-                async fn begin_seed(&self) -> Result<Box<dyn SeedTransaction>, StoreError> {
-                    let mut tx = self.begin_write().await?;
-                    let restore_cache_size = if $crate::store::Store::backend(self) == $crate::store::Backend::Sqlite {
-                        let (size,): (i64,) = sqlx::query_as("PRAGMA cache_size").fetch_one(&mut *tx).await?;
-                        sqlx::query(&format!("PRAGMA cache_size = -{SQLITE_SEED_CACHE_KIB}")).execute(&mut *tx).await?;
-                        Some(size)
-                    } else {
-                        None
-                    };
-                    Ok(Box::new(SeedTx { tx, restore_cache_size }))
-                }
-            }
-
-            #[async_trait::async_trait]
-            impl SeedTransaction for SeedTx {
-                async fn usernames_between(
-                    &mut self,
-                    first: &Username,
-                    last: &Username,
-                ) -> Result<Vec<String>, StoreError> {
-                    let rows: Vec<(String,)> = sqlx::query_as(
-                        "SELECT username FROM accounts WHERE username >= $1 AND username <= $2 ORDER BY username",
-                    )
+/// What seeding needs from storage: run on the one transaction a seeding is
+/// (it holds SQLite's write lock until it ends, so a running server's writes
+/// wait).
+#[async_trait]
+pub trait SeedRepo: Db {
+    /// Existing usernames from `first` to `last` inclusive, in the database's
+    /// order; the caller picks out the ones it was about to create.
+    async fn usernames_between(&self, first: &Username, last: &Username) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                query("SELECT username FROM accounts WHERE username >= $1 AND username <= $2 ORDER BY username")
                     .bind(first.as_str())
-                    .bind(last.as_str())
-                    .fetch_all(&mut *self.tx)
-                    .await?;
-                    Ok(rows.into_iter().map(|(name,)| name).collect())
-                }
+                    .bind(last.as_str()),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
 
-                async fn insert(&mut self, shared: &SeedShared<'_>, rows: &[SeedRow]) -> Result<(), StoreError> {
-                    for batch in rows.chunks(MAX_BATCH) {
-                        let sql = insert_accounts_sql(batch.len());
-                        let mut accounts = sqlx::query(&sql)
-                            .bind(shared.password_hash)
-                            .bind(AccountStatus::Active.as_str())
-                            .bind(shared.language.code())
-                            .bind(shared.now);
-                        for r in batch {
-                            accounts = accounts
-                                .bind(&r.id.0)
-                                .bind(r.username.as_str())
-                                .bind(r.full_name.as_str())
-                                .bind(r.email.as_str());
-                        }
-                        accounts.execute(&mut *self.tx).await?;
-                        let sql = insert_credentials_sql(batch.len());
-                        let mut credentials = sqlx::query(&sql).bind(shared.revocation_hash).bind(shared.now);
-                        for r in batch {
-                            credentials = credentials.bind(&r.id.0).bind(&r.secret_sealed);
-                        }
-                        credentials.execute(&mut *self.tx).await?;
-                    }
-                    Ok(())
-                }
+    /// One multi-row INSERT of accounts (at most [`MAX_BATCH`]).
+    /// `StoreError::Conflict` when a username exists.
+    async fn insert_seeded_accounts(&self, shared: &SeedShared<'_>, rows: &[SeedRow]) -> Result<(), StoreError> {
+        let sql = insert_accounts_sql(rows.len());
+        let mut q = query(&sql)
+            .bind(shared.password_hash)
+            .bind(AccountStatus::Active.as_str())
+            .bind(shared.language.code())
+            .bind(shared.now);
+        for r in rows {
+            q = q.bind(&r.id.0).bind(r.username.as_str()).bind(r.full_name.as_str()).bind(r.email.as_str());
+        }
+        self.execute(q).await.map(drop)
+    }
 
-                async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-                    self.restore().await?;
-                    self.tx.commit().await?;
-                    Ok(())
-                }
+    /// The TOTP credentials of those accounts, in one multi-row INSERT.
+    async fn insert_seeded_credentials(&self, shared: &SeedShared<'_>, rows: &[SeedRow]) -> Result<(), StoreError> {
+        let sql = insert_credentials_sql(rows.len());
+        let mut q = query(&sql).bind(shared.revocation_hash).bind(shared.now);
+        for r in rows {
+            q = q.bind(&r.id.0).bind(&r.secret_sealed);
+        }
+        self.execute(q).await.map(drop)
+    }
 
-                async fn rollback(mut self: Box<Self>) -> Result<(), StoreError> {
-                    let restored = self.restore().await;
-                    self.tx.rollback().await?;
-                    restored
-                }
-            }
-        };
-    };
+    /// SQLite only: the connection's page cache size (`PRAGMA cache_size`).
+    async fn sqlite_cache_size(&self) -> Result<i64, StoreError> {
+        let (size,): (i64,) = self.fetch_one(query("PRAGMA cache_size")).await?;
+        Ok(size)
+    }
+
+    /// SQLite only. A PRAGMA takes no placeholders; `size` is a number.
+    async fn set_sqlite_cache_size(&self, size: i64) -> Result<(), StoreError> {
+        let sql = format!("PRAGMA cache_size = {size}");
+        self.execute(query(&sql)).await.map(drop)
+    }
 }
-pub(crate) use impl_seed_repo;
+
+impl<T: Db> SeedRepo for T {}
 
 #[cfg(test)]
 mod tests {

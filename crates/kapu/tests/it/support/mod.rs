@@ -212,6 +212,25 @@ impl TestApp {
         panic!("no mail with subject {subject:?}");
     }
 
+    /// Waits for `count` mails whose subject contains `subject`; returns them, oldest first.
+    pub async fn mails_with_subject(&self, subject: &str, count: usize) -> Vec<OutboxMessage> {
+        let matching = || {
+            read_outbox(&self.outbox_dir())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|m| m.subject.contains(subject))
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..100 {
+            let mails = matching();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} mails with subject {subject:?}, have {}", matching().len());
+    }
+
     pub async fn mail_count(&self) -> usize {
         // Give background sends a moment to land before counting.
         tokio::time::sleep(Duration::from_millis(200)).await;
