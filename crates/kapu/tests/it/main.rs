@@ -5,6 +5,7 @@
 mod support;
 
 mod infra;
+mod limits;
 mod oidc;
 mod portal;
 mod seed;

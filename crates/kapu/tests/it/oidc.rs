@@ -26,6 +26,7 @@ both_backends!(
     key_rotation_keeps_earlier_tokens_verifiable,
     levels_cancel_and_client_authentication,
     private_key_jwt_and_rs256,
+    one_code_exchanged_at_once_on_two_instances_yields_one_token_then_none,
 );
 
 fn http() -> openidconnect::reqwest::Client {
@@ -550,5 +551,41 @@ async fn private_key_jwt_and_rs256(backend: Backend) {
     // The library verifies the RS256 signature against kapu's JWKS.
     let claims = id_token.claims(&oidc.id_token_verifier(), &nonce).unwrap();
     assert_eq!(claims.auth_context_ref().unwrap().as_str(), "ugyfelkapu-plus");
+    app.stop().await;
+}
+
+/// One code, twenty exchanges released at the same moment on two instances:
+/// one gets tokens, nineteen get `invalid_grant`, and the reuse revokes the
+/// winner's access token (which was committed with the code, so no racing
+/// exchange can slip between them).
+async fn one_code_exchanged_at_once_on_two_instances_yields_one_token_then_none(backend: Backend) {
+    use crate::support::burst::{RawRequest, burst, statuses};
+    let app = TestApp::spawn(backend).await;
+    let second = app.second_instance().await;
+    let (client_id, secret) = register(&app, "Bevallás", true, SigningAlg::ES256, Level::TwoStep).await;
+    let secret = secret.unwrap();
+    let key = citizen_with_two_step(&app, "versenyzo").await;
+    let auth =
+        format!("/authorize?response_type=code&client_id={client_id}&redirect_uri={CALLBACK}&scope=openid&state=s1");
+    let back = browse(&app, &app.client, &auth, "versenyzo", Some(&key)).await;
+    let code = query_param(&back, "code").unwrap();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("client_id", client_id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let requests: Vec<RawRequest> =
+        (0..20).map(|i| RawRequest::post([&app.url, &second.url][i % 2], "/token", "", &fields)).collect();
+    let responses = burst(&requests).await;
+    assert_eq!(statuses(&responses), vec![(200, 1), (400, 19)]);
+    assert!(responses.iter().filter(|r| r.status == 400).all(|r| r.contains("invalid_grant")));
+    let winner = responses.iter().find(|r| r.status == 200).unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(&winner.body).unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let userinfo = app.client.get(format!("{}/userinfo", app.url)).bearer_auth(access).send().await.unwrap();
+    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED, "the reuse revoked the token");
+    second.stop().await;
     app.stop().await;
 }

@@ -3,6 +3,8 @@
 //! a cookie-keeping client that reads forms and the mail outbox like a person.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default, dead_code)]
 
+pub mod burst;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,6 +149,17 @@ impl TestApp {
         new_client()
     }
 
+    /// Another browser whose cookies the test can read (to replay them from raw sockets).
+    pub fn browser_with_jar(&self) -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(Arc::clone(&jar))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        (client, jar)
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         self.kapu.config.outbox_dir()
     }
@@ -237,11 +250,12 @@ impl TestApp {
         read_outbox(&self.outbox_dir()).map(|m| m.len()).unwrap_or(0)
     }
 
-    /// The one link to this server in a mail.
+    /// The one link to a kapu instance in a mail (this one, or a second
+    /// instance on the same database: they differ only in the port).
     pub fn link_in(&self, mail: &OutboxMessage) -> String {
         mail.text
             .split_whitespace()
-            .find(|w| w.starts_with(&self.url))
+            .find(|w| w.starts_with("http://127.0.0.1:"))
             .unwrap_or_else(|| panic!("no link in mail:\n{}", mail.text))
             .to_owned()
     }
