@@ -4,6 +4,7 @@
 
 mod support;
 
+mod faults;
 mod infra;
 mod limits;
 mod oidc;
