@@ -164,6 +164,8 @@ export function figure(id, ph, conc, note, unit = 'req/s') {
     id,
     value: Math.round(ph.per_s * 10) / 10,
     unit,
+    // The server's CPU (user + system) per success, for kapu's CPU-time ratios.
+    cpu_ms_per_op: ph.server_cpu_s !== null && ph.ok > 0 ? (1000 * ph.server_cpu_s) / ph.ok : null,
     p50_ms: ph.p50_ms,
     p99_ms: ph.p99_ms,
     n: ph.ok,

@@ -170,6 +170,14 @@ impl Instance {
             };
             *groups.entry(group.to_owned()).or_insert(0.0) += seconds;
         }
+        // The whole process, threads that have ended included (a closed
+        // connection's SQLite worker, for one): the groups above miss those.
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        if let Some(close) = stat.rfind(')') {
+            let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+            let cpu = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+            groups.insert("process".to_owned(), (cpu(11) + cpu(12)) / ticks);
+        }
         Ok(groups)
     }
 
@@ -212,10 +220,13 @@ pub fn psql(sql: &str) -> Result<()> {
 
 /// Activity counters of one database (`pg_stat_database`): transactions
 /// committed and rows inserted, updated, deleted.
-pub fn pg_activity(database: &str) -> Result<[f64; 4]> {
+pub fn pg_activity(database: &str) -> Result<[f64; 5]> {
+    // Transaction ids are given only to transactions that write, so the
+    // next id's advance counts write transactions (the whole server's: run
+    // nothing else meanwhile); xact_commit counts every transaction, reads too.
     let sql = format!(
-        "SELECT pg_stat_force_next_flush(); SELECT xact_commit, tup_inserted, tup_updated, tup_deleted \
-         FROM pg_stat_database WHERE datname = '{database}'"
+        "SELECT pg_stat_force_next_flush(); SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, \
+         pg_snapshot_xmax(pg_current_snapshot())::text::bigint FROM pg_stat_database WHERE datname = '{database}'"
     );
     let output = Command::new("psql")
         .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-At", "-F", " ", "-c", &sql])
@@ -225,7 +236,7 @@ pub fn pg_activity(database: &str) -> Result<[f64; 4]> {
     let line = text.lines().last().unwrap_or_default();
     let numbers: Vec<f64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
     match numbers[..] {
-        [a, b, c, d] => Ok([a, b, c, d]),
+        [a, b, c, d, e] => Ok([a, b, c, d, e]),
         _ => bail!("pg_stat_database for {database}: {text}"),
     }
 }

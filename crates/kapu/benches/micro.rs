@@ -7,8 +7,8 @@
 //! | --- | --- | --- |
 //! | `argon2id/kapu_hash` vs `argon2id/argon2_reused_memory` | `PasswordHasher::hash` on a one-worker pool at `PasswordHashConfig::default()` (m = 19456 KiB, t = 2, p = 1), driven by a current-thread runtime's `block_on` | `argon2`'s `hash_password_into_with_memory`, same parameters, one buffer reused |
 //! | `argon2id/argon2_fresh_memory` | (information) | plain `hash_password_into`, which allocates its memory every time |
-//! | `id_token/es256_kapu` vs `id_token/es256_primitive` | `oidc::keys::sign`, as the token endpoint calls it, with the claims of a two-step login that asked for `profile email` | `p256`'s `SigningKey::sign` over a message of the same length, key parsed once |
-//! | `id_token/rs256_kapu` vs `id_token/rs256_primitive` | the same with an RS256 key | `rsa`'s PKCS#1 v1.5 SHA-256 `SigningKey`, 2048 bits, parsed once, blinded (`sign_with_rng`, as kapu signs) |
+//! | `id_token/es256_kapu` vs `id_token/es256_primitive` | `oidc::keys::sign`, as the token endpoint calls it, with the claims of a two-step login that asked for `profile email` | `ring`'s `EcdsaKeyPair::sign` (P-256, fixed-size r ‖ s) over a message of the same length, key parsed once |
+//! | `id_token/rs256_kapu` vs `id_token/rs256_primitive` | the same with an RS256 key | `ring`'s `RsaKeyPair::sign` (PKCS#1 v1.5 SHA-256, 2048 bits, blinded), key parsed once |
 //! | `revocation/kapu_check` vs `revocation/argon2_verify` | the revocation-code check of `revoke_two_step`: `RevocationCode::parse` of the typed code, then `PasswordHasher::verify` against the stored Argon2id hash | `argon2`'s `PasswordVerifier` on the same PHC string |
 //!
 //! The TOTP pair lives in `crates/otp/benches/totp.rs`.
@@ -38,9 +38,9 @@ use kapu::oidc::keys;
 use kapu::oidc::model::{IdTokenClaims, SigningAlg, SigningKeyRecord};
 use kapu::passwords::{Password, PasswordHash, PasswordHashConfig, PasswordHasher, Verification};
 use kapu::twostep::model::RevocationCode;
-use p256::ecdsa::signature::{RandomizedSigner, Signer};
+use p256::pkcs8::EncodePrivateKey;
 use rand_core::OsRng;
-use sha2::Sha256;
+use rsa::pkcs1::EncodeRsaPrivateKey;
 
 /// A password of a realistic length.
 const PASSWORD: &str = "Tavaszi szél vizet áraszt";
@@ -78,8 +78,9 @@ struct Fixture {
     claims: IdTokenClaims,
     es256: SigningKeyRecord,
     rs256: SigningKeyRecord,
-    es256_key: p256::ecdsa::SigningKey,
-    rs256_key: rsa::pkcs1v15::SigningKey<Sha256>,
+    es256_key: ring::signature::EcdsaKeyPair,
+    rs256_key: ring::signature::RsaKeyPair,
+    rng: ring::rand::SystemRandom,
     /// The JWS signing input (`header.claims`) of kapu's ES256 token: the
     /// primitive signs a message of the same length.
     es256_input: Vec<u8>,
@@ -107,7 +108,16 @@ fn fixture() -> Fixture {
     let claims = claims();
     let es256_input = signing_input(&keys::sign(&es256, &sealer, &claims).expect("an ES256 token"));
     let rs256_input = signing_input(&keys::sign(&rs256, &sealer, &claims).expect("an RS256 token"));
-    let rsa_key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).expect("an RSA key");
+    let rsa_der = rsa::RsaPrivateKey::new(&mut OsRng, 2048).expect("an RSA key").to_pkcs1_der().expect("PKCS#1");
+    let ec_der = p256::SecretKey::random(&mut OsRng).to_pkcs8_der().expect("PKCS#8");
+    let rng = ring::rand::SystemRandom::new();
+    let es256_key = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        ec_der.as_bytes(),
+        &rng,
+    )
+    .expect("an ES256 key pair");
+    let rs256_key = ring::signature::RsaKeyPair::from_der(rsa_der.as_bytes()).expect("an RS256 key pair");
 
     let revocation = RevocationCode::generate();
     let revocation_hash = runtime
@@ -125,8 +135,9 @@ fn fixture() -> Fixture {
         claims,
         es256,
         rs256,
-        es256_key: p256::ecdsa::SigningKey::random(&mut OsRng),
-        rs256_key: rsa::pkcs1v15::SigningKey::<Sha256>::new(rsa_key),
+        es256_key,
+        rs256_key,
+        rng,
         es256_input,
         rs256_input,
         revocation_typed: revocation.grouped(),
@@ -160,16 +171,20 @@ fn es256_kapu(f: &Fixture) -> String {
     keys::sign(black_box(&f.es256), &f.sealer, black_box(&f.claims)).expect("a token")
 }
 
-fn es256_primitive(f: &Fixture) -> p256::ecdsa::Signature {
-    f.es256_key.sign(black_box(&f.es256_input))
+fn es256_primitive(f: &Fixture) -> ring::signature::Signature {
+    f.es256_key.sign(&f.rng, black_box(&f.es256_input)).expect("a signature")
 }
 
 fn rs256_kapu(f: &Fixture) -> String {
     keys::sign(black_box(&f.rs256), &f.sealer, black_box(&f.claims)).expect("a token")
 }
 
-fn rs256_primitive(f: &Fixture) -> rsa::pkcs1v15::Signature {
-    f.rs256_key.sign_with_rng(&mut OsRng, black_box(&f.rs256_input))
+fn rs256_primitive(f: &Fixture) -> Vec<u8> {
+    let mut signature = vec![0; f.rs256_key.public().modulus_len()];
+    f.rs256_key
+        .sign(&ring::signature::RSA_PKCS1_SHA256, &f.rng, black_box(&f.rs256_input), &mut signature)
+        .expect("a signature");
+    signature
 }
 
 /// `revoke_two_step`'s check of the typed code: parse it, then verify it on

@@ -60,7 +60,7 @@ impl Kapu {
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let key = SecretKey::load_or_create(&config.secret_key_path())?;
         let url = config.database_url();
-        let store = crate::store::connect(&url, config.database.pool_size(url.starts_with("sqlite:"))).await?;
+        let store = crate::store::connect(&url, config.database.pool_size()).await?;
         let metrics = Metrics::new();
         let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
         let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;

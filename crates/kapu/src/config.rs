@@ -59,18 +59,14 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     /// `postgres://...` or `sqlite://...`. Default: `<data_dir>/kapu.db`.
     pub url: Option<String>,
-    /// Connection pool size per instance. Default: 1 for SQLite, 16 for
-    /// PostgreSQL (see [`DatabaseConfig::pool_size`]).
+    /// PostgreSQL's connection pool size per instance (default 16). SQLite
+    /// always has one connection (see `store::OneConnection`).
     pub max_connections: Option<u32>,
 }
 
 impl DatabaseConfig {
-    /// SQLite has one writer at a time: with several connections, writers
-    /// wait on the file lock (sleeping in SQLite's busy handler) and each
-    /// connection keeps its own page cache. One connection measured 2.6 ×
-    /// the code steps per second of 16 (docs/benchmarks.md).
-    pub fn pool_size(&self, sqlite: bool) -> u32 {
-        self.max_connections.unwrap_or(if sqlite { 1 } else { 16 })
+    pub fn pool_size(&self) -> u32 {
+        self.max_connections.unwrap_or(16)
     }
 }
 
@@ -331,6 +327,12 @@ impl Config {
         }
         if self.database.max_connections == Some(0) {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.database.max_connections.is_some() && self.database_url().starts_with("sqlite:") {
+            return Err(invalid(
+                "database.max_connections",
+                "is for PostgreSQL; SQLite always uses one connection (it has one writer at a time): remove it",
+            ));
         }
         self.password_hash.validate().map_err(|m| invalid("[password_hash]", m))?;
         self.password_policy.validate().map_err(|m| invalid("[password_policy]", m))?;

@@ -402,13 +402,8 @@ impl Kapu {
         let now = self.now();
         let user_attempt = taken.number_on("user:").unwrap_or(0);
         let address_attempt = taken.number_on("addr:").unwrap_or(0);
-        let wait = self
-            .limits
-            .username
-            .limit
-            .wait_after(user_attempt)
-            .max(self.limits.address.limit.wait_after(address_attempt));
-        let locked_out = user_attempt == self.limits.username.limit.lockout_after;
+        let wait = self.limits.username.wait_after(user_attempt).max(self.limits.address.wait_after(address_attempt));
+        let locked_out = user_attempt == self.limits.username.lockout_after;
         let tx = self.store.begin().await?;
         self.audit(&tx, AuditEvent::LoginFailed, Outcome::Failure, subject.clone(), actor, None).await?;
         if locked_out {

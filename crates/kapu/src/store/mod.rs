@@ -25,11 +25,14 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sqlx::Connection as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{PgPool, Postgres};
 
 pub use sql::{Db, Query, Row, query};
 
@@ -123,9 +126,43 @@ impl Backend {
 }
 
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Box<OneConnection>),
     Postgres(PgPool),
 }
+
+/// SQLite's one connection. SQLite has one writer at a time, so more
+/// connections only wait on its lock (one measured 2.6 × the code steps per
+/// second of 16), and a pool would check the connection with a round trip
+/// to SQLite's thread at every hand-out and every return — two more per
+/// statement. Here a statement or a transaction takes the connection, and a
+/// connection that failed in a way nobody can vouch for is replaced.
+struct OneConnection {
+    options: SqliteConnectOptions,
+    slot: Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+type SqliteSlot = tokio::sync::OwnedMutexGuard<Option<SqliteConnection>>;
+
+impl OneConnection {
+    /// The connection (opened again if it was closed), once the statement
+    /// or transaction before has finished with it.
+    async fn take(&self) -> Result<SqliteSlot, StoreError> {
+        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Unavailable(sqlx::Error::PoolClosed));
+        }
+        let mut slot = tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.slot).lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        if slot.is_none() {
+            *slot = Some(SqliteConnection::connect_with(&self.options).await?);
+        }
+        Ok(slot)
+    }
+}
+
+/// How long a request waits for a database connection before "try again shortly".
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything kapu stores. Lone statements run on its pool; a use case that
 /// writes runs in a [`Tx`] from [`Store::begin`].
@@ -134,8 +171,22 @@ pub struct Store {
 }
 
 enum Conn {
-    Sqlite(PoolConnection<Sqlite>),
+    Sqlite(SqliteSlot),
     Postgres(PoolConnection<Postgres>),
+}
+
+/// A statement's result on SQLite's connection: a connection that broke
+/// (its thread gone, an I/O error) is dropped, to be opened again.
+fn settle<T>(slot: &mut SqliteSlot, result: Result<T, sqlx::Error>) -> Result<T, StoreError> {
+    if let Err(sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_)) = &result {
+        slot.take();
+    }
+    Ok(result?)
+}
+
+/// The connection in a slot (there is one: `OneConnection::take` fills it).
+fn sqlite_in(slot: &mut SqliteSlot) -> Result<&mut SqliteConnection, StoreError> {
+    slot.as_mut().ok_or(StoreError::Unavailable(sqlx::Error::PoolClosed))
 }
 
 impl Conn {
@@ -143,17 +194,26 @@ impl Conn {
     async fn run(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
         // `Executor::execute` on `&str` sends it unprepared, as one message.
         match self {
-            Conn::Sqlite(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop),
+            Conn::Sqlite(slot) => match slot.as_mut() {
+                Some(c) => sqlx::Executor::execute(c, sql).await.map(drop),
+                None => Err(sqlx::Error::PoolClosed),
+            },
             Conn::Postgres(c) => sqlx::Executor::execute(&mut **c, sql).await.map(drop),
         }
     }
 
-    /// Closes the connection; the pool opens a fresh one when it needs one.
+    /// Closes the connection; a fresh one is opened when one is needed.
     async fn close(self) {
-        let _ = match self {
-            Conn::Sqlite(c) => c.close().await,
-            Conn::Postgres(c) => c.close().await,
-        };
+        match self {
+            Conn::Sqlite(mut slot) => {
+                if let Some(c) = slot.take() {
+                    let _ = sqlx::Connection::close(c).await;
+                }
+            }
+            Conn::Postgres(c) => {
+                let _ = c.close().await;
+            }
+        }
     }
 
     /// Ends a transaction that did not commit. A connection whose rollback
@@ -213,14 +273,15 @@ impl Drop for Tx {
             }
             // No runtime to roll back on: closing the connection rolls back.
             Err(_) => match conn {
-                Conn::Sqlite(mut c) => c.close_on_drop(),
+                Conn::Sqlite(mut slot) => drop(slot.take()),
                 Conn::Postgres(mut c) => c.close_on_drop(),
             },
         }
     }
 }
 
-/// Opens the database named by `url` (`sqlite://path` or `postgres://...`).
+/// Opens the database named by `url` (`sqlite://path` or `postgres://...`);
+/// `max_connections` is PostgreSQL's pool size (SQLite has one connection).
 pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
     let connect_err = |e: sqlx::Error| StoreError::Connect { url: redact(url), message: e.to_string() };
     let pool = if url.starts_with("sqlite:") {
@@ -237,18 +298,21 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreErro
                 message: format!("cannot create {}: {e}", parent.display()),
             })?;
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
-        Pool::Sqlite(pool)
+        // Open it now: a database that cannot be opened stops the start.
+        let conn = SqliteConnection::connect_with(&options).await.map_err(connect_err)?;
+        Pool::Sqlite(Box::new(OneConnection {
+            options,
+            slot: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }))
     } else {
         let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // A connection is checked when it comes back to the pool; a
+            // second round trip before each use would double them per statement.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(connect_err)?;
@@ -308,7 +372,7 @@ impl Store {
     /// [`Tx::commit`] or [`Tx::rollback`].
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let (backend, mut conn, begin) = match &self.pool {
-            Pool::Sqlite(p) => (Backend::Sqlite, Conn::Sqlite(p.acquire().await?), "BEGIN IMMEDIATE"),
+            Pool::Sqlite(one) => (Backend::Sqlite, Conn::Sqlite(one.take().await?), "BEGIN IMMEDIATE"),
             Pool::Postgres(p) => (Backend::Postgres, Conn::Postgres(p.acquire().await?), "BEGIN"),
         };
         if let Err(e) = conn.run(begin).await {
@@ -336,7 +400,10 @@ impl Store {
     /// Applies pending migrations; safe to run from several instances at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => migrator(SQLITE_MIGRATIONS).run(p).await?,
+            Pool::Sqlite(one) => {
+                let mut slot = one.take().await?;
+                migrator(SQLITE_MIGRATIONS).run(sqlite_in(&mut slot)?).await?;
+            }
             Pool::Postgres(p) => migrator(POSTGRES_MIGRATIONS).run(p).await?,
         }
         Ok(())
@@ -344,7 +411,13 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(one) => {
+                one.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+                let mut slot = one.slot.lock().await;
+                if let Some(c) = slot.take() {
+                    let _ = sqlx::Connection::close(c).await;
+                }
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }

@@ -14,7 +14,7 @@ use sqlx::Arguments as _;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::{Backend, Conn, Pool, Store, StoreError, Tx};
+use super::{Backend, Conn, Pool, Store, StoreError, Tx, settle, sqlite_in};
 
 /// A value bound to a placeholder. Every column kapu stores is one of these.
 #[derive(Debug, Clone, Copy)]
@@ -144,21 +144,33 @@ impl Db for Store {
 
     async fn execute(&self, q: Query<'_>) -> Result<u64, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_with(q.sql, q.sqlite()?).execute(p).await?.rows_affected(),
+            Pool::Sqlite(one) => {
+                let mut slot = one.take().await?;
+                let done = sqlx::query_with(q.sql, q.sqlite()?).execute(sqlite_in(&mut slot)?).await;
+                settle(&mut slot, done)?.rows_affected()
+            }
             Pool::Postgres(p) => sqlx::query_with(q.sql, q.postgres()?).execute(p).await?.rows_affected(),
         })
     }
 
     async fn fetch_optional<R: Row>(&self, q: Query<'_>) -> Result<Option<R>, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_optional(p).await?,
+            Pool::Sqlite(one) => {
+                let mut slot = one.take().await?;
+                let found = sqlx::query_as_with(q.sql, q.sqlite()?).fetch_optional(sqlite_in(&mut slot)?).await;
+                settle(&mut slot, found)?
+            }
             Pool::Postgres(p) => sqlx::query_as_with(q.sql, q.postgres()?).fetch_optional(p).await?,
         })
     }
 
     async fn fetch_all<R: Row>(&self, q: Query<'_>) -> Result<Vec<R>, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_all(p).await?,
+            Pool::Sqlite(one) => {
+                let mut slot = one.take().await?;
+                let found = sqlx::query_as_with(q.sql, q.sqlite()?).fetch_all(sqlite_in(&mut slot)?).await;
+                settle(&mut slot, found)?
+            }
             Pool::Postgres(p) => sqlx::query_as_with(q.sql, q.postgres()?).fetch_all(p).await?,
         })
     }
@@ -173,7 +185,7 @@ impl Db for Tx {
     async fn execute(&self, q: Query<'_>) -> Result<u64, StoreError> {
         let mut conn = self.conn.lock().await;
         Ok(match conn.as_mut().ok_or(StoreError::Finished)? {
-            Conn::Sqlite(c) => sqlx::query_with(q.sql, q.sqlite()?).execute(&mut **c).await?.rows_affected(),
+            Conn::Sqlite(slot) => sqlx::query_with(q.sql, q.sqlite()?).execute(sqlite_in(slot)?).await?.rows_affected(),
             Conn::Postgres(c) => sqlx::query_with(q.sql, q.postgres()?).execute(&mut **c).await?.rows_affected(),
         })
     }
@@ -181,7 +193,7 @@ impl Db for Tx {
     async fn fetch_optional<R: Row>(&self, q: Query<'_>) -> Result<Option<R>, StoreError> {
         let mut conn = self.conn.lock().await;
         Ok(match conn.as_mut().ok_or(StoreError::Finished)? {
-            Conn::Sqlite(c) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_optional(&mut **c).await?,
+            Conn::Sqlite(slot) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_optional(sqlite_in(slot)?).await?,
             Conn::Postgres(c) => sqlx::query_as_with(q.sql, q.postgres()?).fetch_optional(&mut **c).await?,
         })
     }
@@ -189,7 +201,7 @@ impl Db for Tx {
     async fn fetch_all<R: Row>(&self, q: Query<'_>) -> Result<Vec<R>, StoreError> {
         let mut conn = self.conn.lock().await;
         Ok(match conn.as_mut().ok_or(StoreError::Finished)? {
-            Conn::Sqlite(c) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_all(&mut **c).await?,
+            Conn::Sqlite(slot) => sqlx::query_as_with(q.sql, q.sqlite()?).fetch_all(sqlite_in(slot)?).await?,
             Conn::Postgres(c) => sqlx::query_as_with(q.sql, q.postgres()?).fetch_all(&mut **c).await?,
         })
     }

@@ -2,9 +2,10 @@
 //! address, a lost-phone form) down, then lock it for a while.
 //!
 //! An attempt is *taken before it is checked*: one conditional statement
-//! counts it only if the key is not waiting or locked and says whether the
-//! check may go ahead; the wait the attempt would earn if it fails is set in
-//! the same statement. Concurrent requests therefore cannot all read the
+//! counts it on every key of the check (name, address, ...) only where the
+//! key is not waiting or locked, and says whether the check may go ahead;
+//! the wait the attempt would earn if it fails is set in the same statement,
+//! and a check with a waiting key counts on none. Concurrent requests therefore cannot all read the
 //! counter before any of them writes it: of N attempts sent at once on any
 //! number of instances, exactly as many are checked as the limit allows. A
 //! correct answer gives its attempt back ([`ThrottleRepo::give_back`]).
@@ -67,17 +68,18 @@ impl Limit {
     }
 }
 
-/// A limit with the statement that takes its attempts, built once at start-up.
+/// The limits one kind of check takes attempts on, with the one statement
+/// that takes them all, built once at start-up.
 #[derive(Debug, Clone)]
-pub struct CompiledLimit {
-    pub limit: Limit,
-    pub(crate) take_sql: String,
+struct AttemptSet {
+    limits: Vec<Limit>,
+    take_sql: String,
 }
 
-impl CompiledLimit {
-    pub fn new(limit: Limit) -> Self {
-        let take_sql = repo::take_attempt_sql(&limit);
-        Self { limit, take_sql }
+impl AttemptSet {
+    fn new(limits: Vec<Limit>) -> Self {
+        let take_sql = repo::take_attempts_sql(&limits);
+        Self { limits, take_sql }
     }
 }
 
@@ -85,43 +87,53 @@ impl CompiledLimit {
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Passwords per typed username (login, and every form that asks for the password).
-    pub username: CompiledLimit,
+    pub username: Limit,
     /// Passwords per client address.
-    pub address: CompiledLimit,
+    pub address: Limit,
     /// Revocation codes per typed username ("Elveszett a telefonom").
-    pub revocation: CompiledLimit,
+    pub revocation: Limit,
     /// Wrong codes per account (the code step and a device change).
     pub codes: crate::twostep::repo::CodeLimit,
+    /// A password check: [username] and [address, username].
+    password: [AttemptSet; 2],
+    /// The lost-phone form: the password's keys and the revocation code's.
+    lost_phone: [AttemptSet; 2],
 }
 
 impl Limits {
     pub fn from_config(login: &LoginLimits, two_step: &crate::twostep::model::TwoStepConfig) -> Self {
+        let username = Limit {
+            window_seconds: login.window_seconds,
+            slowdown_after: login.account_slowdown_after,
+            first_wait_seconds: 1,
+            max_wait_seconds: login.account_lockout_seconds,
+            lockout_after: login.account_lockout_after,
+            lockout_seconds: login.account_lockout_seconds,
+        };
+        let address = Limit {
+            window_seconds: login.window_seconds,
+            slowdown_after: login.address_slowdown_after,
+            first_wait_seconds: 1,
+            max_wait_seconds: login.address_lockout_seconds,
+            lockout_after: login.address_lockout_after,
+            lockout_seconds: login.address_lockout_seconds,
+        };
+        let revocation = Limit {
+            window_seconds: two_step.revocation_window_seconds,
+            slowdown_after: two_step.revocation_attempts,
+            first_wait_seconds: two_step.revocation_window_seconds,
+            max_wait_seconds: two_step.revocation_window_seconds,
+            lockout_after: two_step.revocation_attempts,
+            lockout_seconds: two_step.revocation_window_seconds,
+        };
+        let set = |limits: &[&Limit]| AttemptSet::new(limits.iter().map(|l| (*l).clone()).collect());
         Self {
-            username: CompiledLimit::new(Limit {
-                window_seconds: login.window_seconds,
-                slowdown_after: login.account_slowdown_after,
-                first_wait_seconds: 1,
-                max_wait_seconds: login.account_lockout_seconds,
-                lockout_after: login.account_lockout_after,
-                lockout_seconds: login.account_lockout_seconds,
-            }),
-            address: CompiledLimit::new(Limit {
-                window_seconds: login.window_seconds,
-                slowdown_after: login.address_slowdown_after,
-                first_wait_seconds: 1,
-                max_wait_seconds: login.address_lockout_seconds,
-                lockout_after: login.address_lockout_after,
-                lockout_seconds: login.address_lockout_seconds,
-            }),
-            revocation: CompiledLimit::new(Limit {
-                window_seconds: two_step.revocation_window_seconds,
-                slowdown_after: two_step.revocation_attempts,
-                first_wait_seconds: two_step.revocation_window_seconds,
-                max_wait_seconds: two_step.revocation_window_seconds,
-                lockout_after: two_step.revocation_attempts,
-                lockout_seconds: two_step.revocation_window_seconds,
-            }),
+            password: [set(&[&username]), set(&[&address, &username])],
+            lost_phone: [set(&[&username, &revocation]), set(&[&address, &username, &revocation])],
             codes: crate::twostep::repo::CodeLimit::new(two_step.code_limit()),
+            username,
+            address,
+            revocation,
         }
     }
 }
@@ -158,56 +170,73 @@ struct TakenAttempt {
     key: String,
     /// The attempt's number in its window.
     number: i64,
-    /// A correct answer forgets the key's earlier failures too (the
-    /// username's), rather than only its own attempt (the address's: one
-    /// good account must not launder guesses at others).
+    /// A correct answer forgets the key's earlier failures too (the typed
+    /// name's), rather than only its own attempt (the address's: one good
+    /// account must not launder guesses at others).
     forgets_failures: bool,
 }
 
-/// What a check asks of the limits: each key with its limit.
-pub struct AttemptKeys<'a>(pub Vec<(String, &'a CompiledLimit, bool)>);
+/// The keys one check takes an attempt on, and the statement that takes them.
+pub struct AttemptKeys<'a> {
+    set: &'a AttemptSet,
+    /// Each key, and whether a right answer forgets its failures; in the
+    /// order of `set.limits`.
+    keys: Vec<(String, bool)>,
+}
 
 impl<'a> AttemptKeys<'a> {
-    /// A password check: the typed username (forgotten on success) and the
-    /// client address (only this attempt given back).
+    /// A password check: the client address (only this attempt given back)
+    /// and the typed username (its failures forgotten on success).
     pub fn password(limits: &'a Limits, typed_username: &str, client_addr: Option<&str>) -> Self {
-        let mut keys = Vec::with_capacity(2);
-        if let Some(addr) = client_addr {
-            keys.push((address_key(addr), &limits.address, false));
+        let user = (username_key("user", typed_username), true);
+        match client_addr {
+            Some(addr) => Self { set: &limits.password[1], keys: vec![(address_key(addr), false), user] },
+            None => Self { set: &limits.password[0], keys: vec![user] },
         }
-        keys.push((username_key("user", typed_username), &limits.username, true));
-        Self(keys)
     }
 
-    pub fn with(mut self, key: String, limit: &'a CompiledLimit, forgets_failures: bool) -> Self {
-        self.0.push((key, limit, forgets_failures));
-        self
+    /// "Elveszett a telefonom": the password's keys and the revocation code's,
+    /// keyed by the typed name too.
+    pub fn lost_phone(limits: &'a Limits, typed_username: &str, client_addr: Option<&str>) -> Self {
+        let user = (username_key("user", typed_username), true);
+        let revoke = (username_key("revoke", typed_username), true);
+        match client_addr {
+            Some(addr) => Self { set: &limits.lost_phone[1], keys: vec![(address_key(addr), false), user, revoke] },
+            None => Self { set: &limits.lost_phone[0], keys: vec![user, revoke] },
+        }
     }
 }
 
-/// Takes one attempt on every key, all or none, in one unit of work. `Ok(Err(until))`:
-/// a key is waiting or locked until then, and nothing was counted.
+/// Takes one attempt on every key, all or none: one statement, in a
+/// transaction that is rolled back when a key was waiting or locked (its row
+/// locks keep racing checks waiting meanwhile, so none sees a count that is
+/// taken back). `Ok(Err(until))`: nothing was counted; try again then.
 pub async fn take_attempts(
     store: &Store,
     keys: &AttemptKeys<'_>,
     now: UnixTime,
 ) -> Result<Result<Taken, UnixTime>, StoreError> {
+    let names: Vec<&str> = keys.keys.iter().map(|(k, _)| k.as_str()).collect();
     let tx = store.begin().await?;
-    let mut taken = Taken::default();
-    for (key, limit, forgets_failures) in &keys.0 {
-        match tx.take_attempt(key, limit, now).await? {
-            Some(number) => {
-                taken.0.push(TakenAttempt { key: key.clone(), number, forgets_failures: *forgets_failures })
-            }
-            None => {
-                let until = tx.blocked_until(key).await?;
-                tx.rollback().await?;
-                return Ok(Err(until.max(now + 1)));
-            }
-        }
+    let counted = tx.take_attempts(&keys.set.take_sql, &names, &keys.set.limits, now).await?;
+    let taken: Vec<TakenAttempt> = keys
+        .keys
+        .iter()
+        .filter_map(|(key, forgets_failures)| {
+            let number = counted.iter().find(|(k, _)| k == key)?.1;
+            Some(TakenAttempt { key: key.clone(), number, forgets_failures: *forgets_failures })
+        })
+        .collect();
+    if taken.len() == keys.keys.len() {
+        tx.commit().await?;
+        return Ok(Ok(Taken(taken)));
     }
-    tx.commit().await?;
-    Ok(Ok(taken))
+    let mut until = now + 1;
+    for (key, _) in keys.keys.iter().filter(|(k, _)| !taken.iter().any(|a| &a.key == k)) {
+        until = until.max(tx.blocked_until(key).await?);
+    }
+    tx.rollback().await?;
+    Ok(Err(until))
 }
 
 /// A correct answer: the attempts are given back (see [`TakenAttempt`]).

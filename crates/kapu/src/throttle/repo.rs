@@ -3,40 +3,69 @@
 
 use async_trait::async_trait;
 
-use super::{CompiledLimit, Limit};
+use super::Limit;
 use crate::clock::UnixTime;
 use crate::store::{Db, StoreError, query};
 
-/// The statement that takes an attempt on `$1` at `$2` (a window that has
-/// been quiet since `$3` starts again at 1). It counts the attempt and sets
-/// the wait a failure would earn, but only while the key is not waiting:
-/// no row comes back when it is. See [`Limit::wait_table_sql`].
-pub(crate) fn take_attempt_sql(limit: &Limit) -> String {
-    let attempt = "CASE WHEN login_throttle.updated_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END";
+/// The statement that takes one attempt on each of `limits.len()` keys at
+/// once: `$1`..`$n` the keys, `$n+1` now, `$n+2`.. the moment before which
+/// each key's window counts as quiet (a quiet window starts again at 1).
+/// Each key's attempt is counted, and the wait a failure would earn is set,
+/// only while that key is not waiting; the keys that were counted come back
+/// with their attempt's number. See [`Limit::wait_table_sql`].
+pub(crate) fn take_attempts_sql(limits: &[Limit]) -> String {
+    let n = limits.len();
+    let now = format!("${}", n + 1);
+    // A value that depends on which key the row is: `CASE key WHEN $1 THEN ...`.
+    let by_key = |value: &dyn Fn(usize, &Limit) -> String| {
+        let arms: String =
+            limits.iter().enumerate().map(|(i, l)| format!(" WHEN ${} THEN {}", i + 1, value(i, l))).collect();
+        format!("CASE login_throttle.throttle_key{arms} END")
+    };
+    let quiet_since = by_key(&|i, _| format!("${}", n + 2 + i));
+    let attempt =
+        format!("CASE WHEN login_throttle.updated_at <= {quiet_since} THEN 1 ELSE login_throttle.failures + 1 END");
+    let waits = by_key(&|_, l| l.wait_table_sql(&attempt));
+    let values: Vec<String> = limits
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("(${}, 1, {now}, {now} + {}, {now})", i + 1, l.wait_after(1)))
+        .collect();
     format!(
         "INSERT INTO login_throttle (throttle_key, failures, window_started_at, blocked_until, updated_at) \
-         VALUES ($1, 1, $2, $2 + {first}, $2) \
+         VALUES {values} \
          ON CONFLICT (throttle_key) DO UPDATE SET \
            failures = {attempt}, \
-           window_started_at = CASE WHEN login_throttle.updated_at <= $3 THEN $2 ELSE login_throttle.window_started_at END, \
-           blocked_until = $2 + {waits}, \
-           updated_at = $2 \
-         WHERE login_throttle.blocked_until <= $2 \
-         RETURNING failures",
-        first = limit.wait_after(1),
-        waits = limit.wait_table_sql(attempt),
+           window_started_at = CASE WHEN login_throttle.updated_at <= {quiet_since} THEN {now} \
+             ELSE login_throttle.window_started_at END, \
+           blocked_until = {now} + {waits}, \
+           updated_at = {now} \
+         WHERE login_throttle.blocked_until <= {now} \
+         RETURNING throttle_key, failures",
+        values = values.join(", "),
     )
 }
 
 #[async_trait]
 pub trait ThrottleRepo: Db {
-    /// Takes one attempt on `key`: its number in the window, or `None` when
-    /// the key is waiting or locked (nothing counted).
-    async fn take_attempt(&self, key: &str, limit: &CompiledLimit, now: UnixTime) -> Result<Option<i64>, StoreError> {
-        let quiet_since = now - limit.limit.window_seconds;
-        let row: Option<(i64,)> =
-            self.fetch_optional(query(&limit.take_sql).bind(key).bind(now).bind(quiet_since)).await?;
-        Ok(row.map(|r| r.0))
+    /// Runs a statement of [`take_attempts_sql`] for `keys` under `limits`
+    /// (in the same order): the keys that were counted, with their numbers.
+    async fn take_attempts(
+        &self,
+        sql: &str,
+        keys: &[&str],
+        limits: &[Limit],
+        now: UnixTime,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut q = query(sql);
+        for key in keys {
+            q = q.bind(*key);
+        }
+        q = q.bind(now);
+        for limit in limits {
+            q = q.bind(now - limit.window_seconds);
+        }
+        self.fetch_all(q).await
     }
 
     /// Gives attempt `number` back after a correct answer. When nobody took

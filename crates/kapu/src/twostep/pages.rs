@@ -328,7 +328,7 @@ pub async fn login_code_get(
     Query(q): Query<RequestQuery>,
 ) -> PageResult {
     let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
-    if kapu.pending_login_account(token).await?.is_none() {
+    if !kapu.pending_login_is_open(token).await? {
         return Ok(pending_expired(&kapu));
     }
     let service = service_context(&kapu, q.request.as_deref()).await?;

@@ -27,7 +27,7 @@ use crate::passwords::{HashError, Password, PasswordHash, Verification};
 use crate::sessions::model::AuthMethods;
 use crate::sessions::repo::SessionRepo;
 use crate::store::{Db, StoreError, Tx};
-use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, give_back, username_key};
+use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, give_back};
 use crate::twostep::model::{Enrolment, EnrolmentPurpose, PendingLogin, RevocationCode, StoredCredential};
 use crate::twostep::repo::TwoStepRepo;
 
@@ -391,12 +391,9 @@ impl Kapu {
         Ok(LoginStep::CodeNeeded { pending_token: token })
     }
 
-    /// The account a half-finished login belongs to (for the code page).
-    pub async fn pending_login_account(&self, pending_token: &str) -> Result<Option<Account>, StoreError> {
-        match self.store.pending_login(&token_hash(pending_token), self.now()).await? {
-            Some(p) => self.store.account_by_id(&p.account_id).await,
-            None => Ok(None),
-        }
+    /// Whether the half-finished login still waits for its code (the code page).
+    pub async fn pending_login_is_open(&self, pending_token: &str) -> Result<bool, StoreError> {
+        Ok(self.store.pending_login(&token_hash(pending_token), self.now()).await?.is_some())
     }
 
     /// The code page. The attempt is taken first (one conditional statement
@@ -687,11 +684,7 @@ impl Kapu {
             Some(a) => self.store.credential(&a.id).await?,
             None => None,
         };
-        let keys = AttemptKeys::password(&self.limits, typed_username, actor.client_addr.as_deref()).with(
-            username_key("revoke", typed_username),
-            &self.limits.revocation,
-            true,
-        );
+        let keys = AttemptKeys::lost_phone(&self.limits, typed_username, actor.client_addr.as_deref());
         let holder = account.as_ref().filter(|_| credential.is_some());
         let (password_right, taken) = match self.check_password_limited(&keys, holder, password).await? {
             PasswordCheck::Blocked { until } => return Err(TwoStepError::RevocationBlocked { until }),

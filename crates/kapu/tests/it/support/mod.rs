@@ -81,7 +81,6 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     c.password_hash.memory_kib = 64;
     c.password_hash.iterations = 1;
     c.password_hash.workers = 2;
-    c.database.max_connections = Some(5);
     c
 }
 
@@ -137,6 +136,7 @@ impl TestApp {
         let mut config = test_config(dir.path());
         if backend == Backend::Postgres {
             config.database.url = Some(fresh_pg_database().await);
+            config.database.max_connections = Some(5);
         }
         adjust(&mut config);
         let clock = ManualClock::new(jiff::Timestamp::now().as_second());
