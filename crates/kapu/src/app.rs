@@ -21,6 +21,8 @@ pub struct Kapu {
     pub limits: Limits,
     pub hasher: PasswordHasher,
     pub mailer: Arc<dyn Mailer>,
+    /// Wakes the mail worker when a message was queued on this instance.
+    pub mail_wakeup: tokio::sync::Notify,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     pub time_zone: jiff::tz::TimeZone,
@@ -65,7 +67,8 @@ impl Kapu {
         let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
         let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;
         Ok(Self {
-            limits: Limits::from_config(&config.login_limits, &config.two_step),
+            limits: Limits::from_config(&config.login_limits, &config.rate_limits, &config.two_step),
+            mail_wakeup: tokio::sync::Notify::new(),
             time_zone: config.time_zone(),
             csrf_key: key.derive("csrf"),
             secret_box: SecretBox::new(&key.derive("totp-secrets")),

@@ -27,6 +27,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub session: SessionConfig,
     pub login_limits: LoginLimits,
+    pub rate_limits: RateLimits,
     pub links: LinkConfig,
     pub email_links: EmailLinkConfig,
     pub password_policy: PasswordPolicy,
@@ -98,6 +99,37 @@ pub struct LoginLimits {
     pub address_lockout_seconds: i64,
 }
 
+/// What strangers can make kapu do, per client address (an IPv6 /64 is one)
+/// and in all, per hour: each of these costs an Argon2id hash or a mail. The
+/// counts live in the database, so every instance shares them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    pub registrations_per_address_per_hour: i64,
+    pub registrations_per_hour: i64,
+    pub password_resets_per_address_per_hour: i64,
+    pub password_resets_per_hour: i64,
+    pub email_changes_per_address_per_hour: i64,
+    pub email_changes_per_hour: i64,
+    /// Registration, reset and new-address links (and their "send it again")
+    /// one address receives per hour; more are not sent.
+    pub mails_per_recipient_per_hour: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            registrations_per_address_per_hour: 10,
+            registrations_per_hour: 1000,
+            password_resets_per_address_per_hour: 10,
+            password_resets_per_hour: 1000,
+            email_changes_per_address_per_hour: 10,
+            email_changes_per_hour: 1000,
+            mails_per_recipient_per_hour: 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkConfig {
@@ -124,6 +156,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             session: SessionConfig::default(),
             login_limits: LoginLimits::default(),
+            rate_limits: RateLimits::default(),
             links: LinkConfig::default(),
             email_links: EmailLinkConfig::default(),
             password_policy: PasswordPolicy::default(),
@@ -276,6 +309,20 @@ impl Config {
         }
         if l.account_lockout_after > 1000 || l.address_lockout_after > 1000 {
             return Err(invalid("login_limits.*_lockout_after", "must be at most 1000"));
+        }
+        let r = &self.rate_limits;
+        for (option, v) in [
+            ("rate_limits.registrations_per_address_per_hour", r.registrations_per_address_per_hour),
+            ("rate_limits.registrations_per_hour", r.registrations_per_hour),
+            ("rate_limits.password_resets_per_address_per_hour", r.password_resets_per_address_per_hour),
+            ("rate_limits.password_resets_per_hour", r.password_resets_per_hour),
+            ("rate_limits.email_changes_per_address_per_hour", r.email_changes_per_address_per_hour),
+            ("rate_limits.email_changes_per_hour", r.email_changes_per_hour),
+            ("rate_limits.mails_per_recipient_per_hour", r.mails_per_recipient_per_hour),
+        ] {
+            if !(1..=1_000_000).contains(&v) {
+                return Err(invalid(option, "must be between 1 and 1000000"));
+            }
         }
         let e = &self.email_links;
         for (option, v) in [

@@ -88,6 +88,10 @@ catalogue! {
     forgot_title: "Elfelejtett jelszó", "Forgotten password";
     forgot_text: "Adja meg a felhasználónevét. A jelszó megváltoztatásához szükséges linket a regisztrált e-mail-címére küldjük.", "Enter your username. We will email the link for setting a new password to your registered address.";
     forgot_button: "Link küldése", "Send link";
+    mail_not_received: "Nem kaptam meg a levelet", "I did not get the email";
+    mail_not_received_hint: "Ha néhány percen belül sem érkezik meg (nézze meg a levélszemét mappát is), küldjük újra. Óránként legfeljebb néhány levelet küldünk egy címre.", "If it has not arrived within a few minutes (check your spam folder too), we send it again. We send at most a few emails an hour to one address.";
+    mail_sent_again: "Ha a megadott adatokkal megerősítésre váró kérés van, újra elküldtük a levelet. A korábbi link már nem érvényes.", "If a request with these details is waiting to be confirmed, we have sent the email again. The earlier link no longer works.";
+    rate_limited: "Túl sok kérés érkezett erről a címről. Kérjük, próbálja újra {time} után.", "Too many requests came from your address. Please try again after {time}.";
     forgot_sent: "Ha ez a felhasználónév létezik, elküldtük a linket a hozzá tartozó e-mail-címre. A link {minutes} percig érvényes.", "If this username exists, we have emailed the link to its address. The link is valid for {minutes} minutes.";
     reset_title: "Új jelszó megadása", "Set a new password";
     new_password: "Új jelszó", "New password";
@@ -259,6 +263,9 @@ catalogue! {
     event_code_failed: "Hibás kód", "Wrong code";
     event_code_locked: "Kódos azonosítás zárolása", "Code step locked";
     event_code_unlocked: "Kódos azonosítás feloldása", "Code step unlocked";
+    event_sessions_ended: "Munkamenetek lezárása", "Sessions ended";
+    event_two_step_activation_requested: "Ügyfélkapu+ bekapcsolása e-mailes megerősítésre vár", "Ügyfélkapu+ set-up waits for the emailed confirmation";
+    event_two_step_activation_refused: "Ügyfélkapu+ bekapcsolásának elutasítása", "Ügyfélkapu+ set-up refused";
     event_service_login: "Bejelentkezés szolgáltatásba", "Login to a service";
     mail_two_step_enabled_subject: "Ügyfélkapu+ bekapcsolva", "Ügyfélkapu+ turned on";
     mail_two_step_enabled_body: "Kedves {name}!\n\nÜgyfélkapu-fiókján bekapcsolták az Ügyfélkapu+ kétlépcsős azonosítást ({time}).\n\nHa nem Ön volt, azonnal keresse fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was turned on for your account ({time}).\n\nIf this was not you, visit a government office at once.\n\nkapu\n";
@@ -271,13 +278,13 @@ catalogue! {
     mail_code_locked_subject: "Ügyfélkapu+ kódos azonosítás zárolva", "Ügyfélkapu+ code step locked";
     mail_code_locked_body: "Kedves {name}!\n\nTúl sok hibás kódot adtak meg a fiókjához ({time}), ezért a kódos azonosítást zároltuk. Feloldáshoz nyissa meg az alábbi linket, és adja meg a hitelesítő alkalmazásban látható kódot (egyszer használható):\n\n{url}\n\nHa nem Ön próbálkozott, valaki ismerheti a jelszavát: változtassa meg.\n\nkapu\n", "Dear {name},\n\nToo many wrong codes were entered for your account ({time}), so the code step is locked. To unlock it, open this link and enter the code your authenticator app shows (single use):\n\n{url}\n\nIf this was not you, someone may know your password: change it.\n\nkapu\n";
     mail_registration_subject: "Ügyfélkapu regisztráció megerősítése", "Confirm your Ügyfélkapu registration";
-    mail_registration_body: "Kedves {name}!\n\nAz Ügyfélkapu regisztráció befejezéséhez nyissa meg az alábbi linket ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön regisztrált, hagyja figyelmen kívül ezt a levelet.\n\nkapu\n", "Dear {name},\n\nTo finish your Ügyfélkapu registration, open this link (valid for {hours} hours, single use):\n\n{url}\n\nIf you did not register, ignore this email.\n\nkapu\n";
+    mail_registration_body: "Tisztelt Ügyfelünk!\n\nEzzel az e-mail-címmel Ügyfélkapu-regisztrációt kezdeményeztek a(z) {username} felhasználónévvel. A regisztráció befejezéséhez nyissa meg az alábbi linket ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön regisztrált, hagyja figyelmen kívül ezt a levelet: fiók nem jön létre.\n\nkapu\n", "Dear customer,\n\nSomeone started an Ügyfélkapu registration with this email address and the username {username}. To finish it, open this link (valid for {hours} hours, single use):\n\n{url}\n\nIf it was not you, ignore this email: no account will be made.\n\nkapu\n";
     mail_reset_subject: "Ügyfélkapu jelszó visszaállítása", "Reset your Ügyfélkapu password";
-    mail_reset_body: "Kedves {name}!\n\nÚj jelszót az alábbi linken adhat meg ({minutes} percig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet: a jelszava nem változik.\n\nkapu\n", "Dear {name},\n\nYou can set a new password at this link (valid for {minutes} minutes, single use):\n\n{url}\n\nIf you did not ask for this, ignore this email: your password stays as it is.\n\nkapu\n";
+    mail_reset_body: "Tisztelt Ügyfelünk!\n\nA(z) {username} felhasználónévhez új jelszót kértek. Új jelszót az alábbi linken adhat meg ({minutes} percig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet: a jelszava nem változik.\n\nkapu\n", "Dear customer,\n\nA new password was asked for the username {username}. You can set it at this link (valid for {minutes} minutes, single use):\n\n{url}\n\nIf you did not ask for this, ignore this email: your password stays as it is.\n\nkapu\n";
     mail_password_changed_subject: "Ügyfélkapu jelszava megváltozott", "Your Ügyfélkapu password was changed";
     mail_password_changed_body: "Kedves {name}!\n\nÜgyfélkapu-fiókja jelszava megváltozott ({time}).\n\nHa nem Ön volt, azonnal kérjen új jelszót az „Elfelejtett jelszó” linken, vagy keressen fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nThe password of your Ügyfélkapu account was changed ({time}).\n\nIf this was not you, ask for a new password at once with the \"Forgotten password\" link, or visit a government office.\n\nkapu\n";
     mail_email_change_subject: "Ügyfélkapu e-mail-cím megerősítése", "Confirm your new Ügyfélkapu email address";
-    mail_email_change_body: "Kedves {name}!\n\nAz új e-mail-cím életbe léptetéséhez nyissa meg az alábbi linket (egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet.\n\nkapu\n", "Dear {name},\n\nTo start using this email address for Ügyfélkapu, open this link (single use):\n\n{url}\n\nIf you did not ask for this, ignore this email.\n\nkapu\n";
+    mail_email_change_body: "Tisztelt Ügyfelünk!\n\nA(z) {username} felhasználónevű Ügyfélkapu-fiókhoz ezt az e-mail-címet adták meg. Az új cím életbe léptetéséhez nyissa meg az alábbi linket (egyszer használható):\n\n{url}\n\nHa nem Ön kérte, hagyja figyelmen kívül ezt a levelet: a címét nem használjuk.\n\nkapu\n", "Dear customer,\n\nThis email address was given for the Ügyfélkapu account with the username {username}. To start using it, open this link (single use):\n\n{url}\n\nIf you did not ask for this, ignore this email: your address will not be used.\n\nkapu\n";
     mail_email_change_notice_body: "Kedves {name}!\n\nÜgyfélkapu-fiókjához új e-mail-címet adtak meg: {email}. A változás a címre küldött link megnyitása után lép életbe.\n\nHa nem Ön volt, változtassa meg a jelszavát.\n\nkapu\n", "Dear {name},\n\nA new email address was entered for your Ügyfélkapu account: {email}. It takes effect once the link sent to it is opened.\n\nIf this was not you, change your password.\n\nkapu\n";
     mail_login_notice_subject: "Bejelentkezés az Ügyfélkapuba", "Login to Ügyfélkapu";
     mail_login_notice_body: "Kedves {name}!\n\nBejelentkeztek az Ügyfélkapu-fiókjába: {time}, cím: {address}.\n\nHa nem Ön volt, azonnal változtassa meg a jelszavát.\n\nkapu\n", "Dear {name},\n\nSomeone logged in to your Ügyfélkapu account: {time}, from {address}.\n\nIf this was not you, change your password at once.\n\nkapu\n";
@@ -369,6 +376,9 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::CodeFailed => t.event_code_failed,
         AuditEvent::CodeLocked => t.event_code_locked,
         AuditEvent::CodeUnlocked => t.event_code_unlocked,
+        AuditEvent::SessionsEnded => t.event_sessions_ended,
+        AuditEvent::TwoStepActivationRequested => t.event_two_step_activation_requested,
+        AuditEvent::TwoStepActivationRefused => t.event_two_step_activation_refused,
         AuditEvent::ServiceLogin => t.event_service_login,
     }
 }

@@ -1,11 +1,12 @@
-//! Prometheus metrics (`/metrics`): requests, logins by outcome, lockouts and
-//! password-hash time.
+//! Prometheus metrics (`/metrics`): requests, logins by outcome, lockouts,
+//! password-hash time, the mail queue, rows swept, connections refused.
 
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -21,6 +22,11 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -28,6 +34,10 @@ pub struct Metrics {
     logins: Family<OutcomeLabels, Counter>,
     lockouts: Counter,
     hash_seconds: Histogram,
+    mail: Family<OutcomeLabels, Counter>,
+    mail_waiting: Gauge,
+    swept: Family<TableLabels, Counter>,
+    refused: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -54,7 +64,51 @@ impl Metrics {
         registry.register("logins", "Login attempts by outcome", logins.clone());
         registry.register("lockouts", "Usernames locked after repeated failures", lockouts.clone());
         registry.register("password_hash_seconds", "Time of one Argon2id hash", hash_seconds.clone());
-        Self { registry: Arc::new(registry), requests, logins, lockouts, hash_seconds }
+        let mail = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "mail",
+            "Mail by outcome: sent, retry (a delivery failed, it waits), dropped (given up), suppressed (the recipient's hourly limit)",
+            mail.clone(),
+        );
+        let mail_waiting = Gauge::default();
+        registry.register("mail_waiting", "Messages in the mail queue at the last look", mail_waiting.clone());
+        let swept = Family::<TableLabels, Counter>::default();
+        registry.register("swept_rows", "Expired rows deleted by the sweeper, by table", swept.clone());
+        let refused = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "refused",
+            "Requests and connections refused to protect the service: connections per address or in all, tries while blocked",
+            refused.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            logins,
+            lockouts,
+            hash_seconds,
+            mail,
+            mail_waiting,
+            swept,
+            refused,
+        }
+    }
+
+    /// `outcome`: sent, retry, dropped, suppressed.
+    pub fn mail(&self, outcome: &'static str) {
+        self.mail.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn mail_waiting(&self, messages: i64) {
+        self.mail_waiting.set(messages);
+    }
+
+    pub fn swept(&self, table: &'static str, rows: u64) {
+        self.swept.get_or_create(&TableLabels { table }).inc_by(rows);
+    }
+
+    /// `outcome`: connections_per_address, connections_total, blocked_tries.
+    pub fn refused(&self, outcome: &'static str) {
+        self.refused.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn request(&self, method: &str, route: &str, status: u16) {

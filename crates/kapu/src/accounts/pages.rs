@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::Kapu;
 use crate::accounts::model::Language;
 use crate::accounts::service::{AccountError, Field, LoginError, NewSession, RegistrationInput};
+use crate::clock::UnixTime;
 use crate::i18n::fill;
 use crate::oidc::pages::{ServiceContext, service_context};
 use crate::passwords::Password;
@@ -245,12 +246,60 @@ pub async fn register_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): 
         Ok(()) => {
             let hours = ((kapu.config.email_links.registration_ttl_seconds + 3599) / 3600).to_string();
             let text = fill(t.register_sent_text, &[("hours", &hours)]);
-            Ok(MessagePage::new(Page::new(&kapu, &ctx, t.register_sent_title), t.register_sent_title, text).render()?)
+            Ok(registration_sent(&kapu, &ctx, text, &form.username, &form.email).render()?)
         }
         Err(AccountError::Form(errors)) => {
             let page = registration_form(&kapu, &ctx, &form).field_errors(&errors);
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(AccountError::RateLimited { until }) => rate_limited(&kapu, &ctx, until),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Check your mailbox", with "Nem kaptam meg a levelet" beside it.
+fn registration_sent(kapu: &Kapu, ctx: &Ctx, text: String, username: &str, email: &str) -> MessagePage {
+    let t = ctx.t();
+    let mut page = MessagePage::new(Page::new(kapu, ctx, t.register_sent_title), t.register_sent_title, text)
+        .resend_button("/register/resend", t.mail_not_received, &[("username", username), ("email", email)]);
+    page.paragraphs.push(t.mail_not_received_hint.to_owned());
+    page
+}
+
+/// Too many registrations, resets or address changes from this address.
+fn rate_limited(kapu: &Kapu, ctx: &Ctx, until: UnixTime) -> PageResult {
+    let t = ctx.t();
+    let text = fill(t.rate_limited, &[("time", &kapu.format_time(until))]);
+    let page = MessagePage::new(Page::new(kapu, ctx, t.error_title), t.error_title, text).link("/login", t.login_title);
+    let mut response = with_status(page.render()?, StatusCode::TOO_MANY_REQUESTS);
+    let wait = (until - kapu.now()).max(1).to_string();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&wait) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ResendRegistrationForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// "Nem kaptam meg a levelet" after registering: the same answer whatever
+/// the name and address were.
+pub async fn register_resend_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Form(form): Form<ResendRegistrationForm>,
+) -> PageResult {
+    match kapu.resend_registration_link(&form.username, &form.email, &ctx.actor()).await {
+        Ok(()) => {
+            let t = ctx.t();
+            Ok(registration_sent(&kapu, &ctx, t.mail_sent_again.to_owned(), &form.username, &form.email).render()?)
+        }
+        Err(AccountError::RateLimited { until }) => rate_limited(&kapu, &ctx, until),
         Err(e) => Err(e.into()),
     }
 }
@@ -298,10 +347,14 @@ pub async fn forgot_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
 pub struct ForgotForm {
     #[serde(default)]
     username: String,
+    /// The name again, for "send it again" (the spawned task takes `username`).
+    #[serde(skip)]
+    username_kept: String,
 }
 
-pub async fn forgot_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<ForgotForm>) -> PageResult {
+pub async fn forgot_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(mut form): Form<ForgotForm>) -> PageResult {
     let t = ctx.t();
+    form.username_kept = form.username.clone();
     // The lookup and the mail happen after the answer: the page and its
     // timing are the same whether the name exists or not.
     let worker = Arc::clone(&kapu);
@@ -313,9 +366,12 @@ pub async fn forgot_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Fo
     });
     let minutes = (kapu.config.email_links.password_reset_ttl_seconds / 60).to_string();
     let text = fill(t.forgot_sent, &[("minutes", &minutes)]);
-    Ok(MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
-        .link("/login", t.login_title)
-        .render()?)
+    let username = form.username_kept;
+    let mut page = MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
+        .resend_button("/password/forgot", t.mail_not_received, &[("username", &username)])
+        .link("/login", t.login_title);
+    page.paragraphs.push(t.mail_not_received_hint.to_owned());
+    Ok(page.render()?)
 }
 
 fn reset_form(kapu: &Kapu, ctx: &Ctx, token: &str) -> FormPage {
@@ -446,7 +502,36 @@ pub async fn registration_data_get(
         _ => None,
     };
     let a = &session.account;
-    Ok(registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice).render()?)
+    let mut page = registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice);
+    if let Some(pending) = kapu.pending_email_change(a).await? {
+        page = page.intro(fill(t.data_email_pending, &[("email", pending.as_str())]));
+        page.links.push(LinkView::new("/account/email/resend", t.mail_not_received));
+    }
+    Ok(page.render()?)
+}
+
+/// "Nem kaptam meg a levelet" for a new address: what it does, and the button.
+pub async fn email_resend_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_session()?;
+    let t = ctx.t();
+    let Some(pending) = kapu.pending_email_change(&session.account).await? else {
+        return Ok(redirect("/account"));
+    };
+    let text = fill(t.data_email_pending, &[("email", pending.as_str())]);
+    let mut page = MessagePage::new(Page::new(&kapu, &ctx, t.data_title), t.mail_not_received, text)
+        .button("/account/email/resend", t.mail_not_received)
+        .link("/account", t.data_title);
+    page.paragraphs.push(t.mail_not_received_hint.to_owned());
+    Ok(page.render()?)
+}
+
+pub async fn email_resend_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_session()?;
+    match kapu.resend_email_change_link(&session.account, &ctx.actor()).await {
+        Ok(()) => Ok(redirect("/account?msg=email_pending")),
+        Err(AccountError::RateLimited { until }) => rate_limited(&kapu, &ctx, until),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -465,20 +550,14 @@ pub async fn registration_data_post(
     let session = ctx.require_session()?;
     match kapu.update_registration_data(&session.account, &form.full_name, &form.email, &ctx.actor()).await {
         Ok(change) => match change.email_pending {
-            // Shown at once (not after a redirect) because it names the address.
-            Some(email) => {
-                let t = ctx.t();
-                let notice = fill(t.data_email_pending, &[("email", email.as_str())]);
-                let a = &session.account;
-                let page = registration_data_form(&kapu, &ctx, &form.full_name, a.email.as_str(), Some(notice));
-                Ok(page.render()?)
-            }
+            Some(_) => Ok(redirect("/account?msg=email_pending")),
             None => Ok(redirect("/account?msg=saved")),
         },
         Err(AccountError::Form(errors)) => {
             let page = registration_data_form(&kapu, &ctx, &form.full_name, &form.email, None).field_errors(&errors);
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        Err(AccountError::RateLimited { until }) => rate_limited(&kapu, &ctx, until),
         Err(e) => Err(e.into()),
     }
 }

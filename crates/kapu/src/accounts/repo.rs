@@ -288,6 +288,27 @@ pub trait AccountRepo: Db {
         Ok(row.map(|(id,)| AccountId(id)))
     }
 
+    /// The new address a still-usable link of `purpose` would confirm.
+    async fn pending_link_email(
+        &self,
+        account_id: &AccountId,
+        purpose: LinkPurpose,
+        now: UnixTime,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = self
+            .fetch_optional(
+                query(
+                    "SELECT new_email FROM email_links WHERE account_id = $1 AND purpose = $2 AND expires_at > $3 \
+                     ORDER BY created_at DESC LIMIT 1",
+                )
+                .bind(&account_id.0)
+                .bind(purpose.as_str())
+                .bind(now),
+            )
+            .await?;
+        Ok(row.and_then(|(e,)| e))
+    }
+
     /// Takes one try with a link that allows `max_attempts` (the unlock
     /// page): the account, or `None` when the link is used up, expired or
     /// unknown. Taken before the code is checked, like every limited attempt.

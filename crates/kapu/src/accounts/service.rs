@@ -2,8 +2,6 @@
 //! rules, and stores the result with its audit event in one unit of work.
 //! Nothing is stored when any field is wrong.
 
-use std::sync::Arc;
-
 use crate::Kapu;
 use crate::accounts::model::{
     Account, AccountId, AccountStatus, EmailLink, FullName, FullNameError, Language, LinkPurpose, Username,
@@ -15,13 +13,15 @@ use crate::audit::repo::AuditRepo;
 use crate::audit::{Actor, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, random_token, token_hash};
-use crate::i18n::{self, fill};
-use crate::mail::{EmailAddress, EmailAddressError, OutgoingEmail, send_in_background};
+use crate::mail::notice::Notice;
+use crate::mail::{EmailAddress, EmailAddressError};
 use crate::passwords::{HashError, Password, PasswordRejection};
 use crate::sessions::model::SessionRecord;
 use crate::sessions::repo::SessionRepo;
 use crate::store::{Db, StoreError};
-use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, ThrottleRepo, give_back, username_key};
+use crate::throttle::{
+    Action, AttemptKeys, CheckError, PasswordCheck, Taken, ThrottleRepo, give_back, take_attempts, username_key,
+};
 use crate::twostep::repo::TwoStepRepo;
 use crate::twostep::service::LoginStep;
 
@@ -108,6 +108,10 @@ pub enum AccountError {
     /// Too many wrong passwords: no attempt is checked before `until`.
     #[error("too many failed attempts")]
     Blocked { until: UnixTime },
+    /// Too many registrations, resets or address changes from this address
+    /// (or in all): try again after `until`.
+    #[error("too many requests")]
+    RateLimited { until: UnixTime },
     /// Too many password checks at once; try again in a moment.
     #[error("the server is busy")]
     Busy,
@@ -230,10 +234,13 @@ impl Kapu {
         db.insert_email_link(link).await
     }
 
-    fn send_mail(&self, to: &EmailAddress, to_name: &str, subject: &str, text: String) {
-        let email =
-            OutgoingEmail { to: to.clone(), to_name: Some(to_name.to_owned()), subject: subject.to_owned(), text };
-        send_in_background(Arc::clone(&self.mailer), email);
+    /// Takes an attempt on a rate-limited action (before its hash or mail).
+    async fn rate_limit(&self, action: Action, actor: &Actor) -> Result<(), AccountError> {
+        let keys = AttemptKeys::action(&self.limits, action, actor.client_addr.as_deref());
+        match take_attempts(&self.store, &keys, self.now()).await? {
+            Ok(_) => Ok(()),
+            Err(until) => Err(AccountError::RateLimited { until }),
+        }
     }
 
     /// "Még nem regisztrált?": stores a pending account and emails the link
@@ -265,7 +272,9 @@ impl Kapu {
         let (Some(username), Some(full_name), Some(email)) = (username, full_name, email) else {
             return Err(AccountError::Form(errors));
         };
-        let password_hash = self.hasher.hash(&input.password).await?;
+        // A registration costs a hash and a mail: limited before either.
+        self.rate_limit(Action::Registration, actor).await?;
+        let password_hash = self.hasher.hash_new_password(&input.password).await?;
         let ttl = self.config.email_links.registration_ttl_seconds;
         let account = NewAccount {
             id: AccountId(random_id()),
@@ -295,14 +304,55 @@ impl Kapu {
         let subject =
             Subject { account_id: Some(account.id.clone()), username: Some(account.username.as_str().to_owned()) };
         self.audit(&tx, AuditEvent::Registered, Outcome::Success, subject, actor, None).await?;
+        self.send_registration_link(&tx, &account.username, &account.email, account.language, &token).await?;
         tx.commit().await?;
-        let t = i18n::texts(input.language);
-        let url = self.link(&format!("/register/confirm/{token}"));
-        let body = fill(
-            t.mail_registration_body,
-            &[("name", account.full_name.as_str()), ("url", &url), ("hours", &((ttl + 3599) / 3600).to_string())],
-        );
-        self.send_mail(&account.email, account.full_name.as_str(), t.mail_registration_subject, body);
+        Ok(())
+    }
+
+    async fn send_registration_link(
+        &self,
+        db: &impl Db,
+        username: &Username,
+        email: &EmailAddress,
+        language: Language,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let ttl = self.config.email_links.registration_ttl_seconds;
+        let notice = Notice::RegistrationLink {
+            username: username.as_str().to_owned(),
+            url: self.link(&format!("/register/confirm/{token}")),
+            hours: (ttl + 3599) / 3600,
+        };
+        self.send_notice(db, email, None, language, notice).await.map(drop)
+    }
+
+    /// "Nem kaptam meg a levelet" after registering: a new link (the old one
+    /// stops working) if a registration with this name and address waits for
+    /// its confirmation. The caller answers the same either way.
+    pub async fn resend_registration_link(
+        &self,
+        typed_username: &str,
+        typed_email: &str,
+        actor: &Actor,
+    ) -> Result<(), AccountError> {
+        self.rate_limit(Action::Registration, actor).await?;
+        let (Ok(name), Ok(email)) = (Username::parse(typed_username), EmailAddress::parse(typed_email)) else {
+            return Ok(());
+        };
+        let now = self.now();
+        let Some(account) = self.store.account_by_username(&name).await? else { return Ok(()) };
+        if account.status != AccountStatus::Pending
+            || self.pending_expired(&account, now)
+            || !account.email.as_str().eq_ignore_ascii_case(email.as_str())
+        {
+            return Ok(());
+        }
+        let ttl = account.created_at + self.config.email_links.registration_ttl_seconds - now;
+        let (token, link) = self.new_link(LinkPurpose::Registration, &account.id, None, ttl);
+        let tx = self.store.begin().await?;
+        self.replace_link(&tx, &link).await?;
+        self.send_registration_link(&tx, &account.username, &account.email, account.language, &token).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -379,11 +429,11 @@ impl Kapu {
         if let LoginStep::Done(_) = &step {
             self.audit(&tx, AuditEvent::LoginSucceeded, Outcome::Success, Subject::account(&account), actor, None)
                 .await?;
+            self.notify_login(&tx, &account, actor).await?;
         }
         tx.commit().await?;
         if let LoginStep::Done(_) = &step {
             self.metrics.login("success");
-            self.notify_login(&account, actor);
         }
         Ok(step)
     }
@@ -415,12 +465,13 @@ impl Kapu {
         Ok(LoginError::InvalidCredentials { blocked_until: (wait > 0).then_some(now + wait) })
     }
 
-    /// "Email me about every login" (Beállítások).
-    pub(crate) fn notify_login(&self, account: &Account, actor: &Actor) {
-        if account.notify_logins {
-            let from = actor.client_addr.as_deref().unwrap_or("?");
-            self.notify(account, |t| (t.mail_login_notice_subject, t.mail_login_notice_body), &[("address", from)]);
+    /// "Email me about every login" (Beállítások), on the login's unit of work.
+    pub(crate) async fn notify_login(&self, db: &impl Db, account: &Account, actor: &Actor) -> Result<(), StoreError> {
+        if !account.notify_logins {
+            return Ok(());
         }
+        let address = actor.client_addr.clone().unwrap_or_else(|| "?".to_owned());
+        self.notify_account(db, account, Notice::LoginNotice { address }).await
     }
 
     /// "Elfelejtett jelszó": emails a reset link if the name belongs to an
@@ -430,6 +481,7 @@ impl Kapu {
         let Ok(name) = Username::parse(typed_username) else {
             return Ok(());
         };
+        self.rate_limit(Action::PasswordReset, actor).await?;
         let Some(account) = self.store.account_by_username(&name).await? else {
             let subject = Subject::typed_username(typed_username);
             self.audit(&self.store, AuditEvent::PasswordResetRequested, Outcome::Failure, subject, actor, None).await?;
@@ -444,13 +496,13 @@ impl Kapu {
         self.replace_link(&tx, &link).await?;
         self.audit(&tx, AuditEvent::PasswordResetRequested, Outcome::Success, Subject::account(&account), actor, None)
             .await?;
+        let notice = Notice::PasswordResetLink {
+            username: account.username.as_str().to_owned(),
+            url: self.link(&format!("/password/reset/{token}")),
+            minutes: ttl / 60,
+        };
+        self.send_notice(&tx, &account.email, None, account.language, notice).await?;
         tx.commit().await?;
-        let t = i18n::texts(account.language);
-        let url = self.link(&format!("/password/reset/{token}"));
-        let minutes = (ttl / 60).to_string();
-        let body =
-            fill(t.mail_reset_body, &[("name", account.full_name.as_str()), ("url", &url), ("minutes", &minutes)]);
-        self.send_mail(&account.email, account.full_name.as_str(), t.mail_reset_subject, body);
         Ok(())
     }
 
@@ -478,7 +530,7 @@ impl Kapu {
         let context = [account.username.as_str(), account.full_name.as_str(), email_local_part(account.email.as_str())];
         self.check_new_password(&mut errors, password, again, &context);
         errors.into_result()?;
-        let new_hash = self.hasher.hash(password).await?;
+        let new_hash = self.hasher.hash_new_password(password).await?;
         let now = self.now();
         let tx = self.store.begin().await?;
         if tx.consume_email_link(&hash, LinkPurpose::PasswordReset, now).await?.is_none() {
@@ -491,16 +543,9 @@ impl Kapu {
         // A reset proves control of the mailbox: forget the name's failures.
         tx.clear_throttle(&username_key("user", account.username.as_str())).await?;
         self.audit(&tx, AuditEvent::PasswordReset, Outcome::Success, Subject::account(&account), actor, None).await?;
+        self.notify_account(&tx, &account, Notice::PasswordChanged).await?;
         tx.commit().await?;
-        self.notify_password_changed(&account);
         Ok(account)
-    }
-
-    fn notify_password_changed(&self, account: &Account) {
-        let t = i18n::texts(account.language);
-        let when = self.format_time(self.now());
-        let body = fill(t.mail_password_changed_body, &[("name", account.full_name.as_str()), ("time", &when)]);
-        self.send_mail(&account.email, account.full_name.as_str(), t.mail_password_changed_subject, body);
     }
 
     /// Checks the account's own password (for changes that need it), taking
@@ -543,15 +588,15 @@ impl Kapu {
             }
             return Err(AccountError::Form(errors));
         }
-        let hash = self.hasher.hash(password).await?;
+        let hash = self.hasher.hash_new_password(password).await?;
         let tx = self.store.begin().await?;
         give_back(&tx, &taken).await?;
         tx.set_password_hash(&account.id, hash.as_str(), self.now()).await?;
         tx.delete_sessions_of(&account.id, Some(current_session_hash)).await?;
         tx.delete_pending_logins_of(&account.id).await?;
         self.audit(&tx, AuditEvent::PasswordChanged, Outcome::Success, Subject::account(account), actor, None).await?;
+        self.notify_account(&tx, account, Notice::PasswordChanged).await?;
         tx.commit().await?;
-        self.notify_password_changed(account);
         Ok(())
     }
 
@@ -572,35 +617,60 @@ impl Kapu {
             return Err(AccountError::Form(errors));
         };
         let mut change = RegistrationDataChange::default();
+        let new_email = email.as_str() != account.email.as_str();
+        if new_email {
+            self.rate_limit(Action::EmailChange, actor).await?;
+        }
         let tx = self.store.begin().await?;
         if full_name != account.full_name {
             tx.set_full_name(&account.id, &full_name, self.now()).await?;
             self.audit(&tx, AuditEvent::NameChanged, Outcome::Success, Subject::account(account), actor, None).await?;
             change.name_changed = true;
         }
-        let mut link_token = None;
-        if email.as_str() != account.email.as_str() {
-            let ttl = self.config.email_links.email_change_ttl_seconds;
-            let (token, link) =
-                self.new_link(LinkPurpose::EmailChange, &account.id, Some(email.as_str().to_owned()), ttl);
-            self.replace_link(&tx, &link).await?;
+        if new_email {
+            self.send_email_change_link(&tx, account, &email).await?;
+            // The old address hears of it too, in case this was not the owner.
+            let requested = Notice::EmailChangeRequested { new_email: email.as_str().to_owned() };
+            self.notify_account(&tx, account, requested).await?;
             self.audit(&tx, AuditEvent::EmailChangeRequested, Outcome::Success, Subject::account(account), actor, None)
                 .await?;
-            link_token = Some(token);
-        }
-        tx.commit().await?;
-        if let Some(token) = link_token {
-            let t = i18n::texts(account.language);
-            let url = self.link(&format!("/account/email/confirm/{token}"));
-            let body = fill(t.mail_email_change_body, &[("name", full_name.as_str()), ("url", &url)]);
-            self.send_mail(&email, full_name.as_str(), t.mail_email_change_subject, body);
-            // The old address hears of it too, in case this was not the owner.
-            let notice =
-                fill(t.mail_email_change_notice_body, &[("name", full_name.as_str()), ("email", email.as_str())]);
-            self.send_mail(&account.email, full_name.as_str(), t.mail_email_change_subject, notice);
             change.email_pending = Some(email);
         }
+        tx.commit().await?;
         Ok(change)
+    }
+
+    /// A new link to `email` (earlier ones stop working), on `db`.
+    async fn send_email_change_link(
+        &self,
+        db: &impl Db,
+        account: &Account,
+        email: &EmailAddress,
+    ) -> Result<(), StoreError> {
+        let ttl = self.config.email_links.email_change_ttl_seconds;
+        let (token, link) = self.new_link(LinkPurpose::EmailChange, &account.id, Some(email.as_str().to_owned()), ttl);
+        self.replace_link(db, &link).await?;
+        let notice = Notice::EmailChangeLink {
+            username: account.username.as_str().to_owned(),
+            url: self.link(&format!("/account/email/confirm/{token}")),
+        };
+        self.send_notice(db, email, None, account.language, notice).await.map(drop)
+    }
+
+    /// The address an email change waits to be confirmed at, if any.
+    pub async fn pending_email_change(&self, account: &Account) -> Result<Option<EmailAddress>, StoreError> {
+        let pending = self.store.pending_link_email(&account.id, LinkPurpose::EmailChange, self.now()).await?;
+        Ok(pending.and_then(|e| EmailAddress::parse(&e).ok()))
+    }
+
+    /// "Nem kaptam meg a levelet" for a new address: the link again.
+    pub async fn resend_email_change_link(&self, account: &Account, actor: &Actor) -> Result<(), AccountError> {
+        let Some(email) = self.pending_email_change(account).await? else { return Ok(()) };
+        self.rate_limit(Action::EmailChange, actor).await?;
+        let tx = self.store.begin().await?;
+        self.send_email_change_link(&tx, account, &email).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn email_change_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
@@ -677,16 +747,14 @@ impl Kapu {
             }
             return Err(AccountError::Form(errors));
         }
-        let t = i18n::texts(account.language);
-        let body = fill(t.mail_deleted_body, &[("name", account.full_name.as_str())]);
         let tx = self.store.begin().await?;
         give_back(&tx, &taken).await?;
         tx.anonymise_audit_of(&account.id).await?;
         tx.delete_account(&account.id).await?;
         let subject = Subject::account_id_only(&account.id);
         self.audit(&tx, AuditEvent::AccountDeleted, Outcome::Success, subject, &Actor::default(), None).await?;
+        self.notify_account(&tx, account, Notice::AccountDeleted).await?;
         tx.commit().await?;
-        self.send_mail(&account.email, account.full_name.as_str(), t.mail_deleted_subject, body);
         Ok(())
     }
 }

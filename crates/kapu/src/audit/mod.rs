@@ -36,6 +36,8 @@ impl Subject {
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub client_addr: Option<String>,
+    /// The browser's `User-Agent` (bounded), for "Aktív munkamenetek".
+    pub user_agent: Option<String>,
 }
 
 impl Kapu {

@@ -36,10 +36,16 @@ pub enum AuditEvent {
     CodeUnlocked,
     /// A service received this login (detail: which service, at what level).
     ServiceLogin,
+    /// The citizen ended sessions on "Aktív munkamenetek" (detail: how many).
+    SessionsEnded,
+    /// After the end of one-step login, a set-up waits for the mailed confirmation.
+    TwoStepActivationRequested,
+    /// The owner refused such a set-up from the mailed link ("Nem én voltam").
+    TwoStepActivationRefused,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 26] = [
+    pub const ALL: [AuditEvent; 29] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -66,6 +72,9 @@ impl AuditEvent {
         AuditEvent::CodeLocked,
         AuditEvent::CodeUnlocked,
         AuditEvent::ServiceLogin,
+        AuditEvent::SessionsEnded,
+        AuditEvent::TwoStepActivationRequested,
+        AuditEvent::TwoStepActivationRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +105,9 @@ impl AuditEvent {
             AuditEvent::CodeLocked => "code_locked",
             AuditEvent::CodeUnlocked => "code_unlocked",
             AuditEvent::ServiceLogin => "service_login",
+            AuditEvent::SessionsEnded => "sessions_ended",
+            AuditEvent::TwoStepActivationRequested => "two_step_activation_requested",
+            AuditEvent::TwoStepActivationRefused => "two_step_activation_refused",
         }
     }
 

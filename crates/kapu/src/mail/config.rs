@@ -18,17 +18,23 @@ pub struct MailConfig {
     pub from: String,
     /// Relay to send through; without it messages go to the outbox directory.
     pub smtp: Option<SmtpConfig>,
+    /// A message that could not be delivered for this long is dropped (its
+    /// links have expired by then), loudly.
+    pub give_up_after_seconds: i64,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig { from: "kapu <noreply@localhost>".to_owned(), smtp: None }
+        MailConfig { from: "kapu <noreply@localhost>".to_owned(), smtp: None, give_up_after_seconds: 3 * 24 * 3600 }
     }
 }
 
 impl MailConfig {
     pub fn validate(&self) -> Result<(), MailError> {
         self.sender()?;
+        if self.give_up_after_seconds < 3600 {
+            return Err(MailError::Config("mail.give_up_after_seconds must be at least 3600 (an hour)".into()));
+        }
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
         }

@@ -23,7 +23,9 @@
 mod address;
 mod config;
 mod message;
+pub mod notice;
 mod outbox;
+pub mod queue;
 mod smtp;
 
 #[cfg(test)]

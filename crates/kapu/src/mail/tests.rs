@@ -379,7 +379,7 @@ fn mail_config_defaults_and_parsing() {
     assert!(toml::from_str::<MailConfig>("[smtp]\nhost = \"a\"\nsecurity = \"ssl\"").is_err());
     assert!(toml::from_str::<MailConfig>("[smtp]\nport = 25").is_err(), "host is required");
 
-    let bad_from = MailConfig { from: "not an address".to_owned(), smtp: None };
+    let bad_from = MailConfig { from: "not an address".to_owned(), ..MailConfig::default() };
     assert!(bad_from.validate().unwrap_err().to_string().contains("mail.from"));
 }
 
@@ -431,7 +431,7 @@ fn smtp_password_is_not_in_debug_output() {
     let shown = format!("{cfg:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("<redacted>") && shown.contains("kapu"), "{shown}");
-    let mail = MailConfig { from: "a@x.hu".to_owned(), smtp: Some(cfg) };
+    let mail = MailConfig { from: "a@x.hu".to_owned(), smtp: Some(cfg), ..MailConfig::default() };
     assert!(!format!("{mail:?}").contains("hunter2"));
 }
 

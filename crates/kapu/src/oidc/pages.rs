@@ -217,7 +217,7 @@ pub async fn token_post(
     headers: HeaderMap,
     axum::Form(params): axum::Form<TokenParams>,
 ) -> Response {
-    let actor = Actor { client_addr: Some(peer.ip().to_string()) };
+    let actor = Actor { client_addr: Some(peer.ip().to_string()), user_agent: None };
     match kapu.exchange_code(&params, basic_credentials(&headers), &actor).await {
         Ok(tokens) => {
             ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response()

@@ -32,7 +32,7 @@ pub const MAX_PARALLELISM: u32 = 64;
 pub const MAX_WORKERS: usize = 256;
 
 /// Argon2id cost and pool size (the `[password_hash]` config section).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordHashConfig {
     /// Argon2 memory per hash, KiB (`m`). Also the size of each worker's
@@ -47,13 +47,17 @@ pub struct PasswordHashConfig {
     /// Hashes allowed to wait for a free worker; further ones fail at once
     /// with [`HashError::Busy`].
     pub queue: usize,
+    /// The part of the workers (and of the queue) that new passwords —
+    /// registration, password reset, password change — may hold at once (at
+    /// least one): a flood of those leaves the rest to logins.
+    pub new_password_share: f64,
 }
 
 impl Default for PasswordHashConfig {
     /// OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations,
     /// 1 lane.
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: 0, queue: 256 }
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: 0, queue: 256, new_password_share: 0.5 }
     }
 }
 
@@ -94,6 +98,12 @@ impl PasswordHashConfig {
         if self.queue == 0 {
             return Err("password_hash.queue must be at least 1".to_owned());
         }
+        if !(self.new_password_share > 0.0 && self.new_password_share <= 1.0) {
+            return Err(format!(
+                "password_hash.new_password_share must be more than 0 and at most 1, got {}",
+                self.new_password_share
+            ));
+        }
         self.argon2_params().map(|_| ())
     }
 
@@ -103,6 +113,11 @@ impl PasswordHashConfig {
     pub fn meets_owasp_minimum(&self) -> bool {
         const OWASP: [(u32, u32); 5] = [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
         OWASP.iter().any(|&(m, t)| self.memory_kib >= m && self.iterations >= t)
+    }
+
+    /// How many new-password hashes may be queued or running at once.
+    pub fn new_password_slots(&self) -> usize {
+        ((self.effective_workers() as f64 * self.new_password_share).floor() as usize).max(1)
     }
 
     /// The worker count after resolving 0 to the number of CPU cores.
@@ -275,6 +290,8 @@ struct Inner {
     params: Params,
     workers: usize,
     dummy: PasswordHash,
+    /// Held by each new-password hash while it is queued or running.
+    new_passwords: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -327,7 +344,8 @@ impl PasswordHasher {
             queue = config.queue,
             "password hashing pool started"
         );
-        Ok(Self { inner: Arc::new(Inner { jobs, config: config.clone(), params, workers, dummy }) })
+        let new_passwords = tokio::sync::Semaphore::new(config.new_password_slots());
+        Ok(Self { inner: Arc::new(Inner { jobs, config: config.clone(), params, workers, dummy, new_passwords }) })
     }
 
     /// The configuration the pool was started with.
@@ -356,6 +374,15 @@ impl PasswordHasher {
             })
             .await?;
         phc_string(&self.inner.params, &salt, &output).map(PasswordHash)
+    }
+
+    /// Hashes a password someone is choosing (registration, reset, change):
+    /// as [`hash`](Self::hash), but only within `new_password_share` of the
+    /// pool; beyond it, [`HashError::Busy`] at once. A flood of registrations
+    /// therefore never holds every worker, and logins keep flowing.
+    pub async fn hash_new_password(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let _slot = self.inner.new_passwords.try_acquire().map_err(|_| HashError::Busy)?;
+        self.hash(password).await
     }
 
     /// Checks a password against a stored hash, with the cost recorded in
@@ -473,7 +500,7 @@ mod tests {
     use std::time::Duration;
 
     fn small(memory_kib: u32, workers: usize, queue: usize) -> PasswordHashConfig {
-        PasswordHashConfig { memory_kib, iterations: 1, parallelism: 1, workers, queue }
+        PasswordHashConfig { memory_kib, iterations: 1, parallelism: 1, workers, queue, new_password_share: 0.5 }
     }
 
     fn pw(s: &str) -> Password {
@@ -664,7 +691,14 @@ mod tests {
         let default = PasswordHashConfig::default();
         assert_eq!(
             default,
-            PasswordHashConfig { memory_kib: 19_456, iterations: 2, parallelism: 1, workers: 0, queue: 256 }
+            PasswordHashConfig {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1,
+                workers: 0,
+                queue: 256,
+                new_password_share: 0.5
+            }
         );
         assert_eq!(default.validate(), Ok(()));
         assert!(default.meets_owasp_minimum());

@@ -45,6 +45,7 @@ pub struct SessionRecord {
     pub idle_expires_at: UnixTime,
     pub absolute_expires_at: UnixTime,
     pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 impl SessionRecord {

@@ -21,7 +21,23 @@ struct ActiveSessionRow {
     idle_expires_at: i64,
     absolute_expires_at: i64,
     client_addr: Option<String>,
+    user_agent: Option<String>,
     two_step_active: bool,
+}
+
+/// A session as "Aktív munkamenetek" lists it.
+#[derive(Debug, sqlx::FromRow)]
+struct SessionRow {
+    id_hash: String,
+    account_id: String,
+    auth_methods: String,
+    auth_time: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    idle_expires_at: i64,
+    absolute_expires_at: i64,
+    client_addr: Option<String>,
+    user_agent: Option<String>,
 }
 
 #[async_trait]
@@ -30,7 +46,8 @@ pub trait SessionRepo: Db {
         self.execute(
             query(
                 "INSERT INTO sessions (id_hash, account_id, auth_methods, auth_time, created_at, last_seen_at, \
-                 idle_expires_at, absolute_expires_at, client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 idle_expires_at, absolute_expires_at, client_addr, user_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&s.id_hash)
             .bind(&s.account_id.0)
@@ -40,7 +57,8 @@ pub trait SessionRepo: Db {
             .bind(s.last_seen_at)
             .bind(s.idle_expires_at)
             .bind(s.absolute_expires_at)
-            .bind(s.client_addr.as_deref()),
+            .bind(s.client_addr.as_deref())
+            .bind(s.user_agent.as_deref()),
         )
         .await
         .map(drop)
@@ -54,7 +72,7 @@ pub trait SessionRepo: Db {
                     "SELECT ",
                     account_columns!("a."),
                     ", s.id_hash, s.auth_methods, s.auth_time, s.created_at AS session_created_at, s.last_seen_at, \
-                     s.idle_expires_at, s.absolute_expires_at, s.client_addr, \
+                     s.idle_expires_at, s.absolute_expires_at, s.client_addr, s.user_agent, \
                      EXISTS (SELECT 1 FROM totp_credentials t WHERE t.account_id = a.id) AS two_step_active \
                      FROM sessions s JOIN accounts a ON a.id = s.account_id \
                      WHERE s.id_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND a.status = 'active'"
@@ -75,6 +93,7 @@ pub trait SessionRepo: Db {
             idle_expires_at: r.idle_expires_at,
             absolute_expires_at: r.absolute_expires_at,
             client_addr: r.client_addr,
+            user_agent: r.user_agent,
         };
         Ok(Some(ActiveSession { record, account, two_step_active: r.two_step_active }))
     }
@@ -104,6 +123,47 @@ pub trait SessionRepo: Db {
                 .bind(keep.unwrap_or("")),
         )
         .await
+    }
+
+    /// The account's live sessions, the most recently used first.
+    async fn sessions_of(&self, account_id: &AccountId, now: UnixTime) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows: Vec<SessionRow> = self
+            .fetch_all(
+                query(
+                    "SELECT id_hash, account_id, auth_methods, auth_time, created_at, last_seen_at, idle_expires_at, \
+                     absolute_expires_at, client_addr, user_agent FROM sessions \
+                     WHERE account_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
+                     ORDER BY last_seen_at DESC, created_at DESC",
+                )
+                .bind(&account_id.0)
+                .bind(now),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionRecord {
+                id_hash: r.id_hash,
+                account_id: AccountId(r.account_id),
+                auth_methods: AuthMethods::parse(&r.auth_methods),
+                auth_time: r.auth_time,
+                created_at: r.created_at,
+                last_seen_at: r.last_seen_at,
+                idle_expires_at: r.idle_expires_at,
+                absolute_expires_at: r.absolute_expires_at,
+                client_addr: r.client_addr,
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    /// Ends one of the account's sessions (never another account's). Whether it was there.
+    async fn delete_session_of(&self, account_id: &AccountId, id_hash: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                query("DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2").bind(&account_id.0).bind(id_hash),
+            )
+            .await?
+            == 1)
     }
 
     /// Removes sessions that can no longer be used; returns how many.

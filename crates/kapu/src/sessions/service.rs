@@ -4,11 +4,22 @@
 use crate::Kapu;
 use crate::accounts::model::Account;
 use crate::audit::Actor;
+use crate::audit::Subject;
+use crate::audit::model::{AuditEvent, Outcome};
 use crate::clock::UnixTime;
 use crate::crypto::{random_token, token_hash};
 use crate::sessions::model::{ActiveSession, AuthMethods, SessionRecord};
 use crate::sessions::repo::SessionRepo;
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, Tx};
+
+/// Which sessions "Aktív munkamenetek" ends.
+#[derive(Debug, Clone, Copy)]
+pub enum EndSessions<'a> {
+    /// The session with this id hash.
+    One(&'a str),
+    /// Every one but this (the current browser's).
+    AllBut(&'a str),
+}
 
 impl Kapu {
     /// A new session with a new random id, stored on `db` (the login's unit
@@ -35,9 +46,44 @@ impl Kapu {
             idle_expires_at: (now + s.idle_timeout_seconds).min(absolute),
             absolute_expires_at: absolute,
             client_addr: actor.client_addr.clone(),
+            user_agent: actor.user_agent.clone(),
         };
         db.insert_session(&record).await?;
         Ok((token, record))
+    }
+
+    /// The same session under a new id, on `tx`: after a credential change the
+    /// browser keeps its login, and whatever knew the old id does not.
+    pub async fn renew_session_id(&self, tx: &Tx, old: &SessionRecord) -> Result<(String, SessionRecord), StoreError> {
+        let token = random_token();
+        let record = SessionRecord { id_hash: token_hash(&token), ..old.clone() };
+        tx.delete_session(&old.id_hash).await?;
+        tx.insert_session(&record).await?;
+        Ok((token, record))
+    }
+
+    /// "Aktív munkamenetek": the account's live sessions.
+    pub async fn sessions_of(&self, account: &Account) -> Result<Vec<SessionRecord>, StoreError> {
+        self.store.sessions_of(&account.id, self.now()).await
+    }
+
+    /// Ends one session of the account ("Kijelentkeztetés"), or all but the
+    /// current one; audited.
+    pub async fn end_sessions(
+        &self,
+        account: &Account,
+        which: EndSessions<'_>,
+        actor: &Actor,
+    ) -> Result<u64, StoreError> {
+        let tx = self.store.begin().await?;
+        let ended = match which {
+            EndSessions::One(id_hash) => u64::from(tx.delete_session_of(&account.id, id_hash).await?),
+            EndSessions::AllBut(current) => tx.delete_sessions_of(&account.id, Some(current)).await?,
+        };
+        let detail = Some(format!("{ended} session(s) ended"));
+        self.audit(&tx, AuditEvent::SessionsEnded, Outcome::Success, Subject::account(account), actor, detail).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// The live session for a cookie token, extended by this activity.

@@ -352,12 +352,14 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "two_step", include_str!("migrations/sqlite/0002_two_step.sql")),
     (3, "oidc", include_str!("migrations/sqlite/0003_oidc.sql")),
     (4, "limits", include_str!("migrations/sqlite/0004_limits.sql")),
+    (5, "abuse", include_str!("migrations/sqlite/0005_abuse.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
     (2, "two_step", include_str!("migrations/postgres/0002_two_step.sql")),
     (3, "oidc", include_str!("migrations/postgres/0003_oidc.sql")),
     (4, "limits", include_str!("migrations/postgres/0004_limits.sql")),
+    (5, "abuse", include_str!("migrations/postgres/0005_abuse.sql")),
 ];
 
 impl Store {

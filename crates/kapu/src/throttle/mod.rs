@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use crate::Kapu;
 use crate::accounts::model::Account;
 use crate::clock::UnixTime;
-use crate::config::LoginLimits;
+use crate::config::{LoginLimits, RateLimits};
 use crate::passwords::{HashError, Password, PasswordHash, Verification};
 use crate::store::{Db, Store, StoreError};
 pub use repo::ThrottleRepo;
@@ -55,16 +55,33 @@ impl Limit {
         }
     }
 
-    /// `CASE <attempt> WHEN 1 THEN <wait> ... ELSE <lockout> END`: the waits as
-    /// a table in SQL, so that the statement that takes an attempt also sets
-    /// its wait. Built from [`Limit::wait_after`], the one place the rule is.
+    /// The waits as a table in SQL (`CASE WHEN <attempt> < 5 THEN 0 ELSE
+    /// CASE <attempt> WHEN 5 THEN 1 ... ELSE <lockout> END END`), so that the
+    /// statement that takes an attempt also sets its wait. Built from
+    /// [`Limit::wait_after`], the one place the rule is.
     pub(crate) fn wait_table_sql(&self, attempt: &str) -> String {
-        let mut sql = format!("CASE {attempt}");
-        for n in 1..self.lockout_after {
-            sql.push_str(&format!(" WHEN {n} THEN {}", self.wait_after(n)));
+        if self.slowdown_after >= self.lockout_after {
+            return format!("CASE WHEN {attempt} < {} THEN 0 ELSE {} END", self.lockout_after, self.lockout_seconds);
         }
-        sql.push_str(&format!(" ELSE {} END", self.lockout_seconds));
-        sql
+        let mut table = format!("CASE {attempt}");
+        for n in self.slowdown_after..self.lockout_after {
+            table.push_str(&format!(" WHEN {n} THEN {}", self.wait_after(n)));
+        }
+        table.push_str(&format!(" ELSE {} END", self.lockout_seconds));
+        format!("CASE WHEN {attempt} < {} THEN 0 ELSE {table} END", self.slowdown_after)
+    }
+
+    /// At most `per_hour` in an hour, then none for an hour: a rate limit
+    /// (its attempts are never given back).
+    pub fn per_hour(per_hour: i64) -> Self {
+        Limit {
+            window_seconds: 3600,
+            slowdown_after: per_hour,
+            first_wait_seconds: 3600,
+            max_wait_seconds: 3600,
+            lockout_after: per_hour,
+            lockout_seconds: 3600,
+        }
     }
 }
 
@@ -98,10 +115,20 @@ pub struct Limits {
     password: [AttemptSet; 2],
     /// The lost-phone form: the password's keys and the revocation code's.
     lost_phone: [AttemptSet; 2],
+    /// Registrations, password resets and email changes: [all] and [address, all].
+    registration: [AttemptSet; 2],
+    password_reset: [AttemptSet; 2],
+    email_change: [AttemptSet; 2],
+    /// Mail a stranger can cause, per recipient.
+    mail_to: AttemptSet,
 }
 
 impl Limits {
-    pub fn from_config(login: &LoginLimits, two_step: &crate::twostep::model::TwoStepConfig) -> Self {
+    pub fn from_config(
+        login: &LoginLimits,
+        rates: &RateLimits,
+        two_step: &crate::twostep::model::TwoStepConfig,
+    ) -> Self {
         let username = Limit {
             window_seconds: login.window_seconds,
             slowdown_after: login.account_slowdown_after,
@@ -127,9 +154,17 @@ impl Limits {
             lockout_seconds: two_step.revocation_window_seconds,
         };
         let set = |limits: &[&Limit]| AttemptSet::new(limits.iter().map(|l| (*l).clone()).collect());
+        let rate = |per_address: i64, in_all: i64| {
+            let (address, all) = (Limit::per_hour(per_address), Limit::per_hour(in_all));
+            [set(&[&all]), set(&[&address, &all])]
+        };
         Self {
             password: [set(&[&username]), set(&[&address, &username])],
             lost_phone: [set(&[&username, &revocation]), set(&[&address, &username, &revocation])],
+            registration: rate(rates.registrations_per_address_per_hour, rates.registrations_per_hour),
+            password_reset: rate(rates.password_resets_per_address_per_hour, rates.password_resets_per_hour),
+            email_change: rate(rates.email_changes_per_address_per_hour, rates.email_changes_per_hour),
+            mail_to: set(&[&Limit::per_hour(rates.mails_per_recipient_per_hour)]),
             codes: crate::twostep::repo::CodeLimit::new(two_step.code_limit()),
             username,
             address,
@@ -176,6 +211,14 @@ struct TakenAttempt {
     forgets_failures: bool,
 }
 
+/// Actions limited per client address and in all, per hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Registration,
+    PasswordReset,
+    EmailChange,
+}
+
 /// The keys one check takes an attempt on, and the statement that takes them.
 pub struct AttemptKeys<'a> {
     set: &'a AttemptSet,
@@ -193,6 +236,25 @@ impl<'a> AttemptKeys<'a> {
             Some(addr) => Self { set: &limits.password[1], keys: vec![(address_key(addr), false), user] },
             None => Self { set: &limits.password[0], keys: vec![user] },
         }
+    }
+
+    /// A rate-limited action from `client_addr`: its address and all of them.
+    pub fn action(limits: &'a Limits, action: Action, client_addr: Option<&str>) -> Self {
+        let (sets, name) = match action {
+            Action::Registration => (&limits.registration, "register"),
+            Action::PasswordReset => (&limits.password_reset, "reset"),
+            Action::EmailChange => (&limits.email_change, "email-change"),
+        };
+        let all = (format!("{name}:*"), false);
+        match client_addr {
+            Some(addr) => Self { set: &sets[1], keys: vec![(format!("{name}:{}", address_key(addr)), false), all] },
+            None => Self { set: &sets[0], keys: vec![all] },
+        }
+    }
+
+    /// Mail that someone else can cause, to one address.
+    pub fn mail_to(limits: &'a Limits, recipient: &str) -> Self {
+        Self { set: &limits.mail_to, keys: vec![(format!("mail-to:{}", recipient.to_lowercase()), false)] }
     }
 
     /// "Elveszett a telefonom": the password's keys and the revocation code's,
@@ -216,27 +278,24 @@ pub async fn take_attempts(
     keys: &AttemptKeys<'_>,
     now: UnixTime,
 ) -> Result<Result<Taken, UnixTime>, StoreError> {
-    let names: Vec<&str> = keys.keys.iter().map(|(k, _)| k.as_str()).collect();
     let tx = store.begin().await?;
-    let counted = tx.take_attempts(&keys.set.take_sql, &names, &keys.set.limits, now).await?;
-    let taken: Vec<TakenAttempt> = keys
-        .keys
-        .iter()
-        .filter_map(|(key, forgets_failures)| {
-            let number = counted.iter().find(|(k, _)| k == key)?.1;
-            Some(TakenAttempt { key: key.clone(), number, forgets_failures: *forgets_failures })
-        })
-        .collect();
-    if taken.len() == keys.keys.len() {
-        tx.commit().await?;
-        return Ok(Ok(Taken(taken)));
+    match tx.take_attempts_on(keys, now).await? {
+        Some(taken) => {
+            tx.commit().await?;
+            Ok(Ok(taken))
+        }
+        None => {
+            let mut until = now + 1;
+            for (key, _) in &keys.keys {
+                until = until.max(tx.blocked_until(key).await?);
+            }
+            tx.rollback().await?;
+            // Counted apart, after the rollback: one audit event per block
+            // sums them up (see `ThrottleRepo::count_refused`).
+            store.count_refused(&keys.key_names(), now).await?;
+            Ok(Err(until))
+        }
     }
-    let mut until = now + 1;
-    for (key, _) in keys.keys.iter().filter(|(k, _)| !taken.iter().any(|a| &a.key == k)) {
-        until = until.max(tx.blocked_until(key).await?);
-    }
-    tx.rollback().await?;
-    Ok(Err(until))
 }
 
 /// A correct answer: the attempts are given back (see [`TakenAttempt`]).
@@ -245,6 +304,12 @@ pub async fn give_back(db: &impl Db, taken: &Taken) -> Result<(), StoreError> {
         db.give_back(&a.key, a.number, a.forgets_failures).await?;
     }
     Ok(())
+}
+
+impl AttemptKeys<'_> {
+    fn key_names(&self) -> Vec<&str> {
+        self.keys.iter().map(|(k, _)| k.as_str()).collect()
+    }
 }
 
 impl Taken {
@@ -347,9 +412,13 @@ mod tests {
     #[test]
     fn the_sql_table_is_the_rule() {
         let sql = login().wait_table_sql("n");
-        assert!(sql.starts_with("CASE n WHEN 1 THEN 0"), "{sql}");
-        assert!(sql.contains("WHEN 5 THEN 1 WHEN 6 THEN 2"), "{sql}");
-        assert!(sql.ends_with("WHEN 9 THEN 16 ELSE 900 END"), "{sql}");
+        assert_eq!(
+            sql,
+            "CASE WHEN n < 5 THEN 0 ELSE CASE n WHEN 5 THEN 1 WHEN 6 THEN 2 WHEN 7 THEN 4 WHEN 8 THEN 8 WHEN 9 THEN 16 \
+             ELSE 900 END END"
+        );
+        // A rate limit: nothing to wait for until the last allowed, then an hour.
+        assert_eq!(Limit::per_hour(3).wait_table_sql("n"), "CASE WHEN n < 3 THEN 0 ELSE 3600 END");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::Limit;
+use super::{AttemptKeys, Limit, Taken, TakenAttempt};
 use crate::clock::UnixTime;
 use crate::store::{Db, StoreError, query};
 
@@ -46,6 +46,14 @@ pub(crate) fn take_attempts_sql(limits: &[Limit]) -> String {
     )
 }
 
+/// A key that refused tries while it waited.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefusedDuringBlock {
+    pub throttle_key: String,
+    pub refused: i64,
+    pub blocked_until: i64,
+}
+
 #[async_trait]
 pub trait ThrottleRepo: Db {
     /// Runs a statement of [`take_attempts_sql`] for `keys` under `limits`
@@ -66,6 +74,60 @@ pub trait ThrottleRepo: Db {
             q = q.bind(now - limit.window_seconds);
         }
         self.fetch_all(q).await
+    }
+
+    /// Takes one attempt on every key of `keys` on this unit of work: the
+    /// attempts, or `None` when a key was waiting. With several keys, a
+    /// `None` may have counted on some: the caller rolls back (see
+    /// `throttle::take_attempts`).
+    async fn take_attempts_on(&self, keys: &AttemptKeys<'_>, now: UnixTime) -> Result<Option<Taken>, StoreError> {
+        let counted = self.take_attempts(&keys.set.take_sql, &keys.key_names(), &keys.set.limits, now).await?;
+        let taken: Vec<TakenAttempt> = keys
+            .keys
+            .iter()
+            .filter_map(|(key, forgets_failures)| {
+                let number = counted.iter().find(|(k, _)| k == key)?.1;
+                Some(TakenAttempt { key: key.clone(), number, forgets_failures: *forgets_failures })
+            })
+            .collect();
+        Ok((taken.len() == keys.keys.len()).then_some(Taken(taken)))
+    }
+
+    /// Counts a refused try on each waiting key of `keys`.
+    async fn count_refused(&self, keys: &[&str], now: UnixTime) -> Result<(), StoreError> {
+        for key in keys {
+            self.execute(
+                query("UPDATE login_throttle SET refused = refused + 1 WHERE throttle_key = $1 AND blocked_until > $2")
+                    .bind(*key)
+                    .bind(now),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The keys whose wait is over and that refused tries during it: the
+    /// counts, reset to nothing (for one audit event per block).
+    async fn take_refused_counts(&self, now: UnixTime) -> Result<Vec<RefusedDuringBlock>, StoreError> {
+        self.fetch_all(
+            query(
+                "UPDATE login_throttle SET refused = 0 WHERE blocked_until <= $1 AND refused > 0 \
+                 RETURNING throttle_key, refused, blocked_until",
+            )
+            .bind(now),
+        )
+        .await
+    }
+
+    /// Forgets keys whose window has been quiet for `quiet_for` and that are
+    /// not waiting (nothing of them counts any more). How many.
+    async fn sweep_throttle(&self, now: UnixTime, quiet_for: i64) -> Result<u64, StoreError> {
+        self.execute(
+            query("DELETE FROM login_throttle WHERE updated_at <= $1 AND blocked_until <= $2 AND refused = 0")
+                .bind(now - quiet_for)
+                .bind(now),
+        )
+        .await
     }
 
     /// Gives attempt `number` back after a correct answer. When nobody took

@@ -21,8 +21,7 @@ use crate::audit::{Actor, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::secret_box::SecretBoxError;
 use crate::crypto::{random_token, token_hash};
-use crate::i18n::{self, Texts, fill};
-use crate::mail::{OutgoingEmail, send_in_background};
+use crate::mail::notice::Notice;
 use crate::passwords::{HashError, Password, PasswordHash, Verification};
 use crate::sessions::model::AuthMethods;
 use crate::sessions::repo::SessionRepo;
@@ -86,9 +85,6 @@ impl From<CheckError> for TwoStepError {
         }
     }
 }
-
-/// Picks a notice's subject and body from the catalogue.
-pub type MailTexts = fn(&Texts) -> (&'static str, &'static str);
 
 fn form_error(field: Field, problem: Problem) -> TwoStepError {
     let mut errors = FormErrors::default();
@@ -331,39 +327,19 @@ impl Kapu {
         tx.insert_credential(&account.id, &finished, self.now()).await?;
         tx.delete_pending_logins_of(&account.id).await?;
         let purpose = EnrolmentPurpose::parse(&finished.purpose);
-        let (event, texts): (AuditEvent, MailTexts) = match purpose {
-            EnrolmentPurpose::Setup => {
-                (AuditEvent::TwoStepEnabled, |t| (t.mail_two_step_enabled_subject, t.mail_two_step_enabled_body))
-            }
-            EnrolmentPurpose::DeviceChange => {
-                (AuditEvent::TwoStepDeviceChanged, |t| (t.mail_two_step_device_subject, t.mail_two_step_device_body))
-            }
+        let (event, notice) = match purpose {
+            EnrolmentPurpose::Setup => (AuditEvent::TwoStepEnabled, Notice::TwoStepEnabled),
+            EnrolmentPurpose::DeviceChange => (AuditEvent::TwoStepDeviceChanged, Notice::TwoStepDeviceChanged),
         };
         self.audit(&tx, event, Outcome::Success, Subject::account(account), actor, None).await?;
+        self.notify_account(&tx, account, notice).await?;
         tx.commit().await?;
-        self.notify(account, texts, &[]);
         Ok(purpose)
     }
 
     /// Leaves a set-up half way ("Mégsem"): nothing about the account changes.
     pub async fn cancel_enrolment(&self, account: &Account) -> Result<(), StoreError> {
         self.store.delete_enrolment(&account.id).await
-    }
-
-    /// Sends a notice (subject and body from the catalogue) in the account's
-    /// language; `{name}` and `{time}` are filled in, and `extra`.
-    pub(crate) fn notify(&self, account: &Account, texts: MailTexts, extra: &[(&str, &str)]) {
-        let (subject, body) = texts(i18n::texts(account.language));
-        let when = self.format_time(self.now());
-        let mut values = vec![("name", account.full_name.as_str()), ("time", when.as_str())];
-        values.extend_from_slice(extra);
-        let email = OutgoingEmail {
-            to: account.email.clone(),
-            to_name: Some(account.full_name.as_str().to_owned()),
-            subject: subject.to_owned(),
-            text: fill(body, &values),
-        };
-        send_in_background(std::sync::Arc::clone(&self.mailer), email);
     }
 
     /// After a correct password, on the login's unit of work: either the
@@ -437,9 +413,9 @@ impl Kapu {
                     detail,
                 )
                 .await?;
+                self.notify_login(&tx, &account, actor).await?;
                 tx.commit().await?;
                 self.metrics.login("success");
-                self.notify_login(&account, actor);
                 Ok(NewSession { token, record, account })
             }
             CodeVerdict::Replayed => {
@@ -449,9 +425,8 @@ impl Kapu {
                 Err(form_error(Field::Code, Problem::CodeAlreadyUsed))
             }
             CodeVerdict::Wrong => {
-                let (error, unlock) = self.wrong_code(&tx, &account, attempt.failed_codes, actor).await?;
+                let error = self.wrong_code(&tx, &account, attempt.failed_codes, actor).await?;
                 tx.commit().await?;
-                self.send_unlock_mail(&account, unlock);
                 Err(error)
             }
         }
@@ -479,61 +454,53 @@ impl Kapu {
         self.metrics.login("code_locked");
         let account_id = AccountId(standing.account_id);
         let account = tx.account_by_id(&account_id).await?.ok_or(TwoStepError::PendingExpired)?;
-        let unlock = self.unlock_link(&tx, &account).await?;
-        if unlock.is_some() {
+        if self.mail_unlock_link(&tx, &account).await? {
             let detail = Some("unlock link mailed again".to_owned());
             self.audit(&tx, AuditEvent::CodeLocked, Outcome::Failure, Subject::account(&account), actor, detail)
                 .await?;
         }
         tx.commit().await?;
-        self.send_unlock_mail(&account, unlock);
         Ok(TwoStepError::CodeLocked)
     }
 
     /// A wrong code, on the unit of work that took its attempt: the failure
-    /// is recorded; at the lock, so is the lock, and an unlock link is made.
-    /// Returns the answer and the link's token to mail after the commit.
+    /// is recorded; at the lock, so is the lock, and the unlock link is mailed.
     async fn wrong_code(
         &self,
         tx: &Tx,
         account: &Account,
         attempt: i64,
         actor: &Actor,
-    ) -> Result<(TwoStepError, Option<String>), TwoStepError> {
+    ) -> Result<TwoStepError, TwoStepError> {
         self.metrics.login("wrong_code");
         self.audit(tx, AuditEvent::CodeFailed, Outcome::Failure, Subject::account(account), actor, None).await?;
         let limit = &self.limits.codes.limit;
         if attempt >= limit.lockout_after {
             self.metrics.lockout();
-            let unlock = self.unlock_link(tx, account).await?;
-            let detail = unlock.as_ref().map(|_| "unlock link mailed".to_owned());
+            let mailed = self.mail_unlock_link(tx, account).await?;
+            let detail = mailed.then(|| "unlock link mailed".to_owned());
             self.audit(tx, AuditEvent::CodeLocked, Outcome::Failure, Subject::account(account), actor, detail).await?;
-            return Ok((TwoStepError::CodeLocked, unlock));
+            return Ok(TwoStepError::CodeLocked);
         }
         let wait = limit.wait_after(attempt);
         if wait > 0 {
-            return Ok((TwoStepError::CodeBlocked { until: self.now() + wait }, None));
+            return Ok(TwoStepError::CodeBlocked { until: self.now() + wait });
         }
-        Ok((form_error(Field::Code, Problem::WrongCode), None))
+        Ok(form_error(Field::Code, Problem::WrongCode))
     }
 
-    /// A fresh unlock link for a locked code step, if one may be mailed now
+    /// Mails a fresh unlock link for a locked code step, if one may go now
     /// (one per `unlock_mail_every_seconds`, however many ask at once).
-    async fn unlock_link(&self, tx: &Tx, account: &Account) -> Result<Option<String>, StoreError> {
+    async fn mail_unlock_link(&self, tx: &Tx, account: &Account) -> Result<bool, StoreError> {
         let cfg = &self.config.two_step;
         if !tx.claim_unlock_mail(&account.id, self.now(), cfg.unlock_mail_every_seconds).await? {
-            return Ok(None);
+            return Ok(false);
         }
         let (token, link) = self.new_link(LinkPurpose::OtpUnlock, &account.id, None, cfg.unlock_link_ttl_seconds);
         self.replace_link(tx, &link).await?;
-        Ok(Some(token))
-    }
-
-    fn send_unlock_mail(&self, account: &Account, token: Option<String>) {
-        if let Some(token) = token {
-            let url = self.link(&format!("/login/unlock/{token}"));
-            self.notify(account, |t| (t.mail_code_locked_subject, t.mail_code_locked_body), &[("url", &url)]);
-        }
+        let url = self.link(&format!("/login/unlock/{token}"));
+        self.notify_account(tx, account, Notice::CodeLocked { url }).await?;
+        Ok(true)
     }
 
     pub async fn unlock_link_is_valid(&self, token: &str) -> Result<bool, StoreError> {
@@ -627,7 +594,6 @@ impl Kapu {
         if password_right {
             give_back(&tx, &taken).await?;
         }
-        let mut unlock = None;
         match verdict {
             Some((CodeVerdict::Fresh(step), _)) if password_right => {
                 if !tx.accept_step(&account.id, step).await? {
@@ -644,22 +610,16 @@ impl Kapu {
                 tx.give_back_code_attempt(&account.id).await?;
                 errors.add(Field::Code, Problem::CodeAlreadyUsed);
             }
-            Some((CodeVerdict::Wrong, number)) => {
-                let (error, link) = self.wrong_code(&tx, account, number, actor).await?;
-                unlock = link;
-                match error {
-                    TwoStepError::Form(e) => errors.0.extend(e.0),
-                    other => {
-                        tx.commit().await?;
-                        self.send_unlock_mail(account, unlock);
-                        return Err(other);
-                    }
+            Some((CodeVerdict::Wrong, number)) => match self.wrong_code(&tx, account, number, actor).await? {
+                TwoStepError::Form(e) => errors.0.extend(e.0),
+                other => {
+                    tx.commit().await?;
+                    return Err(other);
                 }
-            }
+            },
             None => {}
         }
         tx.commit().await?;
-        self.send_unlock_mail(account, unlock);
         Err(TwoStepError::Form(errors))
     }
 
@@ -718,8 +678,8 @@ impl Kapu {
         give_back(&tx, &taken).await?;
         self.turn_two_step_off(&tx, &account).await?;
         self.audit(&tx, AuditEvent::TwoStepRevoked, Outcome::Success, subject, actor, None).await?;
+        self.notify_account(&tx, &account, Notice::TwoStepRevoked).await?;
         tx.commit().await?;
-        self.notify(&account, |t| (t.mail_two_step_revoked_subject, t.mail_two_step_revoked_body), &[]);
         Ok(account)
     }
 
@@ -762,8 +722,8 @@ impl Kapu {
             Some(detail),
         )
         .await?;
+        self.notify_account(&tx, &account, Notice::TwoStepReset).await?;
         tx.commit().await?;
-        self.notify(&account, |t| (t.mail_two_step_reset_subject, t.mail_two_step_reset_body), &[]);
         Ok(account)
     }
 }

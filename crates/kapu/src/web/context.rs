@@ -44,6 +44,8 @@ pub struct Ctx {
     /// up Ügyfélkapu+, change the password or log out.
     pub restricted: bool,
     pub client_addr: Option<String>,
+    /// The `User-Agent` header, printable ASCII only, at most 200 characters.
+    pub user_agent: Option<String>,
     pub path: String,
 }
 
@@ -53,7 +55,7 @@ impl Ctx {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { client_addr: self.client_addr.clone() }
+        Actor { client_addr: self.client_addr.clone(), user_agent: self.user_agent.clone() }
     }
 
     /// The session, for pages a restricted (password-only, after the
@@ -233,6 +235,11 @@ pub async fn page_context(State(kapu): State<Arc<Kapu>>, request: Request<Body>,
         session_token,
         session_expired,
         client_addr: client_addr(&kapu, &headers, peer),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().filter(|c| (' '..='~').contains(c)).take(200).collect::<String>())
+            .filter(|v| !v.is_empty()),
         path: parts.uri.path().to_owned(),
     };
     parts.extensions.insert(ctx);

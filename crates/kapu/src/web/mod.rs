@@ -34,12 +34,14 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/logout", post(accounts::logout_post))
         .route("/lang", post(accounts::lang_post))
         .route("/register", get(accounts::register_get).post(accounts::register_post))
+        .route("/register/resend", post(accounts::register_resend_post))
         .route("/register/confirm/{token}", get(accounts::register_confirm_get).post(accounts::register_confirm_post))
         .route("/password/forgot", get(accounts::forgot_get).post(accounts::forgot_post))
         .route("/password/reset/{token}", get(accounts::reset_get).post(accounts::reset_post))
         .route("/password/change", get(accounts::change_password_get).post(accounts::change_password_post))
         .route("/account", get(accounts::registration_data_get).post(accounts::registration_data_post))
         .route("/account/email/confirm/{token}", get(accounts::email_confirm_get).post(accounts::email_confirm_post))
+        .route("/account/email/resend", get(accounts::email_resend_get).post(accounts::email_resend_post))
         .route("/account/delete", get(accounts::delete_get).post(accounts::delete_post))
         .route("/settings", get(accounts::settings_get).post(accounts::settings_post))
         .route("/activity", get(audit::activity_get))
@@ -87,9 +89,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_expired_sessions(Arc::clone(&kapu)));
+    let mail = tokio::spawn(crate::mail::queue::run_worker(Arc::clone(&kapu)));
     let app = router(kapu).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     sweeper.abort();
+    mail.abort();
     result
 }
 

@@ -168,6 +168,10 @@ impl LinkView {
 pub struct ButtonForm {
     pub action: String,
     pub label: String,
+    /// Hidden fields the button sends along (name, value).
+    pub hidden: Vec<(String, String)>,
+    /// A secondary button (a "send it again" beside the message).
+    pub secondary: bool,
 }
 
 #[derive(Template)]
@@ -262,7 +266,19 @@ impl MessagePage {
     }
 
     pub fn button(mut self, action: &str, label: &str) -> Self {
-        self.button = Some(ButtonForm { action: action.to_owned(), label: label.to_owned() });
+        self.button = Some(ButtonForm {
+            action: action.to_owned(),
+            label: label.to_owned(),
+            hidden: Vec::new(),
+            secondary: false,
+        });
+        self
+    }
+
+    /// A secondary button that posts `hidden` along: "Nem kaptam meg a levelet".
+    pub fn resend_button(mut self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Self {
+        let hidden = hidden.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.button = Some(ButtonForm { action: action.to_owned(), label: label.to_owned(), hidden, secondary: true });
         self
     }
 
