@@ -107,11 +107,7 @@ pub enum NameError {
 }
 
 fn is_forbidden(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
+    crate::escape::is_unsafe(c)
 }
 
 fn check_name(text: &str, component: &'static str) -> Result<(), NameError> {
@@ -225,6 +221,21 @@ impl Account {
         }
     }
 
+    /// Whether `other` makes the same codes: the same key, type, algorithm,
+    /// digits and (TOTP) period. HOTP counters may differ. The key is
+    /// compared in constant time.
+    #[must_use]
+    pub fn same_codes_as(&self, other: &Self) -> bool {
+        let same_kind = match (self.kind, other.kind) {
+            (Kind::Totp { period: a }, Kind::Totp { period: b }) => a == b,
+            (Kind::Hotp { .. }, Kind::Hotp { .. }) => true,
+            _ => false,
+        };
+        // Evaluate the key comparison whatever the rest says.
+        let same_key = self.secret == other.secret;
+        same_key && same_kind && self.algorithm == other.algorithm && self.digits == other.digits
+    }
+
     /// Whether this is a time-based account.
     #[must_use]
     pub fn is_totp(&self) -> bool {
@@ -266,7 +277,7 @@ impl Account {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
     /// Nothing matches.
-    #[error("no account matches {query:?}{}", hint(.count))]
+    #[error("no account matches \"{}\"{}", crate::escape::Safe(.query), hint(.count))]
     NotFound {
         /// What the user typed.
         query: String,
@@ -274,8 +285,8 @@ pub enum LookupError {
         count: usize,
     },
     /// Several match and none exactly.
-    #[error("{query:?} matches {} accounts: {}; give more of the name, or its number (e.g. {})",
-        .matches.len(), .matches.join(", "), .matches.first().and_then(|m| m.split(' ').next()).unwrap_or("#1"))]
+    #[error("\"{}\" matches {} accounts: {}; give more of the name, or its number (e.g. {})",
+        crate::escape::Safe(.query), .matches.len(), .matches.join(", "), .matches.first().and_then(|m| m.split(' ').next()).unwrap_or("#1"))]
     Ambiguous {
         /// What the user typed.
         query: String,

@@ -1,13 +1,21 @@
 //! Replacing a file so that a crash, a full disk or a power cut at any moment
-//! leaves either the old or the new contents under the name, never a mix:
+//! leaves either the old or the new contents under the name, never a mix,
+//! and so that concurrent writers never lose each other's changes:
 //!
-//! 1. write the new contents to `<file>.tmp` in the same directory (same
-//!    file system, so the rename below is atomic) and fsync it;
-//! 2. point `<file>.bak` at the current file (a hard link renamed into
-//!    place, so `.bak` too is always complete; a copy where links are not
-//!    supported);
-//! 3. rename `<file>.tmp` over `<file>`, and fsync the directory so that the
-//!    rename itself survives a power cut.
+//! * [`FileLock`]: an exclusive advisory lock (`flock`) on `<file>.lock`,
+//!   held by a writer around its whole read-modify-write. A second writer
+//!   waits a little for it, then fails with a clear error; it never
+//!   overwrites a change it has not read.
+//! * [`replace`]:
+//!   1. write the new contents to a temporary file of its own
+//!      (`<file>.tmp-<pid>-<random>`) in the same directory (same file
+//!      system, so the rename below is atomic) and fsync it;
+//!   2. keep the previous versions: `<file>.bak` (the last), `<file>.bak.2`,
+//!      ... up to [`BACKUP_GENERATIONS`], each renamed one place down and the
+//!      current file hard-linked as the new `<file>.bak`, so each is always
+//!      complete (a copy where links are not supported);
+//!   3. rename the temporary file over `<file>`, and fsync the directory so
+//!      that the renames themselves survive a power cut.
 //!
 //! If step 1 fails, the temporary file is removed and nothing else changed.
 
@@ -15,6 +23,12 @@ use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore as _;
+
+/// How many previous versions are kept: `<file>.bak`, `<file>.bak.2`, ...
+pub const BACKUP_GENERATIONS: usize = 5;
 
 /// `<path><suffix>`, e.g. `authenticator.vault.bak`.
 #[must_use]
@@ -28,6 +42,101 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 #[must_use]
 pub fn backup_path(path: &Path) -> PathBuf {
     with_suffix(path, ".bak")
+}
+
+/// The `generation`-th previous version of `path` (1 is `<path>.bak`, 2 is
+/// `<path>.bak.2`...).
+#[must_use]
+pub fn backup_generation(path: &Path, generation: usize) -> PathBuf {
+    if generation <= 1 { backup_path(path) } else { with_suffix(path, &format!(".bak.{generation}")) }
+}
+
+/// The lock file of `path`.
+#[must_use]
+pub fn lock_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".lock")
+}
+
+/// An exclusive lock on `<file>.lock`, released when dropped (or when the
+/// process dies, however it dies: the kernel releases `flock` locks with
+/// the last descriptor).
+///
+/// The lock file itself is never removed: removing it would let a writer
+/// that opened the old file and one that created a new one both "hold" it.
+#[derive(Debug)]
+pub struct FileLock {
+    /// Held open for the lock; never read.
+    _file: File,
+}
+
+/// The lock is held by another process for longer than we wait.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another program holds it.
+    #[error("another program is changing it (it holds {}); waited {} s", .path.display(), .waited.as_secs())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("cannot lock {}: {source}", .path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl FileLock {
+    /// Takes the lock of `path` (creating `<path>.lock` if needed), trying
+    /// again every few milliseconds for up to `wait`.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<Self, LockError> {
+        let lock = lock_path(path);
+        let io_err = |source| LockError::Io { path: lock.clone(), source };
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&lock).map_err(io_err)?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match try_lock(&file) {
+                Ok(true) => return Ok(Self { _file: file }),
+                Ok(false) => {}
+                Err(e) => return Err(io_err(e)),
+            }
+            let waited = start.elapsed();
+            if waited >= wait {
+                return Err(LockError::Busy { path: lock, waited });
+            }
+            std::thread::sleep(pause.min(wait - waited));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(unix)]
+fn try_lock(file: &File) -> io::Result<bool> {
+    use rustix::fs::{FlockOperation, flock};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &File) -> io::Result<bool> {
+    // Without flock the ChangedOnDisk check of the vault still refuses to
+    // overwrite another program's save.
+    Ok(true)
 }
 
 /// Creates a file readable by its owner only (on Unix).
@@ -58,16 +167,50 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-fn sync_dir(dir: &Path) {
-    // Not every platform can open a directory for syncing; the rename is
-    // still atomic, only its durability across a power cut is weaker.
-    if let Ok(d) = File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
-        let _ = d.sync_all();
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    // Not every platform can open a directory for syncing; there the rename
+    // is still atomic, only its durability across a power cut is weaker.
+    match File::open(dir) {
+        Ok(d) => match d.sync_all() {
+            Err(e) if cfg!(unix) => Err(e),
+            _ => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// A name for this writer's temporary file: `<path>.tmp-<pid>-<random>`.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut random = [0u8; 6];
+    let _ = rand_core::OsRng.try_fill_bytes(&mut random);
+    with_suffix(path, &format!(".tmp-{}-{}", std::process::id(), data_encoding::HEXLOWER.encode(&random)))
+}
+
+/// Removes temporary files that writers killed mid-save left next to
+/// `path`. Only call while holding its [`FileLock`]: a writer writes its
+/// temporary file only while it holds the lock, so any there now is dead.
+pub fn remove_stale_temporaries(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let prefix = format!("{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent(path)) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
 /// Replaces `path` with `contents` as described in the module
-/// documentation, keeping the previous contents in `<path>.bak` when
+/// documentation, keeping [`BACKUP_GENERATIONS`] previous versions when
 /// `keep_backup` is set.
 pub fn replace(path: &Path, contents: &[u8], keep_backup: bool) -> io::Result<()> {
     replace_with(path, contents, keep_backup, |file| file)
@@ -81,13 +224,8 @@ pub(crate) fn replace_with<W: Write>(
     keep_backup: bool,
     wrap: impl FnOnce(File) -> W,
 ) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new(""));
-    let tmp = with_suffix(path, ".tmp");
-    // A leftover from an earlier crash; remove_file on a symlink removes the
-    // link, never its target. A directory in the way makes creation fail.
-    if fs::symlink_metadata(&tmp).is_ok_and(|m| !m.is_dir()) {
-        fs::remove_file(&tmp)?;
-    }
+    let dir = parent(path);
+    let tmp = temp_path(path);
     let file = create_private(&tmp)?;
     let written = write_and_sync(file, contents, wrap);
     if let Err(e) = written {
@@ -96,7 +234,7 @@ pub(crate) fn replace_with<W: Write>(
     }
     if keep_backup
         && fs::symlink_metadata(path).is_ok()
-        && let Err(e) = point_backup_at(path)
+        && let Err(e) = keep_previous(path)
     {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -105,8 +243,7 @@ pub(crate) fn replace_with<W: Write>(
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(dir);
-    Ok(())
+    sync_dir(dir)
 }
 
 fn write_and_sync<W: Write>(file: File, contents: &[u8], wrap: impl FnOnce(File) -> W) -> io::Result<()> {
@@ -118,8 +255,10 @@ fn write_and_sync<W: Write>(file: File, contents: &[u8], wrap: impl FnOnce(File)
     sync_handle.sync_all()
 }
 
-fn point_backup_at(path: &Path) -> io::Result<()> {
-    let bak = backup_path(path);
+/// Makes the current `path` the newest backup, shifting the older ones one
+/// generation down (the oldest falls off). The new `.bak` is prepared
+/// first, so a failure there changes nothing.
+fn keep_previous(path: &Path) -> io::Result<()> {
     let bak_tmp = with_suffix(path, ".bak.tmp");
     if fs::symlink_metadata(&bak_tmp).is_ok_and(|m| !m.is_dir()) {
         fs::remove_file(&bak_tmp)?;
@@ -128,7 +267,13 @@ fn point_backup_at(path: &Path) -> io::Result<()> {
         let contents = fs::read(path)?;
         write_and_sync(create_private(&bak_tmp)?, &contents, |f| f)?;
     }
-    fs::rename(&bak_tmp, &bak)
+    for generation in (1..BACKUP_GENERATIONS).rev() {
+        let older = backup_generation(path, generation);
+        if fs::symlink_metadata(&older).is_ok() {
+            fs::rename(&older, backup_generation(path, generation + 1))?;
+        }
+    }
+    fs::rename(&bak_tmp, backup_path(path))
 }
 
 #[cfg(test)]
@@ -156,8 +301,16 @@ pub(crate) mod tests {
         }
     }
 
+    fn temporaries(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect()
+    }
+
     #[test]
-    fn replaces_and_keeps_backup() {
+    fn replaces_and_keeps_generations_of_backups() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v");
         replace(&p, b"one", true).unwrap();
@@ -166,10 +319,15 @@ pub(crate) mod tests {
         replace(&p, b"two", true).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read(backup_path(&p)).unwrap(), b"one");
-        replace(&p, b"three", true).unwrap();
-        assert_eq!(fs::read(backup_path(&p)).unwrap(), b"two");
-        assert!(!with_suffix(&p, ".tmp").exists());
-        assert!(!with_suffix(&p, ".bak.tmp").exists());
+        for n in 3..=8 {
+            replace(&p, format!("v{n}").as_bytes(), true).unwrap();
+        }
+        assert_eq!(fs::read(&p).unwrap(), b"v8");
+        assert_eq!(fs::read(backup_generation(&p, 1)).unwrap(), b"v7");
+        assert_eq!(fs::read(backup_generation(&p, 2)).unwrap(), b"v6");
+        assert_eq!(fs::read(backup_generation(&p, BACKUP_GENERATIONS)).unwrap(), b"v3");
+        assert!(!backup_generation(&p, BACKUP_GENERATIONS + 1).exists(), "the oldest falls off");
+        assert!(temporaries(dir.path()).is_empty(), "{:?}", temporaries(dir.path()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -186,20 +344,38 @@ pub(crate) mod tests {
             replace_with(&p, b"new contents that do not fit", true, |f| FullDisk { inner: f, budget: 5 }).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::StorageFull);
         assert_eq!(fs::read(&p).unwrap(), b"old contents");
-        assert!(!with_suffix(&p, ".tmp").exists(), "no half-written file left behind");
+        assert!(temporaries(dir.path()).is_empty(), "no half-written file left behind");
         assert!(!backup_path(&p).exists(), "backup untouched when nothing was replaced");
     }
 
     #[test]
-    fn stale_temp_file_is_replaced_but_a_directory_blocks() {
+    fn stale_temporaries_are_removed_under_the_lock_and_a_blocked_backup_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v");
         replace(&p, b"old", true).unwrap();
-        fs::write(with_suffix(&p, ".tmp"), b"crashed half").unwrap();
+        fs::write(with_suffix(&p, ".tmp-123-abcdef"), b"crashed half").unwrap();
+        remove_stale_temporaries(&p);
+        assert!(temporaries(dir.path()).is_empty());
         replace(&p, b"new", true).unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"new");
-        fs::create_dir(with_suffix(&p, ".tmp")).unwrap();
+        fs::create_dir(with_suffix(&p, ".bak.tmp")).unwrap();
+        fs::write(with_suffix(&p, ".bak.tmp").join("x"), b"x").unwrap();
         assert!(replace(&p, b"newer", true).is_err());
         assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(fs::read(backup_path(&p)).unwrap(), b"old");
+    }
+
+    #[test]
+    fn a_second_locker_waits_then_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let held = FileLock::acquire(&p, Duration::ZERO).unwrap();
+        // flock locks belong to the open file description: a second open in
+        // the same process conflicts like another process would.
+        let start = Instant::now();
+        let e = FileLock::acquire(&p, Duration::from_millis(200)).unwrap_err();
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        assert!(e.to_string().contains("another program is changing it"), "{e}");
+        drop(held);
+        assert!(FileLock::acquire(&p, Duration::ZERO).is_ok());
     }
 }

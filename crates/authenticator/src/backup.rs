@@ -53,13 +53,6 @@ struct RecordOut<'a> {
 }
 
 #[derive(Deserialize)]
-struct FileIn {
-    format: String,
-    version: u64,
-    accounts: Vec<RecordIn>,
-}
-
-#[derive(Deserialize)]
 struct RecordIn {
     #[serde(default)]
     issuer: String,
@@ -99,7 +92,7 @@ pub enum BackupError {
     #[error("the backup is malformed: {0}")]
     Malformed(String),
     /// One account is wrong; nothing is imported.
-    #[error("account {number} ({name}): {reason}")]
+    #[error("account {number} ({}): {}", crate::escape::Safe(.name), crate::escape::Safe(.reason))]
     Account {
         /// 1-based position in the file.
         number: usize,
@@ -158,27 +151,48 @@ pub fn from_json(bytes: &[u8]) -> Result<Vec<Account>, BackupError> {
 
 /// [`from_json`] on already parsed JSON.
 pub fn from_value(value: serde_json::Value) -> Result<Vec<Account>, BackupError> {
-    if !is_plain(&value) {
-        return Err(BackupError::NotOurs);
-    }
-    let file: FileIn = serde_json::from_value(value).map_err(|e| BackupError::Malformed(e.to_string()))?;
-    if file.format != FORMAT {
-        return Err(BackupError::NotOurs);
-    }
-    if file.version != u64::from(VERSION) {
-        return Err(BackupError::UnsupportedVersion(file.version));
-    }
-    file.accounts
+    entries(value)?
         .into_iter()
         .enumerate()
-        .map(|(i, r)| {
-            let name = if r.issuer.is_empty() { r.account.clone() } else { format!("{}:{}", r.issuer, r.account) };
-            record(r).map_err(|reason| BackupError::Account { number: i + 1, name, reason })
-        })
+        .map(|(i, r)| r.map_err(|(name, reason)| BackupError::Account { number: i + 1, name, reason }))
         .collect()
 }
 
-fn record(r: RecordIn) -> Result<Account, String> {
+/// One account of a backup that cannot be used: its name (as in the file,
+/// unescaped) and why.
+pub type BadEntry = (String, String);
+
+/// Reads a backup entry by entry, for imports: each account, or why it
+/// cannot be used. Only a file that is not a backup at all is an error.
+pub fn entries(value: serde_json::Value) -> Result<Vec<Result<Account, BadEntry>>, BackupError> {
+    if !is_plain(&value) {
+        return Err(BackupError::NotOurs);
+    }
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => return Err(BackupError::UnsupportedVersion(v)),
+        None => return Err(BackupError::Malformed("no version".to_owned())),
+    }
+    let Some(list) = value.get("accounts").and_then(serde_json::Value::as_array) else {
+        return Err(BackupError::Malformed("no list of accounts".to_owned()));
+    };
+    Ok(list
+        .iter()
+        .map(|entry| {
+            let name = entry_name(entry);
+            let record: RecordIn = serde_json::from_value(entry.clone()).map_err(|e| (name.clone(), e.to_string()))?;
+            record_to_account(record).map_err(|reason| (name, reason))
+        })
+        .collect())
+}
+
+fn entry_name(entry: &serde_json::Value) -> String {
+    let field = |k: &str| entry.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+    let (issuer, account) = (field("issuer"), field("account"));
+    if issuer.is_empty() { account } else { format!("{issuer}:{account}") }
+}
+
+fn record_to_account(r: RecordIn) -> Result<Account, String> {
     let secret = Secret::from_base32(&r.secret).map_err(|e| e.to_string())?;
     let algorithm = match r.algorithm.as_deref() {
         None => Algorithm::Sha1,

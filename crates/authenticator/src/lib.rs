@@ -10,6 +10,8 @@
 //! * [`import`]: reading our backups, Aegis vaults, Google Authenticator
 //!   exports, otpauth URI lists and QR images; [`merge`]: the restore rule;
 //! * [`qr`]: QR codes from images and to the terminal;
+//! * [`escape`]: the one function that makes names and file contents safe
+//!   to print in a terminal;
 //! * [`clock`]: checking this machine's clock against a server;
 //! * [`view`]: the text and full-screen views.
 //!
@@ -22,6 +24,7 @@ pub mod atomic;
 pub mod backup;
 pub mod clock;
 pub mod envelope;
+pub mod escape;
 pub mod import;
 pub mod merge;
 pub mod qr;

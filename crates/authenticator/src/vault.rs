@@ -3,7 +3,14 @@
 //! The file is an encrypted backup ([`crate::envelope`] around
 //! [`crate::backup`]'s JSON), so a copy of the vault can be restored anywhere
 //! a backup can. It is replaced atomically on every save, and the previous
-//! version is kept as `<vault>.bak` ([`crate::atomic`]).
+//! versions are kept as `<vault>.bak`, `<vault>.bak.2`... ([`crate::atomic`]).
+//!
+//! A change is a read-modify-write under the vault's lock: [`Vault::lock`]
+//! takes it and reads the file again (another `kapu otp` may have saved
+//! since this one opened it), the caller changes the accounts, and
+//! [`Vault::save`] writes them; the lock goes with the `Vault`. A writer that
+//! cannot get the lock in time gets [`VaultError::Busy`]: an acknowledged
+//! change is never overwritten by one that did not see it.
 //!
 //! Opening tells apart what the user must act on differently: no vault yet,
 //! a wrong passphrase, a truncated file, a file that is not a vault at all,
@@ -12,11 +19,17 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 use crate::account::Account;
-use crate::atomic;
+use crate::atomic::{self, FileLock, LockError};
 use crate::backup;
 use crate::envelope::{self, KdfParams, OpenError, SealError, SealingKey};
+
+/// How long a writer waits for another one to finish, by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// The vault's file name inside the data directory.
 pub const FILE_NAME: &str = "authenticator.vault";
@@ -116,9 +129,41 @@ pub enum VaultError {
         .0.display()
     )]
     ChangedOnDisk(PathBuf),
+    /// Another `kapu otp` held the vault's lock for longer than we waited.
+    #[error(
+        "the vault {} is being changed by another kapu otp (waited {} s for it); nothing was saved: run the command again",
+        .path.display(), .waited.as_secs()
+    )]
+    Busy {
+        /// The vault.
+        path: PathBuf,
+        /// How long we waited.
+        waited: Duration,
+    },
     /// Encryption failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+}
+
+impl VaultError {
+    fn from_open(path: &Path, e: OpenError) -> Self {
+        let p = || path.to_owned();
+        match e {
+            OpenError::Truncated => Self::Truncated(p()),
+            OpenError::NotEncryptedFormat => Self::NotAVault(p()),
+            OpenError::UnsupportedVersion(version) => Self::UnsupportedVersion { path: p(), version },
+            OpenError::BadHeader(reason) => Self::BadHeader { path: p(), reason },
+            OpenError::WrongPassphrase => Self::WrongPassphrase(p()),
+            OpenError::Damaged => Self::Damaged(p()),
+        }
+    }
+
+    fn from_lock(path: &Path, e: LockError) -> Self {
+        match e {
+            LockError::Busy { waited, .. } => Self::Busy { path: path.to_owned(), waited },
+            LockError::Io { path, source } => Self::Io { action: "lock", path, source },
+        }
+    }
 }
 
 /// An open vault: its accounts in memory, and the key to save them again.
@@ -126,6 +171,11 @@ pub enum VaultError {
 pub struct Vault {
     path: PathBuf,
     key: SealingKey,
+    /// Kept to read the file again after another program saved it with
+    /// another salt (a concurrent create, a passphrase change).
+    passphrase: Zeroizing<String>,
+    lock: Option<FileLock>,
+    lock_wait: Duration,
     /// The accounts, in the user's order.
     pub accounts: Vec<Account>,
     /// The file's bytes as last read or written (`None`: not saved yet),
@@ -143,6 +193,9 @@ impl Vault {
         Ok(Self {
             path: path.to_owned(),
             key: SealingKey::new(passphrase, params)?,
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+            lock: None,
+            lock_wait: DEFAULT_LOCK_WAIT,
             accounts: Vec::new(),
             on_disk: None,
         })
@@ -154,17 +207,81 @@ impl Vault {
             io::ErrorKind::NotFound => VaultError::NotFound(path.to_owned()),
             _ => VaultError::Io { action: "read", path: path.to_owned(), source },
         })?;
-        let p = || path.to_owned();
-        let (plaintext, key) = envelope::open(&bytes, passphrase).map_err(|e| match e {
-            OpenError::Truncated => VaultError::Truncated(p()),
-            OpenError::NotEncryptedFormat => VaultError::NotAVault(p()),
-            OpenError::UnsupportedVersion(version) => VaultError::UnsupportedVersion { path: p(), version },
-            OpenError::BadHeader(reason) => VaultError::BadHeader { path: p(), reason },
-            OpenError::WrongPassphrase => VaultError::WrongPassphrase(p()),
-            OpenError::Damaged => VaultError::Damaged(p()),
-        })?;
-        let accounts = backup::from_json(&plaintext).map_err(|reason| VaultError::Contents { path: p(), reason })?;
-        Ok(Self { path: path.to_owned(), key, accounts, on_disk: Some(bytes) })
+        let (accounts, key) = decrypt(path, &bytes, passphrase)?;
+        Ok(Self {
+            path: path.to_owned(),
+            key,
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+            lock: None,
+            lock_wait: DEFAULT_LOCK_WAIT,
+            accounts,
+            on_disk: Some(bytes),
+        })
+    }
+
+    /// How long [`Vault::lock`] and [`Vault::save`] wait for another writer.
+    pub fn set_lock_wait(&mut self, wait: Duration) {
+        self.lock_wait = wait;
+    }
+
+    /// Takes the vault's lock (waiting for another writer up to the lock
+    /// wait) and reads the file again, so that a change made now is made to
+    /// the latest accounts. Returns whether they changed since opening.
+    /// The lock is held until [`Vault::unlock`] or the vault is dropped.
+    pub fn lock(&mut self) -> Result<bool, VaultError> {
+        self.take_lock()?;
+        atomic::remove_stale_temporaries(&self.path);
+        let current = self.read_current()?;
+        if current == self.on_disk {
+            return Ok(false);
+        }
+        match current {
+            // Removed meanwhile: what we hold will be written as a new vault.
+            None => self.on_disk = None,
+            Some(bytes) => {
+                let (accounts, key) = decrypt(&self.path, &bytes, &self.passphrase)?;
+                self.accounts = accounts;
+                self.key = key;
+                self.on_disk = Some(bytes);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Releases the lock (for long-running views between changes).
+    pub fn unlock(&mut self) {
+        self.lock = None;
+    }
+
+    fn take_lock(&mut self) -> Result<(), VaultError> {
+        if self.lock.is_none() {
+            if let Some(dir) = self.path.parent() {
+                atomic::create_private_dir(dir).map_err(|source| VaultError::Io {
+                    action: "create the directory of",
+                    path: self.path.clone(),
+                    source,
+                })?;
+            }
+            self.lock =
+                Some(FileLock::acquire(&self.path, self.lock_wait).map_err(|e| VaultError::from_lock(&self.path, e))?);
+        }
+        Ok(())
+    }
+
+    fn read_current(&self) -> Result<Option<Vec<u8>>, VaultError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(VaultError::Io { action: "read", path: self.path.clone(), source }),
+        }
+    }
+
+    /// From now on the vault is encrypted under `passphrase` (a new salt,
+    /// and `params`); written by the next [`Vault::save`].
+    pub fn change_passphrase(&mut self, passphrase: &str, params: KdfParams) -> Result<(), VaultError> {
+        self.key = SealingKey::new(passphrase, params)?;
+        self.passphrase = Zeroizing::new(passphrase.to_owned());
+        Ok(())
     }
 
     /// Where the vault lives.
@@ -187,23 +304,28 @@ impl Vault {
     }
 
     pub(crate) fn save_with<W: Write>(&mut self, wrap: impl FnOnce(std::fs::File) -> W) -> Result<(), VaultError> {
-        let current = match std::fs::read(&self.path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(VaultError::Io { action: "read", path: self.path.clone(), source }),
-        };
-        if current != self.on_disk {
+        // Without the lock taken before the change, take it now: then a
+        // save by another program in between is noticed below and refused.
+        self.take_lock()?;
+        if self.read_current()? != self.on_disk {
             return Err(VaultError::ChangedOnDisk(self.path.clone()));
         }
         let sealed = self.key.seal(&backup::to_json(&self.accounts)?)?;
-        let io_err = |action, source| VaultError::Io { action, path: self.path.clone(), source };
-        if let Some(dir) = self.path.parent() {
-            atomic::create_private_dir(dir).map_err(|e| io_err("create the directory of", e))?;
-        }
-        atomic::replace_with(&self.path, &sealed, true, wrap).map_err(|e| io_err("write", e))?;
+        atomic::replace_with(&self.path, &sealed, true, wrap).map_err(|source| VaultError::Io {
+            action: "write",
+            path: self.path.clone(),
+            source,
+        })?;
         self.on_disk = Some(sealed);
         Ok(())
     }
+}
+
+fn decrypt(path: &Path, bytes: &[u8], passphrase: &str) -> Result<(Vec<Account>, SealingKey), VaultError> {
+    let (plaintext, key) = envelope::open(bytes, passphrase).map_err(|e| VaultError::from_open(path, e))?;
+    let accounts =
+        backup::from_json(&plaintext).map_err(|reason| VaultError::Contents { path: path.to_owned(), reason })?;
+    Ok((accounts, key))
 }
 
 #[cfg(test)]
@@ -222,6 +344,7 @@ mod tests {
         let mut v = Vault::create(&path, P, KdfParams::TEST_ONLY_WEAK).unwrap();
         v.accounts.push(totp("kapu", "imre", "JBSWY3DPEHPK3PXP"));
         v.save().unwrap();
+        v.unlock();
         v
     }
 
@@ -300,7 +423,42 @@ mod tests {
         a.accounts.push(totp("a", "a", "GEZDGNBVGY3TQOJQ"));
         a.save().unwrap();
         b.accounts.push(totp("b", "b", "MFRGGZDFMZTWQ2LK"));
+        b.set_lock_wait(Duration::from_millis(50));
+        assert!(matches!(b.save(), Err(VaultError::Busy { .. })), "a holds the lock until dropped");
+        drop(a);
         assert!(matches!(b.save(), Err(VaultError::ChangedOnDisk(_))));
         assert_eq!(Vault::open(v.path(), P).unwrap().accounts.len(), 2);
+    }
+
+    #[test]
+    fn lock_reads_the_latest_version_before_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = new_vault(dir.path());
+        let mut a = Vault::open(v.path(), P).unwrap();
+        let mut b = Vault::open(v.path(), P).unwrap();
+        assert!(!a.lock().unwrap());
+        a.accounts.push(totp("a", "a", "GEZDGNBVGY3TQOJQ"));
+        a.save().unwrap();
+        b.set_lock_wait(Duration::from_millis(50));
+        assert!(matches!(b.lock(), Err(VaultError::Busy { .. })));
+        drop(a);
+        assert!(b.lock().unwrap(), "b sees a's save");
+        b.accounts.push(totp("b", "b", "MFRGGZDFMZTWQ2LK"));
+        b.save().unwrap();
+        drop(b);
+        let names: Vec<String> = Vault::open(v.path(), P).unwrap().accounts.iter().map(Account::label).collect();
+        assert_eq!(names, ["kapu:imre", "a:a", "b:b"]);
+    }
+
+    #[test]
+    fn passphrase_change_keeps_accounts_and_bak_keeps_the_old_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = new_vault(dir.path());
+        v.lock().unwrap();
+        v.change_passphrase("another long passphrase", KdfParams::TEST_ONLY_WEAK).unwrap();
+        v.save().unwrap();
+        assert!(matches!(Vault::open(v.path(), P), Err(VaultError::WrongPassphrase(_))));
+        assert_eq!(Vault::open(v.path(), "another long passphrase").unwrap().accounts, v.accounts);
+        assert_eq!(Vault::open(&atomic::backup_path(v.path()), P).unwrap().accounts, v.accounts);
     }
 }

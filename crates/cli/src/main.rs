@@ -73,6 +73,12 @@ fn overrides(global: &Global) -> Overrides {
 }
 
 fn main() -> ExitCode {
+    // `kapu otp` is the citizen's own tool, with its own parser: its --help
+    // shows none of the server's options.
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|a| a == "otp") {
+        return otp::main(args);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -102,7 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // The authenticator is the citizen's own tool: it never loads the
         // server's configuration or opens its database.
-        Command::Otp(command) => otp::run(command).await,
+        Command::Otp(command) => Ok(tokio::task::spawn_blocking(move || otp::main_parsed(command)).await?),
         Command::Serve(args) => {
             overrides.listen = args.listen;
             overrides.public_url = args.public_url;

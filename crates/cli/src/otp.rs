@@ -1,11 +1,21 @@
 //! `kapu otp ...`: the terminal authenticator, for citizens who have no
 //! phone app. It works on the user's own encrypted vault file only; it never
-//! opens the server's database or configuration.
+//! opens the server's database or configuration, and it has its own parser,
+//! so that `kapu otp --help` shows none of the server's options.
 //!
 //! This module parses arguments, gets passphrases (environment variable for
 //! scripts, otherwise asked on the terminal without echo) and prints; the
-//! work is in the `authenticator` crate. Secrets are printed only by the
-//! commands whose purpose is to show them (`export`, `qr`).
+//! work is in the `authenticator` crate, and every text is in its catalogue
+//! (`authenticator::view::lang`, Hungarian and English). Everything printed
+//! that came from a file, a QR code or the user goes through
+//! `authenticator::escape` (the `say!` macro and the error printer do it),
+//! so a hostile name can never write an escape sequence to the terminal.
+//! Secrets are printed only by the commands whose purpose is to show them
+//! (`export`, `qr`).
+//!
+//! Every change is a read-modify-write under the vault's lock: open, lock
+//! (which reads the file again), change, save; a second `kapu otp` waits
+//! for the first, up to `KAPU_VAULT_LOCK_WAIT` seconds, then fails clearly.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,16 +25,20 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, anyhow, bail};
 use authenticator::account::{self, Account, Color};
 use authenticator::envelope::KdfParams;
+use authenticator::escape::{Safe, lines_safe};
 use authenticator::import::{self, Imported};
+use authenticator::view::lang::Lang;
 use authenticator::view::{text, watch};
 use authenticator::{Vault, VaultError, atomic, backup, clock, merge, qr};
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use otp::{Algorithm, Digits, Kind, OtpAuthUri, Period, Secret};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 /// The vault passphrase, for scripts (otherwise it is asked on the terminal).
 const VAULT_PASSPHRASE_ENV: &str = "KAPU_VAULT_PASSPHRASE";
+/// The new passphrase of `kapu otp passwd`, for scripts.
+const NEW_PASSPHRASE_ENV: &str = "KAPU_VAULT_NEW_PASSPHRASE";
 /// The passphrase of an encrypted export, or the password of an encrypted
 /// file being imported, for scripts.
 const BACKUP_PASSPHRASE_ENV: &str = "KAPU_BACKUP_PASSPHRASE";
@@ -34,7 +48,24 @@ const NOW_ENV: &str = "KAPU_OTP_NOW";
 /// log2 of scrypt's N for a vault created by this run (10-22; default 17).
 /// Lower is faster and weaker: meant for tests on slow machines.
 const KDF_LOG_N_ENV: &str = "KAPU_VAULT_KDF_LOG_N";
+/// How many seconds a change waits for another `kapu otp` changing the
+/// same vault (default 10).
+const LOCK_WAIT_ENV: &str = "KAPU_VAULT_LOCK_WAIT";
 const MIN_PASSPHRASE_CHARS: usize = 8;
+
+/// `kapu otp`, parsed on its own (see [`main`]).
+#[derive(Parser)]
+#[command(
+    name = "kapu otp",
+    bin_name = "kapu otp",
+    version,
+    about = "The terminal authenticator: codes for two-step login from your own encrypted vault \
+             (never touches the server's database or configuration)"
+)]
+pub struct OtpCli {
+    #[command(flatten)]
+    command: OtpCommand,
+}
 
 #[derive(Args)]
 pub struct OtpCommand {
@@ -42,6 +73,9 @@ pub struct OtpCommand {
     /// The passphrase comes from KAPU_VAULT_PASSPHRASE, or is asked on the terminal.
     #[arg(long, global = true, env = "KAPU_VAULT", value_name = "FILE")]
     vault: Option<PathBuf>,
+    /// hu or en [default: from LC_ALL, LC_MESSAGES or LANG; English unless it starts with "hu"].
+    #[arg(long, global = true, value_name = "LANG", value_parser = parse_lang)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     action: OtpAction,
 }
@@ -62,12 +96,17 @@ enum OtpAction {
     Qr(NameArg),
     /// Write every account to a backup (kapu JSON, plain or encrypted). It contains the secret keys.
     Export(ExportArgs),
-    /// Restore or merge accounts from a kapu backup, an Aegis vault, a Google Authenticator export
-    /// (otpauth-migration:// text or QR image), a list of otpauth:// URIs, or a QR image.
-    /// Accounts are matched by key: a match takes the backup's name, a missing one is added, nothing is deleted.
+    /// Restore or merge accounts from a kapu backup, an Aegis vault, a 2FAS or andOTP export, a Google
+    /// Authenticator export (otpauth-migration:// text or QR image), a list of otpauth:// URIs, or a QR image.
+    /// Accounts are matched by key and settings: a match takes the backup's name, a missing one is added,
+    /// nothing is deleted; entries that cannot be used are listed and skipped.
     Import(ImportArgs),
-    /// Remove an account from the vault (the previous vault is kept as <vault>.bak).
+    /// Give an account another service or account name (or colour).
+    Rename(RenameArgs),
+    /// Remove an account from the vault (the previous vaults are kept as <vault>.bak, .bak.2, ...).
     Remove(RemoveArgs),
+    /// Change the vault's passphrase (the new one from KAPU_VAULT_NEW_PASSPHRASE, or asked twice).
+    Passwd,
     /// Compare this computer's clock with a server's (the HTTP Date header): codes are wrong if the clock is.
     Time(TimeArgs),
 }
@@ -99,7 +138,7 @@ struct AddArgs {
     /// An otpauth:// URI; "-" reads it from standard input (keeps the key out of the shell history).
     #[arg(long, value_name = "URI", conflicts_with_all = ["qr", "issuer", "account", "key", "algorithm", "digits", "period", "counter"])]
     uri: Option<String>,
-    /// A PNG or JPEG image of the QR code (e.g. the screenshot of the set-up page).
+    /// An image of the QR code (PNG, JPEG, GIF, WebP or BMP; e.g. the screenshot of the set-up page).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["issuer", "account", "key", "algorithm", "digits", "period", "counter"])]
     qr: Option<PathBuf>,
     /// By hand: the service, e.g. "Ügyfélkapu".
@@ -147,6 +186,21 @@ struct ImportArgs {
 }
 
 #[derive(Args)]
+struct RenameArgs {
+    /// Part of the service or account name, or #N as numbered by `kapu otp list`.
+    name: String,
+    /// The new service name ("" for none).
+    #[arg(long, value_name = "SERVICE")]
+    issuer: Option<String>,
+    /// The new account name ("" for none).
+    #[arg(long, value_name = "NAME")]
+    account: Option<String>,
+    /// A new colour.
+    #[arg(long, value_name = "COLOUR", value_parser = parse_color)]
+    color: Option<Color>,
+}
+
+#[derive(Args)]
 struct RemoveArgs {
     /// Part of the service or account name, or #N as numbered by `kapu otp list`.
     name: String,
@@ -159,6 +213,11 @@ struct RemoveArgs {
 struct TimeArgs {
     /// An http(s) URL of a server with a correct clock, e.g. your kapu server.
     url: String,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s)
+        .ok_or_else(|| format!("{:?} is not a language: use hu or en", s.chars().take(20).collect::<String>()))
 }
 
 fn parse_color(s: &str) -> Result<Color, String> {
@@ -179,35 +238,77 @@ fn parse_period(s: &str) -> Result<Period, String> {
     Period::new(n).map_err(|e| e.to_string())
 }
 
-pub async fn run(command: OtpCommand) -> anyhow::Result<ExitCode> {
-    let vault_path = || -> anyhow::Result<PathBuf> {
-        match &command.vault {
+/// `kapu otp ...` as a program of its own: `args` are the arguments after
+/// `otp`. Errors are printed in the user's language, escaped.
+pub fn main(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = OtpCli::parse_from(std::iter::once(std::ffi::OsString::from("kapu otp")).chain(args));
+    main_parsed(cli.command)
+}
+
+/// Runs a parsed `kapu otp` command (also reached as `kapu --config X otp
+/// ...`, whose server options it ignores), printing errors in the user's
+/// language, escaped.
+pub fn main_parsed(command: OtpCommand) -> ExitCode {
+    let lang = Lang::detect(command.lang, |k| std::env::var(k).ok());
+    match run(command, lang) {
+        Ok(code) => code,
+        Err(e) => {
+            let message = match e.downcast_ref::<VaultError>() {
+                Some(v) => lang.vault_error(v),
+                None => format!("{e:#}"),
+            };
+            eprintln!("{}{}", lang.error_prefix(), lines_safe(&message));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Ctx {
+    lang: Lang,
+    path: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        match &self.path {
             Some(p) => Ok(p.clone()),
             None => authenticator::vault::default_path()
                 .ok_or_else(|| anyhow!("no home directory to keep the vault in: give --vault FILE or set KAPU_VAULT")),
         }
-    };
+    }
+}
+
+fn run(command: OtpCommand, lang: Lang) -> anyhow::Result<ExitCode> {
+    let ctx = Ctx { lang, path: command.vault };
     match command.action {
-        OtpAction::Add(args) => add(&vault_path()?, args),
-        OtpAction::List(args) => list(&vault_path()?, args.json),
-        OtpAction::Code(args) => code(&vault_path()?, args),
+        OtpAction::Add(args) => add(&ctx, args),
+        OtpAction::List(args) => list(&ctx, args.json),
+        OtpAction::Code(args) => code(&ctx, args),
         OtpAction::Watch => {
-            let mut vault = open(&vault_path()?)?;
+            let mut vault = open(&ctx)?;
             now()?;
             let now = || now().unwrap_or_default();
-            watch::run(&mut vault, &now).context("the terminal view failed")?;
+            watch::run(&mut vault, &now, lang).context("the terminal view failed")?;
             Ok(ExitCode::SUCCESS)
         }
-        OtpAction::Qr(args) => show_qr(&vault_path()?, &args.name),
-        OtpAction::Export(args) => export(&vault_path()?, args),
-        OtpAction::Import(args) => import_file(&vault_path()?, &args.file),
-        OtpAction::Remove(args) => remove(&vault_path()?, args),
-        OtpAction::Time(args) => time(&args.url).await,
+        OtpAction::Qr(args) => show_qr(&ctx, &args.name),
+        OtpAction::Export(args) => export(&ctx, args),
+        OtpAction::Import(args) => import_file(&ctx, &args.file),
+        OtpAction::Rename(args) => rename(&ctx, args),
+        OtpAction::Remove(args) => remove(&ctx, args),
+        OtpAction::Passwd => passwd(&ctx),
+        OtpAction::Time(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(time(&ctx, &args.url))
+        }
     }
 }
 
 // ---------------------------------------------------------------------------
-// Time, terminal, passphrases
+// Output, time, terminal, passphrases
 // ---------------------------------------------------------------------------
 
 /// Writes to standard output; a closed pipe (`kapu otp export | head`) ends
@@ -220,14 +321,23 @@ fn emit_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Writes text that our views made (they escape what they show themselves
+/// and may hold colour codes).
 fn emit(text: &str) -> anyhow::Result<()> {
     emit_bytes(text.as_bytes())
 }
 
-/// `println!` through [`emit`].
+/// `println!` through [`emit`], every line made terminal-safe.
 macro_rules! say {
     ($($arg:tt)*) => {
-        emit(&format!("{}\n", format_args!($($arg)*)))?
+        emit(&format!("{}\n", lines_safe(&format!($($arg)*))))?
+    };
+}
+
+/// `eprintln!`, every line made terminal-safe.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        eprintln!("{}", lines_safe(&format!($($arg)*)))
     };
 }
 
@@ -250,15 +360,33 @@ fn ansi() -> bool {
 }
 
 fn ask_secret(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt).map(Zeroizing::new).context("cannot read from the terminal")
+    rpassword::prompt_password(lines_safe(prompt)).map(Zeroizing::new).context("cannot read from the terminal")
 }
 
 fn ask_line(prompt: &str) -> anyhow::Result<String> {
-    eprint!("{prompt}");
+    eprint!("{}", lines_safe(prompt));
     std::io::stderr().flush()?;
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
+    if std::io::stdin().read_line(&mut line)? == 0 {
+        bail!("no answer (end of input); nothing was changed");
+    }
     Ok(line.trim().to_owned())
+}
+
+/// Asks until `parse` accepts the answer, showing why it did not: only the
+/// wrong answer is asked again, the earlier ones are kept.
+fn ask_until<T>(
+    lang: Lang,
+    mut ask: impl FnMut() -> anyhow::Result<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<T> {
+    loop {
+        let answer = Zeroizing::new(ask()?);
+        match parse(&answer) {
+            Ok(value) => return Ok(value),
+            Err(why) => tell!("{}", lang.try_again(&Safe(&why))),
+        }
+    }
 }
 
 fn env_secret(name: &str) -> Option<Zeroizing<String>> {
@@ -266,16 +394,15 @@ fn env_secret(name: &str) -> Option<Zeroizing<String>> {
 }
 
 /// A new passphrase: from `env`, or asked twice on the terminal.
-fn new_passphrase(env: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
+fn new_passphrase(lang: Lang, env: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
     let passphrase = match env_secret(env) {
         Some(p) => p,
         None => {
             if !interactive() {
                 bail!("no passphrase for {what}: set {env}, or run this in a terminal to be asked");
             }
-            let first =
-                ask_secret(&format!("New passphrase for {what} (at least {MIN_PASSPHRASE_CHARS} characters): "))?;
-            let second = ask_secret("The same passphrase again: ")?;
+            let first = ask_secret(&lang.ask_new_passphrase(what, MIN_PASSPHRASE_CHARS))?;
+            let second = ask_secret(&lang.ask_same_again())?;
             if *first != *second {
                 bail!("the two passphrases differ; nothing was changed");
             }
@@ -299,9 +426,29 @@ fn kdf_params() -> anyhow::Result<KdfParams> {
     }
 }
 
+fn lock_wait() -> anyhow::Result<Duration> {
+    match std::env::var(LOCK_WAIT_ENV) {
+        Err(_) => Ok(authenticator::vault::DEFAULT_LOCK_WAIT),
+        Ok(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=3600.0).contains(s))
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| anyhow!("{LOCK_WAIT_ENV} must be a number of seconds from 0 to 3600")),
+    }
+}
+
 /// Opens the vault, asking for the passphrase up to three times on a
 /// terminal.
-fn open(path: &Path) -> anyhow::Result<Vault> {
+fn open(ctx: &Ctx) -> anyhow::Result<Vault> {
+    let path = ctx.path()?;
+    let mut vault = open_at(ctx.lang, &path)?;
+    vault.set_lock_wait(lock_wait()?);
+    Ok(vault)
+}
+
+fn open_at(lang: Lang, path: &Path) -> anyhow::Result<Vault> {
     if let Some(passphrase) = env_secret(VAULT_PASSPHRASE_ENV) {
         return Ok(Vault::open(path, &passphrase)?);
     }
@@ -313,28 +460,38 @@ fn open(path: &Path) -> anyhow::Result<Vault> {
     }
     let mut attempts = 0;
     loop {
-        let passphrase = ask_secret(&format!("Passphrase of the vault {}: ", path.display()))?;
+        let passphrase = ask_secret(&lang.ask_vault_passphrase(&path.display()))?;
         match Vault::open(path, &passphrase) {
             Err(VaultError::WrongPassphrase(_)) if attempts < 2 => {
                 attempts += 1;
-                eprintln!("Wrong passphrase, try again.");
+                tell!("{}", lang.wrong_passphrase_again());
             }
             other => return Ok(other?),
         }
     }
 }
 
-/// Opens the vault, or starts a new one (first use) with a new passphrase.
-fn open_or_create(path: &Path) -> anyhow::Result<Vault> {
-    if std::fs::exists(path).unwrap_or(true) {
-        return open(path);
+/// Opens the vault for a change: under its lock, with the latest contents.
+fn open_for_change(ctx: &Ctx) -> anyhow::Result<Vault> {
+    let mut vault = open(ctx)?;
+    vault.lock()?;
+    Ok(vault)
+}
+
+/// Opens the vault for a change, or starts a new one (first use) with a new
+/// passphrase; under its lock either way.
+fn open_or_create_for_change(ctx: &Ctx) -> anyhow::Result<Vault> {
+    let path = ctx.path()?;
+    if std::fs::exists(&path).unwrap_or(true) {
+        return open_for_change(ctx);
     }
-    let passphrase = new_passphrase(VAULT_PASSPHRASE_ENV, "the new vault")?;
-    let vault = Vault::create(path, &passphrase, kdf_params()?)?;
-    eprintln!(
-        "Creating the vault {} (keep the passphrase safe: without it the vault cannot be opened).",
-        path.display()
-    );
+    let passphrase = new_passphrase(ctx.lang, VAULT_PASSPHRASE_ENV, "the new vault")?;
+    let mut vault = Vault::create(&path, &passphrase, kdf_params()?)?;
+    vault.set_lock_wait(lock_wait()?);
+    // Another kapu otp may have created it meanwhile: then this reads it.
+    if !vault.lock()? {
+        tell!("{}", ctx.lang.creating_vault(&path.display()));
+    }
     Ok(vault)
 }
 
@@ -363,22 +520,22 @@ fn from_stdin_if_dash(value: String, what: &str) -> anyhow::Result<Zeroizing<Str
 // add
 // ---------------------------------------------------------------------------
 
-fn add(path: &Path, args: AddArgs) -> anyhow::Result<ExitCode> {
+fn add(ctx: &Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
     // Everything is checked before the vault is opened: a bad key, URI or
     // image costs no passphrase and changes nothing.
-    let account = account_to_add(args)?;
-    let mut vault = open_or_create(path)?;
-    if let Some(i) = vault.accounts.iter().position(|a| a.secret == account.secret) {
-        bail!("this key is already in the vault as #{} {}; nothing was added", i + 1, vault.accounts[i].label());
+    let account = account_to_add(ctx.lang, args)?;
+    let mut vault = open_or_create_for_change(ctx)?;
+    if let Some(i) = vault.accounts.iter().position(|a| a.same_codes_as(&account)) {
+        bail!("{}", ctx.lang.duplicate(i + 1, &vault.accounts[i].label()));
     }
-    let description = format!("{} ({})", account.label(), account.describe());
+    let (label, description) = (account.label(), account.describe());
     vault.accounts.push(account);
     vault.save()?;
-    say!("added: #{} {description}", vault.accounts.len());
+    say!("{}", ctx.lang.added(vault.accounts.len(), &label, &description));
     Ok(ExitCode::SUCCESS)
 }
 
-fn account_to_add(args: AddArgs) -> anyhow::Result<Account> {
+fn account_to_add(lang: Lang, args: AddArgs) -> anyhow::Result<Account> {
     let color = args.color.unwrap_or_default();
     if let Some(uri) = args.uri {
         let uri = from_stdin_if_dash(uri, "URI")?;
@@ -392,36 +549,23 @@ fn account_to_add(args: AddArgs) -> anyhow::Result<Account> {
         return account_from_qr(&image, color);
     }
     let by_hand = args.issuer.is_some() || args.account.is_some() || args.key.is_some();
-    if !by_hand && !interactive() {
-        bail!("say what to add: --uri URI, --qr IMAGE, or --issuer SERVICE --account NAME --key BASE32");
+    if !by_hand {
+        if !interactive() {
+            bail!("say what to add: --uri URI, --qr IMAGE, or --issuer SERVICE --account NAME --key BASE32");
+        }
+        return ask_account_to_add(lang, &args);
     }
-    let issuer = match args.issuer {
-        Some(i) => i,
-        None if by_hand => String::new(),
-        None => ask_line("Service (e.g. Ügyfélkapu): ")?,
-    };
-    let account_name = match args.account {
-        Some(a) => a,
-        None if by_hand => String::new(),
-        None => ask_line("Account (e.g. your user name): ")?,
-    };
+    let issuer = args.issuer.unwrap_or_default();
+    let account_name = args.account.unwrap_or_default();
     if issuer.trim().is_empty() && account_name.trim().is_empty() {
         bail!("give the account a name: --issuer SERVICE and/or --account NAME; nothing was added");
     }
     let key = match args.key {
         Some(k) => from_stdin_if_dash(k, "key")?,
-        None if interactive() => ask_secret("Key (base32; not shown as you type): ")?,
+        None if interactive() => ask_secret(&lang.ask_key())?,
         None => bail!("give the key with --key BASE32 (or --key - to read it from standard input)"),
     };
     let secret = Secret::from_base32(&key).map_err(|e| anyhow!("{e}; nothing was added"))?;
-    let color = match args.color {
-        Some(c) => c,
-        None if !by_hand => {
-            let answer = ask_line("Colour (red, orange, yellow, green, blue, purple, grey) [blue]: ")?;
-            if answer.is_empty() { Color::default() } else { parse_color(&answer).map_err(|e| anyhow!(e))? }
-        }
-        None => color,
-    };
     let kind = match args.counter {
         Some(counter) => Kind::Hotp { counter },
         None => Kind::Totp { period: args.period.unwrap_or_default() },
@@ -429,6 +573,58 @@ fn account_to_add(args: AddArgs) -> anyhow::Result<Account> {
     let algorithm = args.algorithm.unwrap_or_default();
     let digits = args.digits.unwrap_or_default();
     Ok(Account::new(issuer.trim().to_owned(), account_name.trim().to_owned(), secret, kind, algorithm, digits, color)?)
+}
+
+/// `kapu otp add` on a terminal with nothing given: asks for each part,
+/// and asks again only for a part that was wrong.
+fn ask_account_to_add(lang: Lang, args: &AddArgs) -> anyhow::Result<Account> {
+    let check = |text: &str, component: &str| -> Result<String, String> {
+        let text = text.trim().to_owned();
+        match text.chars().find(|&c| authenticator::escape::is_unsafe(c)) {
+            Some(c) => Err(format!("the {component} contains the forbidden character U+{:04X}.", u32::from(c))),
+            None if text.chars().count() > account::MAX_NAME_CHARS => {
+                Err(format!("the {component} is longer than {} characters.", account::MAX_NAME_CHARS))
+            }
+            None => Ok(text),
+        }
+    };
+    let issuer = ask_until(lang, || ask_line(&lang.ask_service()), |t| check(t, "service"))?;
+    let account_name = ask_until(
+        lang,
+        || ask_line(&lang.ask_account()),
+        |t| {
+            let name = check(t, "account")?;
+            if issuer.is_empty() && name.is_empty() { Err(lang.need_a_name()) } else { Ok(name) }
+        },
+    )?;
+    let secret = ask_until(
+        lang,
+        || Ok(ask_secret(&lang.ask_key())?.to_string()),
+        |t| Secret::from_base32(t).map_err(|e| format!("{e}.")),
+    )?;
+    let color = match args.color {
+        Some(c) => c,
+        None => ask_until(
+            lang,
+            || ask_line(&lang.ask_color()),
+            |t| {
+                if t.is_empty() { Ok(Color::default()) } else { parse_color(t).map_err(|e| format!("{e}.")) }
+            },
+        )?,
+    };
+    let kind = match args.counter {
+        Some(counter) => Kind::Hotp { counter },
+        None => Kind::Totp { period: args.period.unwrap_or_default() },
+    };
+    Ok(Account::new(
+        issuer,
+        account_name,
+        secret,
+        kind,
+        args.algorithm.unwrap_or_default(),
+        args.digits.unwrap_or_default(),
+        color,
+    )?)
 }
 
 fn account_from_qr(image: &Path, color: Color) -> anyhow::Result<Account> {
@@ -486,21 +682,21 @@ fn account_json(number: usize, account: &Account, now: u64) -> serde_json::Value
     v
 }
 
-fn list(path: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let vault = open(path)?;
+fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
+    let vault = open(ctx)?;
     let now = now()?;
     if as_json {
         let accounts: Vec<_> = vault.accounts.iter().enumerate().map(|(i, a)| account_json(i + 1, a, now)).collect();
-        say!("{}", json!({ "accounts": accounts }));
+        emit(&format!("{}\n", json!({ "accounts": accounts })))?;
     } else {
-        emit(&text::list(&vault.accounts, now, ansi()))?;
+        emit(&text::list(&vault.accounts, now, ansi(), ctx.lang))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn code(path: &Path, args: CodeArgs) -> anyhow::Result<ExitCode> {
-    let Some(name) = args.name else { return list(path, args.json) };
-    let mut vault = open(path)?;
+fn code(ctx: &Ctx, args: CodeArgs) -> anyhow::Result<ExitCode> {
+    let Some(name) = args.name else { return list(ctx, args.json) };
+    let mut vault = open(ctx)?;
     let index = account::find(&vault.accounts, &name)?;
     let now = now()?;
     let account = &vault.accounts[index];
@@ -515,46 +711,54 @@ fn code(path: &Path, args: CodeArgs) -> anyhow::Result<ExitCode> {
             if let Some(next) = &current.next_code {
                 v["next_code"] = next.clone().into();
             }
-            say!("{v}");
+            emit(&format!("{v}\n"))?;
         } else {
-            emit(&text::code(account, &current, ansi()))?;
+            emit(&text::code(account, &current, ansi(), ctx.lang))?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // HOTP: the counter is saved before the code is shown, so that a code
-    // is never shown twice, even if this process dies right after.
+    // HOTP: under the lock, on the latest file, the counter is saved before
+    // the code is shown, so that a code is never shown twice, even if this
+    // process dies right after or another one makes a code at once.
+    let wanted = account.clone();
+    vault.lock()?;
+    let index = vault
+        .accounts
+        .iter()
+        .position(|a| a.same_codes_as(&wanted))
+        .ok_or_else(|| anyhow!("the account was removed meanwhile by another kapu otp"))?;
     let account = &mut vault.accounts[index];
     let Kind::Hotp { counter } = account.kind else { bail!("this account has no code") };
     let code = account.next_hotp_code().ok_or_else(|| anyhow!("the HOTP counter of this account cannot go further"))?;
     let label = account.label();
     vault.save()?;
     if args.json {
-        say!("{}", json!({ "name": label, "code": code, "counter": counter }));
+        emit(&format!("{}\n", json!({ "name": label, "code": code, "counter": counter })))?;
     } else {
-        say!("{label}  {code}  (HOTP code number {counter}; the next one will be number {})", counter + 1);
+        say!("{}", ctx.lang.hotp_code(&label, &code, counter));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn show_qr(path: &Path, name: &str) -> anyhow::Result<ExitCode> {
-    let vault = open(path)?;
+fn show_qr(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+    let vault = open(ctx)?;
     let account = &vault.accounts[account::find(&vault.accounts, name)?];
     let uri = account.to_uri().to_uri();
     let drawing = qr::render_terminal(&uri, ansi())?;
-    say!("Scan this with the authenticator app of the other device: {}", account.label());
+    say!("{}", ctx.lang.scan_this(&account.label()));
     emit(&drawing)?;
-    say!("This QR code holds the secret key: do not let anyone else see or photograph it.");
+    say!("{}", ctx.lang.qr_is_secret());
     Ok(ExitCode::SUCCESS)
 }
 
 // ---------------------------------------------------------------------------
-// export, import, remove
+// export, import, rename, remove, passwd
 // ---------------------------------------------------------------------------
 
-fn export(path: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let vault = open(path)?;
+fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let vault = open(ctx)?;
     let bytes: Zeroizing<Vec<u8>> = if args.encrypted {
-        let passphrase = new_passphrase(BACKUP_PASSPHRASE_ENV, "the encrypted backup")?;
+        let passphrase = new_passphrase(ctx.lang, BACKUP_PASSPHRASE_ENV, "the encrypted backup")?;
         Zeroizing::new(backup::to_encrypted(&vault.accounts, &passphrase, KdfParams::DEFAULT)?)
     } else {
         backup::to_json(&vault.accounts)?
@@ -566,12 +770,11 @@ fn export(path: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
                 atomic::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
             atomic::replace(&file, &bytes, false).with_context(|| format!("cannot write {}", file.display()))?;
-            let kind = if args.encrypted { "encrypted" } else { "plain, with the secret keys readable" };
-            eprintln!("exported {n} accounts to {} ({kind})", file.display());
+            tell!("{}", ctx.lang.exported(n, &file.display(), args.encrypted));
         }
         None => {
             if !args.encrypted && std::io::stdout().is_terminal() {
-                eprintln!("Warning: this backup holds your secret keys in plain text.");
+                tell!("{}", ctx.lang.plain_export_warning());
             }
             emit_bytes(&bytes)?;
         }
@@ -579,69 +782,116 @@ fn export(path: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ask_backup_password(what: &'static str) -> Result<Zeroizing<String>, String> {
+fn ask_backup_password(lang: Lang, what: &'static str) -> Result<Zeroizing<String>, String> {
     if let Some(p) = env_secret(BACKUP_PASSPHRASE_ENV) {
         return Ok(p);
     }
     if !interactive() {
         return Err(format!("{what} is encrypted: set {BACKUP_PASSPHRASE_ENV}, or run this in a terminal to be asked"));
     }
-    ask_secret(&format!("Password of {what}: ")).map_err(|e| format!("{e:#}"))
+    ask_secret(&lang.ask_file_password(what)).map_err(|e| format!("{e:#}"))
 }
 
-fn import_file(path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+fn import_file(ctx: &Ctx, file: &Path) -> anyhow::Result<ExitCode> {
+    let lang = ctx.lang;
     let bytes = read_input(file)?;
-    // Read the whole file before touching the vault: all or nothing.
-    let Imported { source, accounts, skipped } = import::import(&bytes, &mut ask_backup_password)
-        .map_err(|e| anyhow!("{}: {e}; nothing was imported", file.display()))?;
-    if accounts.is_empty() {
+    // Read the whole file before touching the vault.
+    let Imported { source, accounts, skipped, notes } =
+        import::import(&bytes, &mut |what| ask_backup_password(lang, what))
+            .map_err(|e| anyhow!("{}: {e}; nothing was imported", file.display()))?;
+    let report_skips = || -> anyhow::Result<()> {
         for s in &skipped {
-            say!("skipped: {} ({})", s.name, s.reason);
+            say!("{}", lang.skipped(s));
         }
-        say!("{} ({source}) has no account that can be imported; the vault was not changed", file.display());
+        for n in &notes {
+            say!("{}", lang.note(n));
+        }
+        Ok(())
+    };
+    if accounts.is_empty() {
+        report_skips()?;
+        say!("{}", lang.nothing_to_import(&file.display(), source));
         return Ok(ExitCode::SUCCESS);
     }
-    let mut vault = open_or_create(path)?;
+    let mut vault = open_or_create_for_change(ctx)?;
     let outcomes = merge::merge(&mut vault.accounts, accounts);
     vault.save()?;
     for outcome in &outcomes {
-        say!("{outcome}");
+        say!("{}", lang.outcome(outcome));
     }
-    for s in &skipped {
-        say!("skipped: {} ({})", s.name, s.reason);
-    }
+    report_skips()?;
     let count = |f: fn(&merge::Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     say!(
-        "imported from {} ({source}): {} added, {} renamed, {} recoloured, {} unchanged, {} skipped; nothing deleted",
-        file.display(),
-        count(|o| matches!(o, merge::Outcome::Added { .. })),
-        count(|o| matches!(o, merge::Outcome::Renamed { .. })),
-        count(|o| matches!(o, merge::Outcome::Recolored { .. })),
-        count(|o| matches!(o, merge::Outcome::Unchanged { .. })),
-        skipped.len()
+        "{}",
+        lang.import_summary(
+            &file.display(),
+            source,
+            [
+                count(|o| matches!(o, merge::Outcome::Added { .. })),
+                count(|o| matches!(o, merge::Outcome::Renamed { .. })),
+                count(|o| matches!(o, merge::Outcome::Recolored { .. })),
+                count(|o| matches!(o, merge::Outcome::Unchanged { .. })),
+                skipped.len(),
+            ]
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn remove(path: &Path, args: RemoveArgs) -> anyhow::Result<ExitCode> {
-    let mut vault = open(path)?;
+fn rename(ctx: &Ctx, args: RenameArgs) -> anyhow::Result<ExitCode> {
+    if args.issuer.is_none() && args.account.is_none() && args.color.is_none() {
+        bail!("{}", ctx.lang.rename_needs_name());
+    }
+    let mut vault = open_for_change(ctx)?;
+    let index = account::find(&vault.accounts, &args.name)?;
+    let old = vault.accounts[index].clone();
+    let issuer = args.issuer.map_or_else(|| old.issuer.clone(), |i| i.trim().to_owned());
+    let account_name = args.account.map_or_else(|| old.account.clone(), |a| a.trim().to_owned());
+    let renamed = Account::new(
+        issuer,
+        account_name,
+        old.secret.clone(),
+        old.kind,
+        old.algorithm,
+        old.digits,
+        args.color.unwrap_or(old.color),
+    )?;
+    let (from, to) = (old.label(), renamed.label());
+    vault.accounts[index] = renamed;
+    vault.save()?;
+    say!("{}", ctx.lang.renamed(&from, &to));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(ctx: &Ctx, args: RemoveArgs) -> anyhow::Result<ExitCode> {
+    let lang = ctx.lang;
+    let path = ctx.path()?;
+    let mut vault = open_for_change(ctx)?;
     let index = account::find(&vault.accounts, &args.name)?;
     let label = vault.accounts[index].label();
     if !args.yes {
         if !interactive() {
-            bail!("to remove {label} without being asked, add --yes");
+            bail!("{}", lang.remove_needs_yes(&label));
         }
-        let answer = ask_line(&format!(
-            "Remove {label}? Without its key (QR code or backup) its codes cannot be made again. [y/N] "
-        ))?;
+        let answer = ask_line(&lang.confirm_remove(&label))?;
         if !matches!(answer.to_lowercase().as_str(), "y" | "yes" | "i" | "igen") {
-            say!("not removed");
+            say!("{}", lang.not_removed());
             return Ok(ExitCode::SUCCESS);
         }
     }
     vault.accounts.remove(index);
     vault.save()?;
-    say!("removed: {label} (the vault before this is in {})", atomic::backup_path(path).display());
+    say!("{}", lang.removed(&label, &atomic::backup_path(&path).display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn passwd(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let path = ctx.path()?;
+    let mut vault = open_for_change(ctx)?;
+    let passphrase = new_passphrase(ctx.lang, NEW_PASSPHRASE_ENV, "the vault")?;
+    vault.change_passphrase(&passphrase, kdf_params()?)?;
+    vault.save()?;
+    say!("{}", ctx.lang.passphrase_changed(&atomic::backup_path(&path).display()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -649,37 +899,31 @@ fn remove(path: &Path, args: RemoveArgs) -> anyhow::Result<ExitCode> {
 // time
 // ---------------------------------------------------------------------------
 
-async fn time(url: &str) -> anyhow::Result<ExitCode> {
+async fn time(ctx: &Ctx, url: &str) -> anyhow::Result<ExitCode> {
+    let lang = ctx.lang;
     let check = clock::check(url, Duration::from_secs(10)).await?;
     let offset = check.offset_seconds;
-    let direction = if offset >= 0.0 { "behind" } else { "ahead of" };
-    say!("server time:  {} ({url})", check.server_date_text());
+    say!("{}", lang.server_time(&check.server_date_text(), url));
     say!(
-        "offset:       this computer is {:.1} s {direction} the server (±{:.1} s; round trip {} ms)",
-        offset.abs(),
-        0.5 + check.round_trip.as_secs_f64() / 2.0,
-        check.round_trip.as_millis()
+        "{}",
+        lang.offset(
+            offset.abs(),
+            offset >= 0.0,
+            0.5 + check.round_trip.as_secs_f64() / 2.0,
+            check.round_trip.as_millis()
+        )
     );
     match check.verdict() {
         clock::Verdict::Ok => {
-            say!("ok: the clock is right to within {} s, codes made here are accepted", clock::WARN_SECONDS);
+            say!("{}", lang.clock_ok(clock::WARN_SECONDS));
             Ok(ExitCode::SUCCESS)
         }
         clock::Verdict::Warn => {
-            say!(
-                "warning: the clock is {:.0} s off: a code typed late in its 30 s may be refused; \
-                 set the clock right (turn on automatic time / NTP)",
-                offset.abs()
-            );
+            say!("{}", lang.clock_warn(offset.abs()));
             Ok(ExitCode::SUCCESS)
         }
         clock::Verdict::CodesWillFail => {
-            say!(
-                "error: the clock is {:.0} s off (more than {} s): codes made here will be refused; \
-                 set the clock right (turn on automatic time / NTP)",
-                offset.abs(),
-                clock::FAIL_SECONDS
-            );
+            say!("{}", lang.clock_fail(offset.abs(), clock::FAIL_SECONDS));
             Ok(ExitCode::FAILURE)
         }
     }

@@ -20,11 +20,11 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use data_encoding::{BASE64, HEXLOWER_PERMISSIVE};
-use otp::{Algorithm, Digits, Kind, Period, Secret};
+use otp::{Algorithm, Kind, Period, Secret};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{ImportError, Skipped};
+use super::{ImportError, digits_of, label_of};
 use crate::account::{Account, Color};
 use crate::envelope::{self, KdfParams};
 
@@ -56,11 +56,6 @@ struct Slot {
     p: Option<u32>,
     #[serde(default)]
     salt: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Db {
-    entries: Vec<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -105,14 +100,14 @@ pub fn is_encrypted(value: &serde_json::Value) -> bool {
 }
 
 fn malformed(why: impl std::fmt::Display) -> ImportError {
-    ImportError::Aegis(format!("the Aegis vault is malformed: {why}"))
+    ImportError::Other(format!("the Aegis vault is malformed: {why}"))
 }
 
 /// Reads a plain Aegis vault.
-pub fn parse_plain(value: &serde_json::Value) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
+pub fn parse_plain(value: &serde_json::Value) -> Result<Entries, ImportError> {
     let db = value.get("db").cloned().ok_or_else(|| malformed("no db"))?;
-    let db: Db = serde_json::from_value(db).map_err(malformed)?;
-    convert(db)
+    let db: LooseDb = serde_json::from_value(db).map_err(malformed)?;
+    Ok(convert(db))
 }
 
 fn hex(text: &str, what: &str) -> Result<Vec<u8>, ImportError> {
@@ -133,12 +128,12 @@ fn aes_gcm_open(key: &[u8], params: &KeyParams, ciphertext: &[u8]) -> Result<Opt
 }
 
 /// Reads an encrypted Aegis vault with its password.
-pub fn parse_encrypted(value: &serde_json::Value, password: &str) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
+pub fn parse_encrypted(value: &serde_json::Value, password: &str) -> Result<Entries, ImportError> {
     let header: Header = serde_json::from_value(value.get("header").cloned().unwrap_or_default()).map_err(malformed)?;
     let params = header.params.ok_or_else(|| malformed("no header.params"))?;
     let slots: Vec<Slot> = header.slots.unwrap_or_default().into_iter().filter(|s| s.kind == PASSWORD_SLOT).collect();
     if slots.is_empty() {
-        return Err(ImportError::Aegis(
+        return Err(ImportError::Other(
             "the Aegis vault has no password slot (it can only be unlocked on the phone): \
              export it from Aegis with a password"
                 .to_owned(),
@@ -161,49 +156,48 @@ pub fn parse_encrypted(value: &serde_json::Value, password: &str) -> Result<(Vec
     let db_text = value.get("db").and_then(serde_json::Value::as_str).ok_or_else(|| malformed("no db"))?;
     let ciphertext = BASE64.decode(db_text.trim().as_bytes()).map_err(|_| malformed("db is not base64"))?;
     let plaintext = aes_gcm_open(&master_key, &params, &ciphertext)?.ok_or_else(|| {
-        ImportError::Aegis(
+        ImportError::Other(
             "the password is right, but the Aegis vault's contents are damaged (they fail authentication)".to_owned(),
         )
     })?;
-    let db: Db = serde_json::from_slice(&plaintext).map_err(malformed)?;
-    convert(db)
+    let db: LooseDb = serde_json::from_slice(&plaintext).map_err(malformed)?;
+    Ok(convert(db))
 }
 
-fn convert(db: Db) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
-    let mut accounts = Vec::new();
-    let mut skipped = Vec::new();
-    for (i, e) in db.entries.into_iter().enumerate() {
-        let label = if e.issuer.is_empty() { e.name.clone() } else { format!("{}:{}", e.issuer, e.name) };
-        let entry_error = |reason: String| ImportError::Entry { number: i + 1, name: label.clone(), reason };
-        let kind = match e.kind.as_str() {
-            "totp" => Kind::Totp {
-                period: Period::new(e.info.period.unwrap_or(30)).map_err(|err| entry_error(err.to_string()))?,
-            },
-            "hotp" => Kind::Hotp { counter: e.info.counter.unwrap_or(0) },
-            other => {
-                skipped.push(Skipped { name: label, reason: format!("{other} codes are not supported") });
-                continue;
-            }
-        };
-        let secret = Secret::from_base32(e.info.secret.as_deref().map_or("", |s| s.as_str()))
-            .map_err(|err| entry_error(err.to_string()))?;
-        let algorithm = match e.info.algo.as_deref() {
-            None => Algorithm::Sha1,
-            Some(a) => a.parse().map_err(|err: otp::AlgorithmError| entry_error(err.to_string()))?,
-        };
-        let digits = match e.info.digits {
-            None => Digits::SIX,
-            Some(d) => u8::try_from(d)
-                .ok()
-                .and_then(|d| Digits::new(d).ok())
-                .ok_or_else(|| entry_error(format!("a code must have 6, 7 or 8 digits, not {d}")))?,
-        };
-        accounts.push(
-            Account::new(e.issuer, e.name, secret, kind, algorithm, digits, Color::default())
-                .map_err(|err| entry_error(err.to_string()))?,
-        );
-    }
-    Ok((accounts, skipped))
+/// Each entry of a file: an account, or its name and why it cannot be used.
+pub type Entries = Vec<Result<Account, (String, String)>>;
+
+#[derive(Deserialize)]
+struct LooseDb {
+    entries: Vec<serde_json::Value>,
+}
+
+fn convert(db: LooseDb) -> Entries {
+    db.entries
+        .into_iter()
+        .map(|value| {
+            let text = |k: &str| value.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+            let label = label_of(&text("issuer"), &text("name"));
+            let entry: Entry = serde_json::from_value(value).map_err(|e| (label.clone(), e.to_string()))?;
+            entry_to_account(entry).map_err(|reason| (label, reason))
+        })
+        .collect()
+}
+
+fn entry_to_account(e: Entry) -> Result<Account, String> {
+    let kind = match e.kind.as_str() {
+        "totp" => Kind::Totp { period: Period::new(e.info.period.unwrap_or(30)).map_err(|err| err.to_string())? },
+        "hotp" => Kind::Hotp { counter: e.info.counter.unwrap_or(0) },
+        other => return Err(format!("{other} codes are not supported")),
+    };
+    let secret =
+        Secret::from_base32(e.info.secret.as_deref().map_or("", |s| s.as_str())).map_err(|err| err.to_string())?;
+    let algorithm = match e.info.algo.as_deref() {
+        None => Algorithm::Sha1,
+        Some(a) => a.parse().map_err(|err: otp::AlgorithmError| err.to_string())?,
+    };
+    let digits = digits_of(e.info.digits)?;
+    Account::new(e.issuer, e.name, secret, kind, algorithm, digits, Color::default()).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]
@@ -254,31 +248,37 @@ pub(crate) mod tests {
             "db": BASE64.encode(&db_ct)})
     }
 
-    fn check(accounts: &[Account], skipped: &[Skipped]) {
+    fn check(entries: Entries) {
+        let mut accounts = Vec::new();
+        let mut skipped = Vec::new();
+        for e in entries {
+            match e {
+                Ok(a) => accounts.push(a),
+                Err(s) => skipped.push(s),
+            }
+        }
         assert_eq!(accounts.len(), 2);
         assert_eq!(accounts[0].label(), "kapu:imre");
         assert_eq!(accounts[0].algorithm, Algorithm::Sha256);
-        assert_eq!(accounts[0].digits, Digits::EIGHT);
+        assert_eq!(accounts[0].digits, otp::Digits::EIGHT);
         assert_eq!(accounts[0].kind, Kind::Totp { period: Period::new(60).unwrap() });
         assert_eq!(accounts[1].label(), "bank");
         assert_eq!(accounts[1].kind, Kind::Hotp { counter: 9 });
-        assert_eq!(skipped, [Skipped { name: "Steam:gamer".into(), reason: "steam codes are not supported".into() }]);
+        assert_eq!(skipped, [("Steam:gamer".to_owned(), "steam codes are not supported".to_owned())]);
     }
 
     #[test]
     fn plain() {
         let v = json!({"version": 1, "header": {"slots": null, "params": null}, "db": plain_db()});
         assert!(is_aegis(&v) && !is_encrypted(&v));
-        let (accounts, skipped) = parse_plain(&v).unwrap();
-        check(&accounts, &skipped);
+        check(parse_plain(&v).unwrap());
     }
 
     #[test]
     fn encrypted_with_password() {
         let v = encrypted_vault(&plain_db(), "test");
         assert!(is_aegis(&v) && is_encrypted(&v));
-        let (accounts, skipped) = parse_encrypted(&v, "test").unwrap();
-        check(&accounts, &skipped);
+        check(parse_encrypted(&v, "test").unwrap());
         assert!(matches!(parse_encrypted(&v, "nope"), Err(ImportError::WrongPassword(_))));
         let mut damaged = v.clone();
         let mut ct = BASE64.decode(v["db"].as_str().unwrap().as_bytes()).unwrap();

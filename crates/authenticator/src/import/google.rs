@@ -18,7 +18,8 @@ use otp::{Algorithm, Digits, Kind, Period, Secret};
 use percent_encoding::percent_decode_str;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{ImportError, Skipped};
+use super::aegis::Entries;
+use super::{ImportError, Note, label_of};
 use crate::account::{Account, Color};
 
 /// `MigrationPayload`: the whole export (one QR code of a batch).
@@ -117,7 +118,7 @@ pub fn is_migration_uri(text: &str) -> bool {
 
 /// The `data` parameter of the URI, decoded to protobuf bytes.
 fn payload_bytes(uri: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
-    let bad = |why: &str| ImportError::Migration(why.to_owned());
+    let bad = |why: &str| ImportError::Other(format!("Google Authenticator export: {why}"));
     let rest = uri.get(SCHEME.len()..).ok_or_else(|| bad("not an otpauth-migration:// URI"))?;
     let (_, query) = rest.split_once('?').ok_or_else(|| bad("the URI has no data"))?;
     let raw = query
@@ -141,54 +142,96 @@ fn payload_bytes(uri: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
     BASE64.decode(text.as_bytes()).map(Zeroizing::new).map_err(|_| bad("the data parameter is not valid base64"))
 }
 
-/// Reads a migration URI into accounts (and the ones that cannot be
-/// represented). All or nothing for malformed data.
-pub fn parse(uri: &str) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
+/// One QR code of a Google Authenticator export: its entries, and where
+/// it stands in its batch.
+#[derive(Debug)]
+pub struct Part {
+    /// Each account, or its name and why it cannot be used.
+    pub entries: Entries,
+    /// The export's id.
+    pub batch_id: i32,
+    /// How many QR codes the export has (at least 1).
+    pub batch_size: usize,
+    /// Which one this is (1-based).
+    pub batch_number: usize,
+}
+
+/// Reads a migration URI. Only data that is not an export at all is an
+/// error; an account that cannot be used is an `Err` entry.
+pub fn parse(uri: &str) -> Result<Part, ImportError> {
     let bytes = payload_bytes(uri.trim())?;
-    let mut payload = <MigrationPayload as prost::Message>::decode(bytes.as_slice())
-        .map_err(|e| ImportError::Migration(format!("the data is not a Google Authenticator export ({e})")))?;
-    let result = convert(&payload);
+    let mut payload = <MigrationPayload as prost::Message>::decode(bytes.as_slice()).map_err(|e| {
+        ImportError::Other(format!("Google Authenticator export: the data is not a Google Authenticator export ({e})"))
+    })?;
+    let entries = payload.otp_parameters.iter().map(convert).collect();
     for p in &mut payload.otp_parameters {
         p.secret.zeroize();
     }
-    result
+    let batch_size = usize::try_from(payload.batch_size).unwrap_or(0).max(1);
+    let batch_number = usize::try_from(payload.batch_index).unwrap_or(0).saturating_add(1);
+    Ok(Part { entries, batch_id: payload.batch_id, batch_size, batch_number })
 }
 
-fn convert(payload: &MigrationPayload) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
-    let mut accounts = Vec::new();
-    let mut skipped = Vec::new();
-    for (i, p) in payload.otp_parameters.iter().enumerate() {
-        let (issuer, account) = split_name(&p.issuer, &p.name);
-        let label = if issuer.is_empty() { account.clone() } else { format!("{issuer}:{account}") };
-        let entry_error = |reason: String| ImportError::Entry { number: i + 1, name: label.clone(), reason };
-        let algorithm = match MigrationAlgorithm::try_from(p.algorithm) {
-            Ok(MigrationAlgorithm::Unspecified | MigrationAlgorithm::Sha1) => Algorithm::Sha1,
-            Ok(MigrationAlgorithm::Sha256) => Algorithm::Sha256,
-            Ok(MigrationAlgorithm::Sha512) => Algorithm::Sha512,
-            Ok(MigrationAlgorithm::Md5) => {
-                skipped.push(Skipped { name: label, reason: "MD5 codes are not supported".to_owned() });
-                continue;
+/// The parts of batches seen in one import, to tell the user when some are
+/// missing.
+#[derive(Debug, Default)]
+pub struct Batches {
+    seen: Vec<(i32, usize, Vec<usize>)>,
+}
+
+impl Batches {
+    /// Records a part.
+    pub fn add(&mut self, part: &Part) {
+        match self.seen.iter_mut().find(|(id, size, _)| *id == part.batch_id && *size == part.batch_size) {
+            Some((_, _, numbers)) => {
+                if !numbers.contains(&part.batch_number) {
+                    numbers.push(part.batch_number);
+                }
             }
-            Err(_) => return Err(entry_error(format!("unknown algorithm number {}", p.algorithm))),
-        };
-        let digits = match DigitCount::try_from(p.digits) {
-            Ok(DigitCount::Unspecified | DigitCount::Six) => Digits::SIX,
-            Ok(DigitCount::Eight) => Digits::EIGHT,
-            Err(_) => return Err(entry_error(format!("unknown digit count number {}", p.digits))),
-        };
-        let kind = match OtpType::try_from(p.r#type) {
-            Ok(OtpType::Unspecified | OtpType::Totp) => Kind::Totp { period: Period::DEFAULT },
-            Ok(OtpType::Hotp) => Kind::Hotp {
-                counter: u64::try_from(p.counter).map_err(|_| entry_error("negative HOTP counter".to_owned()))?,
-            },
-            Err(_) => return Err(entry_error(format!("unknown OTP type number {}", p.r#type))),
-        };
-        let secret = Secret::from_slice(&p.secret).map_err(|e| entry_error(e.to_string()))?;
-        let account = Account::new(issuer, account, secret, kind, algorithm, digits, Color::default())
-            .map_err(|e| entry_error(e.to_string()))?;
-        accounts.push(account);
+            None => self.seen.push((part.batch_id, part.batch_size, vec![part.batch_number])),
+        }
     }
-    Ok((accounts, skipped))
+
+    /// A note for each batch of which only some parts were seen.
+    #[must_use]
+    pub fn notes(&self) -> Vec<Note> {
+        self.seen
+            .iter()
+            .filter(|(_, size, numbers)| numbers.len() < *size)
+            .map(|(id, size, numbers)| {
+                let mut present = numbers.clone();
+                present.sort_unstable();
+                Note::PartialGoogleBatch { batch_id: *id, size: *size, present }
+            })
+            .collect()
+    }
+}
+
+fn convert(p: &OtpParameters) -> Result<Account, (String, String)> {
+    let (issuer, account) = split_name(&p.issuer, &p.name);
+    let label = label_of(&issuer, &account);
+    let fail = |reason: String| (label.clone(), reason);
+    let algorithm = match MigrationAlgorithm::try_from(p.algorithm) {
+        Ok(MigrationAlgorithm::Unspecified | MigrationAlgorithm::Sha1) => Algorithm::Sha1,
+        Ok(MigrationAlgorithm::Sha256) => Algorithm::Sha256,
+        Ok(MigrationAlgorithm::Sha512) => Algorithm::Sha512,
+        Ok(MigrationAlgorithm::Md5) => return Err(fail("MD5 codes are not supported".to_owned())),
+        Err(_) => return Err(fail(format!("unknown algorithm number {}", p.algorithm))),
+    };
+    let digits = match DigitCount::try_from(p.digits) {
+        Ok(DigitCount::Unspecified | DigitCount::Six) => Digits::SIX,
+        Ok(DigitCount::Eight) => Digits::EIGHT,
+        Err(_) => return Err(fail(format!("unknown digit count number {}", p.digits))),
+    };
+    let kind = match OtpType::try_from(p.r#type) {
+        Ok(OtpType::Unspecified | OtpType::Totp) => Kind::Totp { period: Period::DEFAULT },
+        Ok(OtpType::Hotp) => {
+            Kind::Hotp { counter: u64::try_from(p.counter).map_err(|_| fail("negative HOTP counter".to_owned()))? }
+        }
+        Err(_) => return Err(fail(format!("unknown OTP type number {}", p.r#type))),
+    };
+    let secret = Secret::from_slice(&p.secret).map_err(|e| fail(e.to_string()))?;
+    Account::new(issuer, account, secret, kind, algorithm, digits, Color::default()).map_err(|e| fail(e.to_string()))
 }
 
 /// Issuer and account from the two fields (see the module documentation).
@@ -251,7 +294,9 @@ mod tests {
         };
         let uri = to_uri(&payload);
         assert!(uri.starts_with("otpauth-migration://offline?data="));
-        let (accounts, skipped) = parse(&uri).unwrap();
+        let part = parse(&uri).unwrap();
+        assert_eq!((part.batch_id, part.batch_size, part.batch_number), (42, 1, 1));
+        let (accounts, skipped) = split(part.entries);
         assert_eq!(accounts.len(), 3);
         assert_eq!((accounts[0].issuer.as_str(), accounts[0].account.as_str()), ("kapu", "imre"));
         assert_eq!(accounts[0].secret.expose_bytes(), b"0123456789");
@@ -262,7 +307,7 @@ mod tests {
         assert_eq!(accounts[2].label(), "bare");
         assert_eq!(accounts[2].kind, Kind::Totp { period: Period::DEFAULT });
         assert_eq!(accounts[2].digits, Digits::SIX);
-        assert_eq!(skipped, [Skipped { name: "x:old".into(), reason: "MD5 codes are not supported".into() }]);
+        assert_eq!(skipped, [("x:old".to_owned(), "MD5 codes are not supported".to_owned())]);
     }
 
     #[test]
@@ -274,7 +319,7 @@ mod tests {
         let b64 = BASE64.encode(&prost::Message::encode_to_vec(&payload));
         assert!(b64.contains('+') || b64.contains('/') || b64.contains('='));
         let mangled = b64.replace('+', " ").trim_end_matches('=').to_owned();
-        let (accounts, _) = parse(&format!("OTPAUTH-MIGRATION://offline?data={mangled}")).unwrap();
+        let (accounts, _) = split(parse(&format!("OTPAUTH-MIGRATION://offline?data={mangled}")).unwrap().entries);
         assert_eq!(accounts[0].secret.expose_bytes(), [0xfb, 0xff, 0xfe, 0x01, 0x02]);
     }
 
@@ -292,7 +337,39 @@ mod tests {
             assert!(e.contains(expect), "{uri}: {e}");
         }
         let empty_key = MigrationPayload { otp_parameters: vec![params("a", "b", b"")], ..Default::default() };
-        let e = parse(&to_uri(&empty_key)).unwrap_err().to_string();
-        assert_eq!(e, "account 1 (b:a): the secret key is empty");
+        let (_, skipped) = split(parse(&to_uri(&empty_key)).unwrap().entries);
+        assert_eq!(skipped, [("b:a".to_owned(), "the secret key is empty".to_owned())]);
+    }
+
+    #[test]
+    fn one_key_in_several_entries_stays_several_and_partial_batches_are_named() {
+        let payload = |index: i32| MigrationPayload {
+            otp_parameters: (0..6).map(|i| params(&format!("user{i}"), "Same", b"0123456789")).collect(),
+            version: 1,
+            batch_size: 2,
+            batch_index: index,
+            batch_id: 7,
+        };
+        let first = parse(&to_uri(&payload(0))).unwrap();
+        assert_eq!(split(first.entries).0.len(), 6);
+        let mut batches = Batches::default();
+        batches.add(&parse(&to_uri(&payload(0))).unwrap());
+        let notes = batches.notes();
+        assert_eq!(notes, [Note::PartialGoogleBatch { batch_id: 7, size: 2, present: vec![1] }]);
+        assert!(notes[0].to_string().starts_with("this is part 1 of 2 of a Google Authenticator export"));
+        batches.add(&parse(&to_uri(&payload(1))).unwrap());
+        assert!(batches.notes().is_empty());
+    }
+
+    fn split(entries: Entries) -> (Vec<Account>, Vec<(String, String)>) {
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        for e in entries {
+            match e {
+                Ok(a) => ok.push(a),
+                Err(b) => bad.push(b),
+            }
+        }
+        (ok, bad)
     }
 }

@@ -1,32 +1,97 @@
 //! Reading accounts from whatever a user has: our backups (plain or
-//! encrypted), Aegis vaults (plain or encrypted), Google Authenticator's
-//! export QR (as its `otpauth-migration://` text or as an image), a list of
-//! `otpauth://` URIs, or a PNG/JPEG of any of those QR codes.
+//! encrypted), Aegis vaults (plain or encrypted), 2FAS and andOTP exports
+//! (plain), Google Authenticator's export QR (as its `otpauth-migration://`
+//! text or as an image), a list of `otpauth://` URIs (as Aegis, Ente and
+//! others export them), or an image of any of those QR codes.
 //!
-//! The format is recognised from the contents, not the file name. Reading is
-//! all or nothing: a malformed file or account is an error and nothing is
-//! returned, so the caller never imports half a file. Accounts that are
-//! well-formed but of a kind we cannot compute (Steam, Yandex, MD5...) are
-//! returned as [`Skipped`] with the reason, so the user is told.
+//! The format is recognised from the contents, not the file name. A file
+//! that is not one of these, cannot be decrypted, or is malformed as a whole
+//! is an error and nothing is returned. Inside a readable file each entry
+//! stands alone: one that cannot be used (a Steam or MD5 account, 5 digits,
+//! a bad key, a name with control characters) is returned as a [`Skipped`]
+//! with the reason, and the rest are imported.
+//!
+//! Names are returned as the file has them; whoever prints them passes them
+//! through [`crate::escape::terminal_safe`] (the [`Display`] of [`Skipped`]
+//! and [`Note`] do).
+//!
+//! [`Display`]: std::fmt::Display
 
 pub mod aegis;
+pub mod andotp;
 pub mod google;
+pub mod twofas;
+
+use std::fmt;
 
 use otp::{OtpAuthUri, UriError};
+use percent_encoding::percent_decode_str;
 use zeroize::Zeroizing;
 
 use crate::account::{Account, Color};
 use crate::backup::{self, BackupError};
 use crate::envelope::{self, OpenError};
+use crate::escape::Safe;
 use crate::qr::{self, QrError};
 
-/// An account of the file that was left out, and why.
+/// An entry of the file that was left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skipped {
-    /// Its issuer:account.
+    /// Where it is: "entry 3", "line 4", "QR code 1".
+    pub place: String,
+    /// Its issuer:account as the file has it (may be empty).
     pub name: String,
-    /// Why.
+    /// Why (English; from the parsers).
     pub reason: String,
+}
+
+impl Skipped {
+    pub(crate) fn new(place: impl Into<String>, name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { place: place.into(), name: name.into(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for Skipped {
+    /// `entry 3 "Steam:gamer": steam codes are not supported`, escaped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name.is_empty() {
+            write!(f, "{}: {}", self.place, Safe(&self.reason))
+        } else {
+            write!(f, "{} \"{}\": {}", self.place, Safe(&self.name), Safe(&self.reason))
+        }
+    }
+}
+
+/// Something about the file as a whole the user must know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// Only some QR codes of a Google Authenticator export were read.
+    PartialGoogleBatch {
+        /// The export's `batch_id`.
+        batch_id: i32,
+        /// How many QR codes it has.
+        size: usize,
+        /// The 1-based numbers of the codes read.
+        present: Vec<usize>,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PartialGoogleBatch { size, present, .. } => {
+                let read = present.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                let missing: Vec<String> =
+                    (1..=*size).filter(|n| !present.contains(n)).map(|n| n.to_string()).collect();
+                write!(
+                    f,
+                    "this is part {read} of {size} of a Google Authenticator export: the accounts of part {} \
+                     are not in it; import those QR codes too",
+                    missing.join(", ")
+                )
+            }
+        }
+    }
 }
 
 /// The accounts read from a file.
@@ -36,8 +101,26 @@ pub struct Imported {
     pub source: &'static str,
     /// The accounts, in file order.
     pub accounts: Vec<Account>,
-    /// Accounts left out.
+    /// Entries left out.
     pub skipped: Vec<Skipped>,
+    /// Things about the whole file.
+    pub notes: Vec<Note>,
+}
+
+impl Imported {
+    fn new(source: &'static str) -> Self {
+        Self { source, accounts: Vec::new(), skipped: Vec::new(), notes: Vec::new() }
+    }
+
+    /// Takes each entry: an account, or a skip at `place(i)` (1-based).
+    fn take(&mut self, entries: Vec<Result<Account, (String, String)>>, place: impl Fn(usize) -> String) {
+        for (i, entry) in entries.into_iter().enumerate() {
+            match entry {
+                Ok(account) => self.accounts.push(account),
+                Err((name, reason)) => self.skipped.push(Skipped::new(place(i + 1), name, reason)),
+            }
+        }
+    }
 }
 
 /// Why a file could not be imported.
@@ -46,8 +129,8 @@ pub enum ImportError {
     /// None of the formats.
     #[error(
         "not a format kapu can import: expected a kapu backup (plain or encrypted), an Aegis vault \
-         (plain or encrypted), otpauth:// or otpauth-migration:// URIs (one per line), \
-         or a PNG/JPEG image of a QR code"
+         (plain or encrypted), a 2FAS or andOTP export (plain), otpauth:// or otpauth-migration:// URIs \
+         (one per line), or an image (PNG, JPEG, GIF, WebP, BMP) of a QR code"
     )]
     Unrecognized,
     /// Starts like JSON but is not.
@@ -65,33 +148,9 @@ pub enum ImportError {
     /// The password for an encrypted file is wrong.
     #[error("wrong password for {0}")]
     WrongPassword(&'static str),
-    /// Aegis-specific trouble.
+    /// Trouble with a file of another app as a whole (already escaped).
     #[error("{0}")]
-    Aegis(String),
-    /// Google export trouble.
-    #[error("Google Authenticator export: {0}")]
-    Migration(String),
-    /// One account of the file is malformed.
-    #[error("account {number} ({name}): {reason}")]
-    Entry {
-        /// 1-based position.
-        number: usize,
-        /// Its issuer:account.
-        name: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A line of a URI list, or a QR code, holds a malformed otpauth URI.
-    #[error("{place}: {error}")]
-    Uri {
-        /// "line 3", "QR code 1".
-        place: String,
-        /// Why.
-        error: UriError,
-    },
-    /// A line (or QR code) holds something other than an otpauth URI.
-    #[error("{0} is not an otpauth:// or otpauth-migration:// URI")]
-    NotOtpauth(String),
+    Other(String),
     /// The image could not be read.
     #[error(transparent)]
     Qr(#[from] QrError),
@@ -108,17 +167,17 @@ pub type AskPassword<'a> = dyn FnMut(&'static str) -> Result<Zeroizing<String>, 
 pub fn import(bytes: &[u8], ask_password: &mut AskPassword<'_>) -> Result<Imported, ImportError> {
     if qr::is_image(bytes) {
         let texts = qr::decode(bytes)?;
-        let mut imported = Imported { source: "QR image", accounts: Vec::new(), skipped: Vec::new() };
+        let mut imported = Imported::new("QR image");
+        let mut batches = google::Batches::default();
         for (i, text) in texts.iter().enumerate() {
-            let (accounts, skipped) = from_text(text, || format!("QR code {}", i + 1))?;
-            imported.accounts.extend(accounts);
-            imported.skipped.extend(skipped);
+            from_text(text, &format!("QR code {}", i + 1), &mut imported, &mut batches);
         }
+        imported.notes.extend(batches.notes());
         return Ok(imported);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| ImportError::Unrecognized)?;
     let text = text.trim_start_matches('\u{feff}').trim_start();
-    if text.starts_with('{') {
+    if text.starts_with('{') || text.starts_with('[') {
         return from_json(text, ask_password);
     }
     from_uri_lines(text)
@@ -127,6 +186,7 @@ pub fn import(bytes: &[u8], ask_password: &mut AskPassword<'_>) -> Result<Import
 fn from_json(text: &str, ask_password: &mut AskPassword<'_>) -> Result<Imported, ImportError> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ImportError::Json { truncated: e.is_eof() })?;
+    let entry = |n: usize| format!("entry {n}");
     if envelope::is_envelope(&value) {
         const WHAT: &str = "the encrypted kapu backup";
         let password = ask_password(WHAT).map_err(ImportError::Password)?;
@@ -134,45 +194,84 @@ fn from_json(text: &str, ask_password: &mut AskPassword<'_>) -> Result<Imported,
             OpenError::WrongPassphrase => ImportError::WrongPassword(WHAT),
             other => ImportError::Encrypted(other),
         })?;
-        let accounts = backup::from_json(&plaintext)?;
-        return Ok(Imported { source: "encrypted kapu backup", accounts, skipped: Vec::new() });
+        let inner: serde_json::Value = serde_json::from_slice(&plaintext)
+            .map_err(|_| ImportError::Backup(BackupError::Json { truncated: false }))?;
+        let mut imported = Imported::new("encrypted kapu backup");
+        imported.take(backup::entries(inner)?, entry);
+        return Ok(imported);
     }
     if backup::is_plain(&value) {
-        return Ok(Imported { source: "kapu backup", accounts: backup::from_value(value)?, skipped: Vec::new() });
+        let mut imported = Imported::new("kapu backup");
+        imported.take(backup::entries(value)?, entry);
+        return Ok(imported);
     }
     if aegis::is_aegis(&value) {
-        let (source, (accounts, skipped)) = if aegis::is_encrypted(&value) {
+        let (source, entries) = if aegis::is_encrypted(&value) {
             let password = ask_password("the Aegis vault").map_err(ImportError::Password)?;
             ("Aegis encrypted vault", aegis::parse_encrypted(&value, &password)?)
         } else {
             ("Aegis vault", aegis::parse_plain(&value)?)
         };
-        return Ok(Imported { source, accounts, skipped });
+        let mut imported = Imported::new(source);
+        imported.take(entries, entry);
+        return Ok(imported);
+    }
+    if twofas::is_twofas(&value) {
+        let mut imported = Imported::new("2FAS export");
+        imported.take(twofas::parse(&value)?, entry);
+        return Ok(imported);
+    }
+    if andotp::is_andotp(&value) {
+        let mut imported = Imported::new("andOTP export");
+        imported.take(andotp::parse(&value)?, entry);
+        return Ok(imported);
     }
     Err(ImportError::Unrecognized)
 }
 
+/// The label of an `otpauth://` URI that could not be parsed, for naming it
+/// in a message: best effort, never an error.
+fn uri_label(text: &str) -> String {
+    let rest = text.split_once("://").map_or("", |(_, r)| r);
+    let path = rest.split(['?', '#']).next().unwrap_or("");
+    let label = path.split_once('/').map_or("", |(_, l)| l);
+    percent_decode_str(label).decode_utf8_lossy().chars().take(100).collect()
+}
+
 /// One `otpauth://` or `otpauth-migration://` text found at `place` ("line
-/// 3", "QR code 1").
-fn from_text(text: &str, place: impl Fn() -> String) -> Result<(Vec<Account>, Vec<Skipped>), ImportError> {
+/// 3", "QR code 1"): its accounts, or a skip saying why not.
+fn from_text(text: &str, place: &str, imported: &mut Imported, batches: &mut google::Batches) {
     if google::is_migration_uri(text) {
-        return google::parse(text);
+        match google::parse(text) {
+            Ok(part) => {
+                batches.add(&part);
+                imported.take(part.entries, |n| format!("{place}, account {n}"));
+            }
+            Err(e) => imported.skipped.push(Skipped::new(place, "", e.to_string())),
+        }
+        return;
     }
-    let uri = OtpAuthUri::parse(text).map_err(|error| match error {
-        UriError::NotOtpauth => ImportError::NotOtpauth(place()),
-        error => ImportError::Uri { place: place(), error },
-    })?;
+    let uri = match OtpAuthUri::parse(text) {
+        Ok(uri) => uri,
+        Err(UriError::NotOtpauth) => {
+            imported.skipped.push(Skipped::new(place, "", "not an otpauth:// or otpauth-migration:// URI"));
+            return;
+        }
+        Err(e) => {
+            imported.skipped.push(Skipped::new(place, uri_label(text), e.to_string()));
+            return;
+        }
+    };
     let name = uri.issuer.clone().map_or_else(|| uri.account.clone(), |i| format!("{i}:{}", uri.account));
-    let account = Account::from_uri(uri, Color::default()).map_err(|e| ImportError::Entry {
-        number: 1,
-        name,
-        reason: e.to_string(),
-    })?;
-    Ok((vec![account], Vec::new()))
+    match Account::from_uri(uri, Color::default()) {
+        Ok(account) => imported.accounts.push(account),
+        Err(e) => imported.skipped.push(Skipped::new(place, name, e.to_string())),
+    }
 }
 
 fn from_uri_lines(text: &str) -> Result<Imported, ImportError> {
-    let mut imported = Imported { source: "list of otpauth URIs", accounts: Vec::new(), skipped: Vec::new() };
+    let mut imported = Imported::new("list of otpauth URIs");
+    let mut batches = google::Batches::default();
     let mut any = false;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -185,14 +284,30 @@ fn from_uri_lines(text: &str) -> Result<Imported, ImportError> {
             return Err(ImportError::Unrecognized);
         }
         any = true;
-        let (accounts, skipped) = from_text(line, || format!("line {}", i + 1))?;
-        imported.accounts.extend(accounts);
-        imported.skipped.extend(skipped);
+        from_text(line, &format!("line {}", i + 1), &mut imported, &mut batches);
     }
     if !any {
         return Err(ImportError::Unrecognized);
     }
+    imported.notes.extend(batches.notes());
     Ok(imported)
+}
+
+/// The digits of an entry of another app's file, which says them as a
+/// number.
+pub(crate) fn digits_of(value: Option<u64>) -> Result<otp::Digits, String> {
+    match value {
+        None => Ok(otp::Digits::SIX),
+        Some(d) => u8::try_from(d)
+            .ok()
+            .and_then(|d| otp::Digits::new(d).ok())
+            .ok_or_else(|| format!("{d}-digit codes are not supported (6, 7 or 8)")),
+    }
+}
+
+/// "issuer:account", or whichever is not empty.
+pub(crate) fn label_of(issuer: &str, account: &str) -> String {
+    if issuer.is_empty() { account.to_owned() } else { format!("{issuer}:{account}") }
 }
 
 #[cfg(test)]
@@ -236,23 +351,47 @@ mod tests {
     }
 
     #[test]
-    fn uri_lists() {
+    fn uri_lists_skip_what_they_cannot_use() {
         let text = "\u{feff}# my accounts\n\
             otpauth://totp/ACME+Co:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME+Co&digits=8\n\
-            \n  otpauth://hotp/Bank:bob?secret=GEZDGNBVGY3TQOJQ&counter=4  \r\n";
+            otpauth://steam/Steam:gamer?secret=MFRGGZDFMZTWQ2LK&issuer=Steam\n\
+            \n  otpauth://hotp/Bank:bob?secret=GEZDGNBVGY3TQOJQ&counter=4  \r\n\
+            otpauth://totp/b?secret=JBSW1\n\
+            https://example.com\n";
         let got = import(text.as_bytes(), &mut no_password).unwrap();
         assert_eq!(got.accounts.len(), 2);
         assert_eq!(got.accounts[0].issuer, "ACME Co", "+ in the issuer parameter is a space");
         assert_eq!(got.accounts[1].kind, otp::Kind::Hotp { counter: 4 });
-
-        let bad = "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP\notpauth://totp/b?secret=JBSW1\n";
-        let e = import(bad.as_bytes(), &mut no_password).unwrap_err().to_string();
-        assert!(e.starts_with("line 2: the secret key in the URI is not valid base32"), "{e}");
-        let mixed = "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP\nhttps://example.com\n";
+        let skipped: Vec<String> = got.skipped.iter().map(ToString::to_string).collect();
         assert_eq!(
-            import(mixed.as_bytes(), &mut no_password).unwrap_err().to_string(),
-            "line 2 is not an otpauth:// or otpauth-migration:// URI"
+            skipped,
+            [
+                "line 3 \"Steam:gamer\": unknown OTP type \"steam\": expected totp or hotp",
+                "line 6 \"b\": the secret key in the URI is not valid base32: invalid character '1' at position 5: \
+                 base32 uses only the letters A–Z and digits 2–7 (the digit 1 is not used: did you mean the letter I or L?)",
+                "line 7: not an otpauth:// or otpauth-migration:// URI",
+            ]
         );
+    }
+
+    #[test]
+    fn a_bad_entry_of_our_backup_is_skipped_and_its_name_escaped() {
+        let json = br#"{"format": "kapu-authenticator", "version": 1, "accounts": [
+            {"issuer": "ok", "account": "a", "secret": "JBSWY3DPEHPK3PXP"},
+            {"issuer": "evil\u001b]52;c;cm0gLXJmIH4=\u0007", "account": "b", "secret": "GEZDGNBVGY3TQOJQ"},
+            {"issuer": "x", "account": "y", "secret": "JBSWY3DPEHPK3PXP", "digits": 10}
+        ]}"#;
+        let got = import(json, &mut no_password).unwrap();
+        assert_eq!(got.accounts.len(), 1);
+        let lines: Vec<String> = got.skipped.iter().map(ToString::to_string).collect();
+        assert!(
+            lines[0].starts_with("entry 2 \"evil\\u{1b}]52;c;cm0gLXJmIH4=\\u{7}:b\": the issuer contains"),
+            "{lines:?}"
+        );
+        assert!(lines[1].contains("6, 7 or 8 digits, not 10"), "{lines:?}");
+        for line in &lines {
+            assert!(!line.chars().any(crate::escape::is_unsafe), "{line:?}");
+        }
     }
 
     #[test]

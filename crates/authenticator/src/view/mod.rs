@@ -1,6 +1,8 @@
 //! What the user sees: plain-text lists for `list` and `code`, the live
-//! full-screen view of `watch`, and copying to the clipboard.
+//! full-screen view of `watch`, copying to the clipboard, and every text in
+//! Hungarian and English ([`lang`]).
 
 pub mod clipboard;
+pub mod lang;
 pub mod text;
 pub mod watch;

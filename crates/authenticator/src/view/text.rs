@@ -11,6 +11,8 @@ use otp::Kind;
 use unicode_width::UnicodeWidthStr;
 
 use crate::account::{Account, Color, CurrentCode, WARN_SECONDS};
+use crate::escape::terminal_safe;
+use crate::view::lang::Lang;
 
 /// Names wider than this (in terminal cells) are cut with "…" in tables.
 const MAX_NAME_WIDTH: usize = 40;
@@ -33,9 +35,11 @@ const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
 const YELLOW: &str = "\x1b[33m";
 
-/// `text` cut to `max` terminal cells, ending in "…" when cut.
+/// `text` made terminal-safe and cut to `max` terminal cells, ending in "…"
+/// when cut.
 #[must_use]
 pub fn fit(text: &str, max: usize) -> String {
+    let text = &*terminal_safe(text);
     if text.width() <= max {
         return text.to_owned();
     }
@@ -60,21 +64,16 @@ fn pad(text: &str, width: usize) -> String {
 
 /// The warning shown when a code is about to expire.
 #[must_use]
-pub fn warning(current: &CurrentCode) -> Option<String> {
-    current.next_code.as_ref().map(|next| {
-        format!(
-            "only {} s left (fewer than {WARN_SECONDS}): the code may expire while you type it; wait for the next one: {next}",
-            current.seconds_left
-        )
-    })
+pub fn warning(current: &CurrentCode, lang: Lang) -> Option<String> {
+    current.next_code.as_ref().map(|next| lang.expiring(current.seconds_left, WARN_SECONDS, next))
 }
 
 /// The table of `kapu otp list`: number, name, code and seconds left (TOTP),
 /// or a hint for HOTP accounts, whose codes are only made on request.
 #[must_use]
-pub fn list(accounts: &[Account], now: u64, ansi: bool) -> String {
+pub fn list(accounts: &[Account], now: u64, ansi: bool, lang: Lang) -> String {
     if accounts.is_empty() {
-        return "The vault has no accounts yet: add one with `kapu otp add`.\n".to_owned();
+        return format!("{}\n", lang.empty_vault());
     }
     let names: Vec<String> = accounts.iter().map(|a| fit(&a.label(), MAX_NAME_WIDTH)).collect();
     let name_width = names.iter().map(|n| n.width()).max().unwrap_or(0);
@@ -89,13 +88,13 @@ pub fn list(accounts: &[Account], now: u64, ansi: bool) -> String {
         match (account.code_at(now), account.kind) {
             (Some(current), _) => {
                 let (style, warn_style) = if ansi { (BOLD, YELLOW) } else { ("", "") };
-                let _ = writeln!(out, "{style}{}{reset}  {:>2} s left", current.code, current.seconds_left);
-                if let Some(w) = warning(&current) {
+                let _ = writeln!(out, "{style}{}{reset}  {}", current.code, lang.seconds_left(current.seconds_left));
+                if let Some(w) = warning(&current, lang) {
                     let _ = writeln!(out, "{:width$}  {warn_style}! {w}{reset}", "", width = number_width);
                 }
             }
             (None, Kind::Hotp { .. }) => {
-                let _ = writeln!(out, "HOTP: `kapu otp code #{}` shows the next code", i + 1);
+                let _ = writeln!(out, "{}", lang.hotp_hint(i + 1));
             }
             (None, Kind::Totp { .. }) => {
                 let _ = writeln!(out);
@@ -108,16 +107,15 @@ pub fn list(accounts: &[Account], now: u64, ansi: bool) -> String {
 /// `kapu otp code NAME` for a TOTP account: the code, the seconds left and,
 /// when it is about to expire, the warning with the next code.
 #[must_use]
-pub fn code(account: &Account, current: &CurrentCode, ansi: bool) -> String {
+pub fn code(account: &Account, current: &CurrentCode, ansi: bool, lang: Lang) -> String {
     let (bold, yellow, reset) = if ansi { (BOLD, YELLOW, RESET) } else { ("", "", "") };
     let mut out = format!(
-        "{}  {bold}{}{reset}  ({} s left of {})\n",
-        account.label(),
+        "{}  {bold}{}{reset}  {}\n",
+        terminal_safe(&account.label()),
         current.code,
-        current.seconds_left,
-        current.period
+        lang.left_of(current.seconds_left, current.period)
     );
-    if let Some(w) = warning(current) {
+    if let Some(w) = warning(current, lang) {
         let _ = writeln!(out, "{yellow}! {w}{reset}");
     }
     out
@@ -134,16 +132,18 @@ mod tests {
         let mut hotp = totp("bank", "x", "JBSWY3DPEHPK3PXP");
         hotp.kind = Kind::Hotp { counter: 0 };
         let accounts = vec![totp("rfc", "6238", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), hotp];
-        let at_59 = list(&accounts, 59, false);
+        let at_59 = list(&accounts, 59, false, Lang::En);
         assert_eq!(
             at_59,
             "#1  rfc:6238  287082   1 s left\n    ! only 1 s left (fewer than 7): the code may expire while you type it; wait for the next one: 359152\n\
              #2  bank:x    HOTP: `kapu otp code #2` shows the next code\n"
         );
-        let at_60 = list(&accounts, 60, false);
+        let at_60 = list(&accounts, 60, false, Lang::En);
         assert!(at_60.starts_with("#1  rfc:6238  359152  30 s left\n#2"), "{at_60}");
-        assert!(list(&accounts, 60, true).contains("\x1b[94m●\x1b[0m"));
-        assert!(list(&[], 0, false).contains("kapu otp add"));
+        assert!(list(&accounts, 60, true, Lang::En).contains("\x1b[94m●\x1b[0m"));
+        assert!(list(&[], 0, false, Lang::En).contains("kapu otp add"));
+        let hu = list(&accounts, 59, false, Lang::Hu);
+        assert!(hu.starts_with("#1  rfc:6238  287082  még  1 mp\n    ! már csak 1 mp"), "{hu}");
     }
 
     #[test]
@@ -156,9 +156,9 @@ mod tests {
     #[test]
     fn single_code() {
         let a = totp("rfc", "6238", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
-        let text = code(&a, &a.code_at(59).unwrap(), false);
+        let text = code(&a, &a.code_at(59).unwrap(), false, Lang::En);
         assert!(text.starts_with("rfc:6238  287082  (1 s left of 30)\n! only 1 s left"), "{text}");
         assert!(text.contains("359152"));
-        assert_eq!(code(&a, &a.code_at(60).unwrap(), false), "rfc:6238  359152  (30 s left of 30)\n");
+        assert_eq!(code(&a, &a.code_at(60).unwrap(), false, Lang::En), "rfc:6238  359152  (30 s left of 30)\n");
     }
 }

@@ -28,8 +28,9 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use crate::account::{Account, Color, WARN_SECONDS};
-use crate::vault::Vault;
+use crate::vault::{Vault, VaultError};
 use crate::view::clipboard;
+use crate::view::lang::Lang;
 use crate::view::text::fit;
 
 /// What the loop must do after a key.
@@ -44,8 +45,11 @@ pub enum Action {
 }
 
 /// The view's state: search, selection, and the last message.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WatchState {
+    lang: Lang,
+    /// The clock in the title bar shows this zone's time.
+    zone: jiff::tz::TimeZone,
     filter: String,
     searching: bool,
     selected: usize,
@@ -84,11 +88,37 @@ pub fn bar(seconds_left: u64, period: u64, width: usize) -> String {
     s
 }
 
+impl Default for WatchState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl WatchState {
-    /// A fresh view: no filter, first account selected.
+    /// A fresh view: no filter, first account selected, UTC, English.
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self::with(Lang::En, jiff::tz::TimeZone::UTC)
+    }
+
+    /// The language and the time zone of the clock (the system's zone for
+    /// the real view).
+    #[must_use]
+    pub fn with(lang: Lang, zone: jiff::tz::TimeZone) -> Self {
+        Self { lang, zone, filter: String::new(), searching: false, selected: 0, status: None, hotp_shown: None }
+    }
+
+    /// "14:03:07 CET": `now` in the view's zone.
+    #[must_use]
+    pub fn clock(&self, now: u64) -> String {
+        let time = i64::try_from(now)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .map(|t| t.to_zoned(self.zone.clone()));
+        match time {
+            Some(z) => format!("{} ", z.strftime("%H:%M:%S %Z")),
+            None => String::new(),
+        }
     }
 
     /// The indices of the accounts the filter lets through, in vault order.
@@ -174,8 +204,8 @@ impl WatchState {
     pub fn render(&self, frame: &mut Frame<'_>, accounts: &[Account], now: u64) {
         let [top, body, bottom] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(frame.area());
-        let clock = format!("UTC {:02}:{:02}:{:02} ", now / 3600 % 24, now / 60 % 60, now % 60);
-        let title = format!(" kapu authenticator · {} accounts", accounts.len());
+        let clock = self.clock(now);
+        let title = self.lang.watch_title(accounts.len());
         let gap = usize::from(top.width).saturating_sub(title.width() + clock.width());
         frame.render_widget(
             Paragraph::new(Line::from(vec![
@@ -192,19 +222,14 @@ impl WatchState {
         let footer = if self.searching {
             Line::from(vec![
                 Span::styled("/", Style::new().add_modifier(Modifier::BOLD)),
-                Span::raw(self.filter.clone()),
+                Span::raw(crate::escape::terminal_safe(&self.filter).into_owned()),
                 Span::styled("▏", Style::new().add_modifier(Modifier::SLOW_BLINK)),
-                Span::styled("   Enter: keep · Esc: clear", Style::new().fg(Tui::DarkGray)),
+                Span::styled(self.lang.watch_search_keys(), Style::new().fg(Tui::DarkGray)),
             ])
         } else if let Some(status) = &self.status {
             Line::from(Span::styled(format!(" {status}"), Style::new().fg(Tui::Green)))
         } else {
-            let filter =
-                if self.filter.is_empty() { String::new() } else { format!("filter “{}” · ", self.filter) };
-            Line::from(Span::styled(
-                format!(" {filter}/ search · ↑↓ select · Enter copy · q quit"),
-                Style::new().fg(Tui::DarkGray),
-            ))
+            Line::from(Span::styled(self.lang.watch_keys(&self.filter), Style::new().fg(Tui::DarkGray)))
         };
         frame.render_widget(Paragraph::new(footer), bottom);
     }
@@ -212,11 +237,7 @@ impl WatchState {
     fn body_lines(&self, accounts: &[Account], now: u64, area: Rect) -> (Vec<Line<'static>>, usize) {
         let visible = self.visible(accounts);
         if visible.is_empty() {
-            let text = if accounts.is_empty() {
-                " No accounts yet: add one with `kapu otp add`.".to_owned()
-            } else {
-                format!(" No account matches “{}”.", self.filter)
-            };
+            let text = self.lang.watch_none(if accounts.is_empty() { "" } else { &self.filter });
             return (vec![Line::raw(""), Line::raw(text)], 0);
         }
         let width = usize::from(area.width);
@@ -257,11 +278,7 @@ impl WatchState {
                     spans.push(Span::styled(bar(current.seconds_left, current.period, bar_width), bar_style));
                     spans.push(Span::styled(format!(" {:>2} s", current.seconds_left), base));
                     if let Some(next) = &current.next_code {
-                        warning = Some(format!(
-                            "   ! only {} s left: wait for the next code {}",
-                            current.seconds_left,
-                            grouped(next)
-                        ));
+                        warning = Some(self.lang.expiring_short(current.seconds_left, &grouped(next)));
                     }
                 }
                 (None, Kind::Hotp { counter }) => {
@@ -270,7 +287,7 @@ impl WatchState {
                         format!("{:<9}", shown.unwrap_or_else(|| "--- ---".to_owned())),
                         base.add_modifier(Modifier::BOLD),
                     ));
-                    spans.push(Span::styled(format!("  HOTP #{counter}: Enter makes the next code"), base));
+                    spans.push(Span::styled(self.lang.watch_hotp(counter), base));
                 }
                 (None, Kind::Totp { .. }) => {}
             }
@@ -295,7 +312,7 @@ impl Drop for TerminalGuard {
 
 /// Runs the live view on the terminal until the user quits. `now` gives the
 /// time (Unix seconds); HOTP codes advance the counter and save the vault.
-pub fn run(vault: &mut Vault, now: &dyn Fn() -> u64) -> io::Result<()> {
+pub fn run(vault: &mut Vault, now: &dyn Fn() -> u64, lang: Lang) -> io::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     #[cfg(unix)]
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
@@ -304,7 +321,7 @@ pub fn run(vault: &mut Vault, now: &dyn Fn() -> u64) -> io::Result<()> {
     // try_init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::try_init()?;
     let _guard = TerminalGuard;
-    let mut state = WatchState::new();
+    let mut state = WatchState::with(lang, jiff::tz::TimeZone::system());
     while !stop.load(Ordering::Relaxed) {
         terminal.draw(|frame| state.render(frame, &vault.accounts, now()))?;
         if !event::poll(Duration::from_millis(250))? {
@@ -321,30 +338,49 @@ pub fn run(vault: &mut Vault, now: &dyn Fn() -> u64) -> io::Result<()> {
 }
 
 fn copy(state: &mut WatchState, vault: &mut Vault, i: usize, now: u64) -> io::Result<()> {
-    let Some(account) = vault.accounts.get_mut(i) else { return Ok(()) };
+    let lang = state.lang;
+    let Some(account) = vault.accounts.get(i) else { return Ok(()) };
     let label = account.label();
     let code = match account.code_at(now) {
         Some(current) => current.code,
-        None => {
-            let Some(code) = account.next_hotp_code() else {
-                state.set_status("this HOTP counter cannot go further");
-                return Ok(());
-            };
-            // The counter must be on disk before the code is used, or the
-            // same code could be shown again after a crash.
-            if let Err(e) = vault.save() {
-                state.set_status(format!("not copied: {e}"));
+        None => match next_hotp(vault, i) {
+            Ok(Some((index, code))) => {
+                state.show_hotp(index, code.clone());
+                code
+            }
+            Ok(None) => {
+                state.set_status(lang.counter_exhausted());
                 return Ok(());
             }
-            state.show_hotp(i, code.clone());
-            code
-        }
+            Err(e) => {
+                state.set_status(lang.not_copied(&lang.vault_error(&e)));
+                return Ok(());
+            }
+        },
     };
     let mut out = io::stdout();
     clipboard::copy(&mut out, &code)?;
     out.flush()?;
-    state.set_status(format!("{label}: code sent to the terminal's clipboard (OSC 52)"));
+    state.set_status(lang.copied(&label));
     Ok(())
+}
+
+/// Makes the next code of the HOTP account shown at `i`: under the vault's
+/// lock, on the latest version of the file (another `kapu otp` may have
+/// used the counter meanwhile), saved before it is shown, so that a code is
+/// never shown twice, even after a crash. Returns the account's index then
+/// and the code.
+fn next_hotp(vault: &mut Vault, i: usize) -> Result<Option<(usize, String)>, VaultError> {
+    let Some(wanted) = vault.accounts.get(i).cloned() else { return Ok(None) };
+    vault.lock()?;
+    let result = (|| {
+        let Some(index) = vault.accounts.iter().position(|a| a.same_codes_as(&wanted)) else { return Ok(None) };
+        let Some(code) = vault.accounts[index].next_hotp_code() else { return Ok(None) };
+        vault.save()?;
+        Ok(Some((index, code)))
+    })();
+    vault.unlock();
+    result
 }
 
 #[cfg(test)]
@@ -391,7 +427,10 @@ mod tests {
         assert!(!s.contains("wait for the next code"));
         let late = screen(&WatchState::new(), &list, 59);
         assert!(late.contains("only 1 s left: wait for the next code"), "{late}");
-        assert!(late.contains("UTC 00:00:59"));
+        assert!(late.contains("00:00:59 UTC"), "{late}");
+        let budapest = WatchState::with(Lang::Hu, jiff::tz::TimeZone::get("Europe/Budapest").unwrap());
+        let s = screen(&budapest, &list, 1_751_371_200);
+        assert!(s.contains("14:00:00 CEST") && s.contains("kapu hitelesítő · 3 fiók"), "local time, Hungarian:\n{s}");
     }
 
     #[test]
