@@ -7,7 +7,8 @@
 //!   apart (added, and reported as such), never folded into that account;
 //! * each vault account matches at most one entry of the backup, so entries
 //!   that share a key (a Google export with one key in six accounts) stay as
-//!   many accounts;
+//!   many accounts; among vault accounts that share it, one with the same
+//!   name is matched first;
 //! * a matched account takes the backup's name (issuer and account) and
 //!   colour: the backup is what the user chose to restore;
 //! * an account missing from the vault is added, at the end;
@@ -81,7 +82,13 @@ pub fn merge(vault: &mut Vec<Account>, incoming: Vec<Account>) -> Vec<Outcome> {
     for new in incoming {
         // Secret's equality is constant-time; the search stops at the first
         // match, which reveals only which account matched (not the secret).
-        let matched = (0..before).find(|&i| !taken[i] && vault[i].same_codes_as(&new));
+        // Among accounts that share the key (a Google export may hold one
+        // key under several names), the one with the same name first.
+        let free = |i: &usize| !taken[*i] && vault[*i].same_codes_as(&new);
+        let matched = (0..before)
+            .filter(free)
+            .find(|&i| vault[i].issuer == new.issuer && vault[i].account == new.account)
+            .or_else(|| (0..before).find(free));
         let Some(i) = matched else {
             let same_key_as = vault[..before]
                 .iter()

@@ -1032,7 +1032,7 @@ fn watch_shows_codes_searches_copies_and_restores_the_terminal() {
     v.ok(&["add", "--issuer", "Other", "--account", "zoe", "--key", "GEZDGNBVGY3TQOJQ"]);
     v.ok(&["add", "--issuer", "Bank", "--account", "bob", "--key", "MFRGGZDFMZTWQ2LK", "--counter", "0"]);
     let command = format!(
-        "env KAPU_VAULT={} KAPU_VAULT_PASSPHRASE={} KAPU_LOG=warn {} otp watch",
+        "env -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 TZ=Europe/Budapest KAPU_VAULT={} KAPU_VAULT_PASSPHRASE={} KAPU_LOG=warn {} otp watch",
         shell_quote(v.path.to_str().unwrap()),
         shell_quote(PASS),
         shell_quote(env!("CARGO_BIN_EXE_kapu"))
@@ -1062,6 +1062,7 @@ fn watch_shows_codes_searches_copies_and_restores_the_terminal() {
     let grouped = |c: &str| format!("{} {}", &c[..3], &c[3..]);
 
     let screen = tmux.wait_for("the codes", |s| s.contains("kapu authenticator") && s.contains("Other:zoe"));
+    assert!(screen.contains(" CET") || screen.contains(" CEST"), "the clock in the user's zone (TZ):\n{screen}");
     assert!(imre_codes().iter().any(|c| screen.contains(&grouped(c))), "kapu:imre's code on screen:\n{screen}");
     assert!(screen.contains("kapu:imre") && screen.contains("Bank:bob") && screen.contains("HOTP"), "{screen}");
     assert!(screen.contains('█') || screen.contains('░'), "a countdown bar:\n{screen}");
@@ -1107,7 +1108,7 @@ fn first_use_asks_on_the_terminal_without_echo() {
     let v = TestVault::new();
     let kapu = shell_quote(env!("CARGO_BIN_EXE_kapu"));
     let env = format!(
-        "env -u KAPU_VAULT_PASSPHRASE KAPU_VAULT={} KAPU_VAULT_KDF_LOG_N=10 KAPU_LOG=warn",
+        "env -u KAPU_VAULT_PASSPHRASE -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 KAPU_VAULT={} KAPU_VAULT_KDF_LOG_N=10 KAPU_LOG=warn",
         shell_quote(v.path.to_str().unwrap())
     );
     let tmux = Tmux { socket: format!("kapu-otp-test-first-{}", std::process::id()) };
@@ -1122,13 +1123,21 @@ fn first_use_asks_on_the_terminal_without_echo() {
     };
     answer("Service (e.g. Ügyfélkapu):", "kapu");
     answer("Account (e.g. your user name):", "imre");
+    // A wrong key and a wrong colour: only that answer is asked again.
+    answer("Key (base32; not shown as you type):", "jbsw y3dp ehpk 3px0");
+    tmux.wait_for("the key error", |s| s.contains("not valid base32") && s.contains("Try again."));
     answer("Key (base32; not shown as you type):", "jbsw y3dp ehpk 3pxp");
+    answer("[blue]:", "pink");
+    tmux.wait_for("the colour error", |s| s.contains("unknown colour \"pink\""));
     answer("[blue]:", "green");
     answer("(at least 8 characters):", "interactive passphrase");
     answer("The same passphrase again:", "interactive passphrase");
     tmux.wait_dead();
     let screen = tmux.screen();
     assert!(screen.contains("added: #1 kapu:imre (TOTP, SHA1, 6 digits, 30 s)"), "{screen}");
+    assert_eq!(screen.matches("Key (base32").count(), 2, "the key was asked again:\n{screen}");
+    assert!(screen.matches("Service (e.g.").count() <= 1, "the service was not asked again:\n{screen}");
+    assert!(screen.matches("Account (e.g.").count() <= 1, "nor the account:\n{screen}");
     assert!(
         !screen.to_lowercase().contains("jbsw") && !screen.contains("interactive passphrase"),
         "no echo:\n{screen}"
@@ -1169,4 +1178,495 @@ fn add_from_a_screenshot_of_kapus_set_up_page() {
     );
     let listed = v.ok(&["export"]);
     assert!(listed.contains("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), "{listed}");
+}
+
+// ---------------------------------------------------------------------------
+// Many writers at once, and writers killed mid-save
+// ---------------------------------------------------------------------------
+
+/// A base32 key of its own for writer `i`.
+fn key_of(i: usize) -> String {
+    BASE32_NOPAD.encode(format!("concurrent writer {i:04}").as_bytes())
+}
+
+/// Starts `n` `kapu otp add` processes as close together as possible.
+fn spawn_adds(v: &TestVault, n: usize, wait: &str) -> Vec<std::process::Child> {
+    (0..n)
+        .map(|i| {
+            v.kapu()
+                .args(["add", "--issuer", "many", "--account", &format!("writer{i:02}"), "--key", &key_of(i)])
+                .env("KAPU_VAULT_LOCK_WAIT", wait)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn thirty_concurrent_adds_lose_no_acknowledged_account() {
+    let v = TestVault::new();
+    v.ok(&["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"]);
+    // Patient writers: each waits for the one before; all 30 get in.
+    let children = spawn_adds(&v, 30, "60");
+    let mut acknowledged = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "writer {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with("added: #"), "{stdout}");
+        acknowledged.push(format!("many:writer{i:02}"));
+    }
+    let names = v.names();
+    assert_eq!(names.len(), 31, "{names:?}");
+    for name in &acknowledged {
+        assert!(names.contains(name), "{name} said `added:` and exited 0 but is missing: {names:?}");
+    }
+
+    // Impatient writers (no waiting): some are refused with a clear error,
+    // none of those that said `added:` is lost.
+    let w = TestVault::new();
+    w.ok(&["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"]);
+    let mut ok = Vec::new();
+    let mut refused = 0;
+    for (i, child) in spawn_adds(&w, 30, "0").into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            ok.push(format!("many:writer{i:02}"));
+        } else {
+            let e = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                e.contains("is being changed by another kapu otp") && e.contains("nothing was saved"),
+                "a refusal says why: {e}"
+            );
+            refused += 1;
+        }
+    }
+    let names = w.names();
+    for name in &ok {
+        assert!(names.contains(name), "{name} acknowledged but missing: {names:?}");
+    }
+    assert_eq!(names.len(), 1 + ok.len(), "refused writers wrote nothing: {names:?}");
+    eprintln!("no-wait writers: {} added, {refused} refused with a clear error", ok.len());
+}
+
+#[test]
+fn kill_9_during_concurrent_writers_loses_nothing_acknowledged() {
+    let v = TestVault::new();
+    v.ok(&["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"]);
+    let mut seed: u64 = 0x5eed;
+    let mut random = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let mut acknowledged = Vec::new();
+    for round in 0..4 {
+        let mut children = spawn_adds(&v, 12, "60");
+        // Give the writers names of their own in this round.
+        std::thread::sleep(Duration::from_millis(random(40)));
+        let mut killed = 0;
+        for child in &mut children {
+            if random(2) == 0 {
+                std::thread::sleep(Duration::from_millis(random(15)));
+                let _ = child.kill(); // SIGKILL
+                killed += 1;
+            }
+        }
+        for (i, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().unwrap();
+            if out.status.success() {
+                acknowledged.push(format!("many:writer{i:02}"));
+            }
+        }
+        // Whatever was killed where, the vault opens and holds every
+        // acknowledged account; so does its backup of the version before.
+        let names = v.names();
+        for name in &acknowledged {
+            assert!(names.contains(name), "round {round}: {name} acknowledged but missing: {names:?}");
+        }
+        let bak = PathBuf::from(format!("{}.bak", v.path.display()));
+        ok(v.kapu().arg("list").env("KAPU_VAULT", &bak));
+        eprintln!("round {round}: {killed} writers killed with SIGKILL, {} accounts", names.len());
+        // Accounts of this round are added again next round (same keys):
+        // start each round from the same state.
+        for i in 0..12 {
+            let _ = v.kapu().args(["remove", &format!("many:writer{i:02}"), "--yes"]).output();
+        }
+        acknowledged.clear();
+    }
+    // The next writer clears what killed writers left behind.
+    v.ok(&["add", "--issuer", "last", "--account", "one", "--key", "MFRGGZDFMZTWQ2LK"]);
+    let leftovers: Vec<String> = std::fs::read_dir(v.path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_held_lock_makes_a_writer_wait_then_fail_clearly() {
+    if !have_tool("flock", "util-linux") {
+        return;
+    }
+    let v = TestVault::new();
+    v.ok(&["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"]);
+    let lock = PathBuf::from(format!("{}.lock", v.path.display()));
+    // util-linux's flock(1) holds the same kind of lock for 3 s.
+    let mut holder = Command::new("flock").arg(&lock).args(["sleep", "3"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = v.bytes();
+    let started = Instant::now();
+    let e =
+        fail(v.kapu().args(["add", "--account", "x", "--key", "GEZDGNBVGY3TQOJQ"]).env("KAPU_VAULT_LOCK_WAIT", "0.5"));
+    assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+    assert!(e.contains("is being changed by another kapu otp (waited 0 s for it); nothing was saved"), "{e}");
+    assert_eq!(v.bytes(), before);
+    // A patient writer gets in when the holder is done.
+    let out =
+        ok(v.kapu().args(["add", "--account", "x", "--key", "GEZDGNBVGY3TQOJQ"]).env("KAPU_VAULT_LOCK_WAIT", "20"));
+    assert!(out.starts_with("added: #2 x"), "{out}");
+    holder.wait().unwrap();
+    // Reading needs no lock.
+    let mut holder = Command::new("flock").arg(&lock).args(["sleep", "2"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(v.names(), ["kapu:imre", "x"]);
+    holder.wait().unwrap();
+}
+
+#[test]
+fn backups_keep_several_generations() {
+    let v = TestVault::new();
+    for i in 0..7 {
+        v.ok(&["add", "--issuer", "gen", "--account", &format!("a{i}"), "--key", &key_of(i)]);
+    }
+    let count = |suffix: &str| {
+        ok(v.kapu().args(["list", "--json"]).env("KAPU_VAULT", format!("{}{suffix}", v.path.display())))
+            .matches("\"number\"")
+            .count()
+    };
+    assert_eq!(count(""), 7);
+    assert_eq!(count(".bak"), 6);
+    assert_eq!(count(".bak.2"), 5);
+    assert_eq!(count(".bak.5"), 2);
+    assert!(!PathBuf::from(format!("{}.bak.6", v.path.display())).exists());
+}
+
+// ---------------------------------------------------------------------------
+// Escape sequences in names: never raw on the terminal, in any format
+// ---------------------------------------------------------------------------
+
+/// Sets tmux's clipboard (OSC 52) and the window title, rings the bell.
+const HOSTILE: &str =
+    "evil\u{1b}]52;c;cm0gLXJmIH4gIyBwYXN0ZWQgYnkgYSBiYWNrdXAgZmlsZQ==\u{7}\u{1b}]0;pwned\u{7}\u{9b}2J";
+
+/// No control byte but newline, no DEL, no C1 control in `bytes`.
+fn assert_terminal_safe(bytes: &[u8], what: &str) {
+    let text = String::from_utf8_lossy(bytes);
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{what}: {c:?} reached the terminal raw:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn hostile_names_are_escaped_in_every_import_format() {
+    use authenticator::import::google::{DigitCount, MigrationAlgorithm, MigrationPayload, OtpParameters, OtpType};
+    let good = |n: &str| serde_json::json!({"issuer": "good", "account": n, "secret": "JBSWY3DPEHPK3PXP"});
+    let bad = |n: &str| serde_json::json!({"issuer": HOSTILE, "account": n, "secret": "GEZDGNBVGY3TQOJQ"});
+    let ours =
+        serde_json::json!({"format": "kapu-authenticator", "version": 1, "accounts": [good("ours"), bad("ours")]});
+    let aegis_entry = |name: &str, issuer: &str, secret: &str| {
+        serde_json::json!({"type": "totp", "uuid": "u", "name": name, "issuer": issuer,
+            "info": {"secret": secret, "algo": "SHA1", "digits": 6, "period": 30}})
+    };
+    let db = serde_json::json!({"version": 3, "entries": [
+        aegis_entry("a", "good", "JBSWY3DPEHPK3PXP"), aegis_entry(HOSTILE, "x", "GEZDGNBVGY3TQOJQ")]});
+    let twofas = serde_json::json!({"services": [
+        {"name": "good", "secret": "JBSWY3DPEHPK3PXP", "otp": {"account": "2fas", "tokenType": "TOTP"}},
+        {"name": HOSTILE, "secret": "GEZDGNBVGY3TQOJQ", "otp": {"account": "x", "tokenType": "TOTP"}}],
+        "schemaVersion": 4});
+    let andotp = serde_json::json!([
+        {"secret": "JBSWY3DPEHPK3PXP", "issuer": "good", "label": "andotp", "type": "TOTP", "digits": 6, "period": 30},
+        {"secret": "GEZDGNBVGY3TQOJQ", "issuer": HOSTILE, "label": "x", "type": "TOTP", "digits": 6, "period": 30}]);
+    let param = |name: &str, secret: &[u8]| OtpParameters {
+        secret: secret.to_vec(),
+        name: name.to_owned(),
+        issuer: String::new(),
+        algorithm: MigrationAlgorithm::Sha1 as i32,
+        digits: DigitCount::Six as i32,
+        r#type: OtpType::Totp as i32,
+        counter: 0,
+    };
+    let google = MigrationPayload {
+        otp_parameters: vec![param("good:google", b"Hello!\xde\xad\xbe\xef"), param(HOSTILE, b"0123456789")],
+        version: 1,
+        batch_size: 1,
+        batch_index: 0,
+        batch_id: 1,
+    };
+    let google_uri = format!(
+        "otpauth-migration://offline?data={}",
+        query_encode(&BASE64.encode(&prost::Message::encode_to_vec(&google)))
+    );
+    let hostile_uri = format!("otpauth://totp/{}:x?secret=GEZDGNBVGY3TQOJQ", query_encode(HOSTILE));
+    let uri_list = format!("otpauth://totp/good:list?secret=JBSWY3DPEHPK3PXP\n{hostile_uri}\n");
+
+    let v = TestVault::new();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("ours.json", ours.to_string().into_bytes()),
+        (
+            "ours-encrypted.json",
+            authenticator::backup::to_encrypted(
+                &[],
+                "backup passphrase",
+                authenticator::envelope::KdfParams::TEST_ONLY_WEAK,
+            )
+            .map(|_| {
+                // An encrypted file whose plaintext holds the hostile entry.
+                let key = authenticator::envelope::SealingKey::new(
+                    "backup passphrase",
+                    authenticator::envelope::KdfParams::TEST_ONLY_WEAK,
+                )
+                .unwrap();
+                key.seal(ours.to_string().as_bytes()).unwrap()
+            })
+            .unwrap(),
+        ),
+        (
+            "aegis.json",
+            serde_json::json!({"version": 1, "header": {"slots": null, "params": null}, "db": db})
+                .to_string()
+                .into_bytes(),
+        ),
+        ("aegis-encrypted.json", aegis_encrypted(&db, "backup passphrase").to_string().into_bytes()),
+        ("twofas.2fas", twofas.to_string().into_bytes()),
+        ("andotp.json", andotp.to_string().into_bytes()),
+        ("google.txt", google_uri.clone().into_bytes()),
+        ("google.png", png(&qr_image(&google_uri, 4))),
+        ("uris.txt", uri_list.clone().into_bytes()),
+        ("uri-qr.png", png(&qr_image(&hostile_uri, 5))),
+    ];
+    for (name, bytes) in &files {
+        let file = v.file(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out =
+            v.kapu().arg("import").arg(&file).env("KAPU_BACKUP_PASSPHRASE", "backup passphrase").output().unwrap();
+        let both = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        assert_terminal_safe(&both, name);
+        let text = String::from_utf8_lossy(&both);
+        assert!(text.contains("\\u{1b}]"), "{name}: the name is shown, escaped:\n{text}");
+        assert!(text.contains("skipped: "), "{name}: the hostile entry is skipped:\n{text}");
+        if *name != "uri-qr.png" {
+            assert!(out.status.success() && text.contains("1 added") || text.contains("0 added"), "{name}:\n{text}");
+        }
+    }
+    // The good entry of each file is in the vault (some share one key and
+    // settings: those are the same account, renamed).
+    assert!(!v.names().is_empty());
+    // add --uri and --qr with such a name, a lookup with one, rename to one.
+    let out = v.kapu().args(["add", "--uri", &hostile_uri]).output().unwrap();
+    assert!(!out.status.success());
+    assert_terminal_safe(&out.stderr, "add --uri");
+    let qr = v.file("uri-qr.png");
+    let out = v.kapu().args(["add", "--qr"]).arg(&qr).output().unwrap();
+    assert_terminal_safe(&[out.stdout, out.stderr].concat(), "add --qr");
+    let out = v.kapu().args(["code", HOSTILE]).output().unwrap();
+    assert!(!out.status.success());
+    assert_terminal_safe(&out.stderr, "code NAME");
+    let out = v.kapu().args(["rename", "#1", "--issuer", HOSTILE]).output().unwrap();
+    assert!(!out.status.success());
+    assert_terminal_safe(&out.stderr, "rename");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden character U+001B"));
+}
+
+// ---------------------------------------------------------------------------
+// Other apps' files, skipped entries, keys shared by several accounts
+// ---------------------------------------------------------------------------
+
+#[test]
+fn imports_skip_what_they_cannot_use_and_keep_shared_keys_apart() {
+    let v = TestVault::new();
+    // Aegis's and Ente's plain-text exports: one URI per line, a Steam one among them.
+    let plain = v.file("aegis-plain.txt");
+    std::fs::write(
+        &plain,
+        "otpauth://totp/kapu:imre?secret=JBSWY3DPEHPK3PXP&issuer=kapu\n\
+         otpauth://steam/Steam:gamer?secret=MFRGGZDFMZTWQ2LK&issuer=Steam&digits=5\n\
+         otpauth://totp/Bank:bob?secret=GEZDGNBVGY3TQOJQ&issuer=Bank&algorithm=MD5\n\
+         otpauth://totp/Long:code?secret=ORSXG5BAMFRGGZDF&digits=10\n\
+         otpauth://totp/Other:anna?secret=NBSWY3DPO5XXE3DE&issuer=Other&digits=8&period=60\n",
+    )
+    .unwrap();
+    let out = v.ok(&["import", plain.to_str().unwrap()]);
+    assert!(out.contains("added: kapu:imre\nadded: Other:anna\n"), "{out}");
+    assert!(out.contains("skipped: line 2 \"Steam:gamer\": unknown OTP type \"steam\""), "{out}");
+    assert!(out.contains("skipped: line 3 \"Bank:bob\": unsupported algorithm \"MD5\""), "{out}");
+    assert!(out.contains("skipped: line 4 \"Long:code\": unsupported number of digits \"10\""), "{out}");
+    assert!(out.contains("2 added, 0 renamed, 0 recoloured, 0 unchanged, 3 skipped"), "{out}");
+
+    // The same key with other settings is another account, kept apart.
+    let other = v.file("other-settings.json");
+    std::fs::write(
+        &other,
+        serde_json::json!({"format": "kapu-authenticator", "version": 1, "accounts": [
+            {"issuer": "kapu", "account": "imre", "secret": "JBSWY3DPEHPK3PXP", "algorithm": "SHA256", "digits": 8}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = v.ok(&["import", other.to_str().unwrap()]);
+    assert!(
+        out.contains(
+            "added: kapu:imre (TOTP, SHA256, 8 digits, 30 s) (the same key as kapu:imre (TOTP, SHA1, 6 digits, 30 s)"
+        ),
+        "{out}"
+    );
+    let accounts = v.accounts_at(NEW_YEAR_2026);
+    let sha1 = otp::Totp::new(
+        otp::Secret::from_base32("JBSWY3DPEHPK3PXP").unwrap(),
+        otp::Algorithm::Sha1,
+        otp::Digits::SIX,
+        otp::Period::DEFAULT,
+    );
+    let sha256 = otp::Totp::new(
+        otp::Secret::from_base32("JBSWY3DPEHPK3PXP").unwrap(),
+        otp::Algorithm::Sha256,
+        otp::Digits::EIGHT,
+        otp::Period::DEFAULT,
+    );
+    assert_eq!(accounts[0]["code"], sha1.code_at(NEW_YEAR_2026), "the old account still makes its codes");
+    assert_eq!(accounts[2]["code"], sha256.code_at(NEW_YEAR_2026), "and the new one its own");
+
+    // 2FAS and andOTP exports.
+    let twofas = v.file("backup.2fas");
+    std::fs::write(
+        &twofas,
+        serde_json::json!({"services": [
+        {"name": "Ügyfélkapu", "secret": "KRUGS4ZANFZSAYLOEBQXK5DIMVXHI2LDMF2G64RAORSXG5A", "updatedAt": 1,
+         "otp": {"label": "Ügyfélkapu:kovacs", "account": "kovacs", "issuer": "Ügyfélkapu", "digits": 6, "period": 30,
+                 "algorithm": "SHA1", "tokenType": "TOTP", "source": "Link"}, "order": {"position": 0}},
+        {"name": "Steam", "secret": "MFRGGZDFMZTWQ2LK", "otp": {"account": "g", "tokenType": "STEAM", "digits": 5}}
+    ], "groups": [], "updatedAt": 1, "schemaVersion": 4, "appVersionCode": 5_000_000, "appOrigin": "android"})
+        .to_string(),
+    )
+    .unwrap();
+    let out = v.ok(&["import", twofas.to_str().unwrap()]);
+    assert!(out.contains("added: Ügyfélkapu:kovacs\n") && out.contains("(2FAS export): 1 added"), "{out}");
+    assert!(out.contains("skipped: entry 2 \"Steam:g\": steam codes are not supported"), "{out}");
+    let andotp = v.file("otp_accounts.json");
+    std::fs::write(&andotp, serde_json::json!([
+        {"secret": "MFRGGZDFMZTWQ2LKNBSWY3DP", "issuer": "NAV", "label": "adoszam", "digits": 6, "type": "TOTP",
+         "algorithm": "SHA1", "thumbnail": "Default", "last_used": 1_700_000_000_000u64, "used_frequency": 3, "period": 30, "tags": []},
+        {"secret": "ORSXG5BAMFRGGZDFORSXG5A", "issuer": "Bank", "label": "bob", "digits": 6, "type": "HOTP", "counter": 4, "algorithm": "SHA1"}
+    ]).to_string()).unwrap();
+    let out = v.ok(&["import", andotp.to_str().unwrap()]);
+    assert!(out.contains("(andOTP export): 2 added"), "{out}");
+    assert!(v.names().contains(&"NAV:adoszam".to_owned()));
+}
+
+#[test]
+fn google_batches_are_read_whole_and_a_missing_part_is_named() {
+    use authenticator::import::google::{DigitCount, MigrationAlgorithm, MigrationPayload, OtpParameters, OtpType};
+    let param = |name: &str, secret: &[u8]| OtpParameters {
+        secret: secret.to_vec(),
+        name: name.to_owned(),
+        issuer: "Same".to_owned(),
+        algorithm: MigrationAlgorithm::Sha1 as i32,
+        digits: DigitCount::Six as i32,
+        r#type: OtpType::Totp as i32,
+        counter: 0,
+    };
+    let part = |index: i32, names: &[&str]| {
+        let payload = MigrationPayload {
+            otp_parameters: names.iter().map(|n| param(n, b"one key for all")).collect(),
+            version: 1,
+            batch_size: 2,
+            batch_index: index,
+            batch_id: 99,
+        };
+        format!(
+            "otpauth-migration://offline?data={}",
+            query_encode(&BASE64.encode(&prost::Message::encode_to_vec(&payload)))
+        )
+    };
+    let v = TestVault::new();
+    let first = v.file("part1.png");
+    std::fs::write(&first, png(&qr_image(&part(0, &["a", "b", "c", "d", "e", "f"]), 4))).unwrap();
+    let out = v.ok(&["import", first.to_str().unwrap()]);
+    assert!(out.contains("6 added"), "one key in six entries stays six accounts: {out}");
+    assert!(
+        out.contains("note: this is part 1 of 2 of a Google Authenticator export: the accounts of part 2"),
+        "{out}"
+    );
+    assert_eq!(v.names().len(), 6);
+    let both = v.file("both.txt");
+    std::fs::write(&both, format!("{}\n{}\n", part(0, &["a"]), part(1, &["g"]))).unwrap();
+    let out = v.ok(&["import", both.to_str().unwrap()]);
+    assert!(!out.contains("note:"), "{out}");
+    // "a" finds its namesake; "g" takes the name of the first other account
+    // with that key (the restore rule), nothing is lost or merged away.
+    assert!(out.contains("unchanged: Same:a\nrenamed: Same:b → Same:g\n"), "{out}");
+    assert_eq!(v.names().len(), 6);
+}
+
+// ---------------------------------------------------------------------------
+// rename, passwd, languages, help
+// ---------------------------------------------------------------------------
+
+#[test]
+fn rename_and_passwd() {
+    let v = TestVault::new();
+    v.ok(&["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"]);
+    assert_eq!(
+        v.ok(&["rename", "imre", "--issuer", "Ügyfélkapu", "--color", "green"]),
+        "renamed: kapu:imre → Ügyfélkapu:imre\n"
+    );
+    assert_eq!(v.accounts_at(0)[0]["color"], "green");
+    assert!(v.fail(&["rename", "imre"]).contains("give the new name"));
+    let out = ok(v.kapu().arg("passwd").env("KAPU_VAULT_NEW_PASSPHRASE", "the new vault passphrase"));
+    assert!(out.contains("the vault's passphrase is changed"), "{out}");
+    let e = fail(v.kapu().arg("list"));
+    assert!(e.contains("wrong passphrase"), "{e}");
+    let listed = ok(v.kapu().arg("list").env("KAPU_VAULT_PASSPHRASE", "the new vault passphrase"));
+    assert!(listed.contains("Ügyfélkapu:imre"), "{listed}");
+    let e = fail(
+        v.kapu()
+            .arg("passwd")
+            .env("KAPU_VAULT_PASSPHRASE", "the new vault passphrase")
+            .env("KAPU_VAULT_NEW_PASSPHRASE", "short"),
+    );
+    assert!(e.contains("at least 8 characters"), "{e}");
+}
+
+#[test]
+fn hungarian_from_lang_or_flag_and_help_without_server_options() {
+    let v = TestVault::new();
+    let out = ok(v
+        .kapu()
+        .args(["add", "--issuer", "kapu", "--account", "imre", "--key", "JBSWY3DPEHPK3PXP"])
+        .env("LANG", "hu_HU.UTF-8"));
+    assert_eq!(out, "hozzáadva: #1 kapu:imre (TOTP, SHA1, 6 digits, 30 s)\n");
+    let list = ok(v.kapu().args(["--lang", "hu", "list"]).env("KAPU_OTP_NOW", (NEW_YEAR_2026 + 26).to_string()));
+    assert!(list.contains("még  4 mp") && list.contains("várja meg a következőt"), "{list}");
+    let e = fail(
+        v.kapu().args(["code", "nincs"]).env("LANG", "hu_HU.UTF-8").env("KAPU_VAULT_PASSPHRASE", "rossz jelmondat"),
+    );
+    assert!(e.starts_with("kapu otp: hiba: hibás jelmondat a tárolóhoz"), "{e}");
+    let en = ok(v.kapu().args(["--lang", "en", "list"]).env("LANG", "hu_HU.UTF-8"));
+    assert!(en.contains("s left"), "{en}");
+
+    let help = ok(v.kapu().arg("--help"));
+    for server_option in ["--data-dir", "--database-url", "--config"] {
+        assert!(!help.contains(server_option), "`kapu otp --help` lists {server_option}:\n{help}");
+    }
+    for command in ["add", "list", "code", "watch", "import", "rename", "passwd", "--lang", "--vault"] {
+        assert!(help.contains(command), "{command} in:\n{help}");
+    }
+    assert!(help.contains("Usage: kapu otp"), "{help}");
+    let server_help = ok(Command::new(env!("CARGO_BIN_EXE_kapu")).arg("--help"));
+    assert!(server_help.contains("--data-dir") && server_help.contains("otp"), "{server_help}");
 }
