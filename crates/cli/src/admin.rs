@@ -27,6 +27,11 @@ pub enum AdminCommand {
     /// ID in person (they lost both the phone and the revocation code).
     #[command(name = "reset-2fa")]
     ResetTwoStep(ResetArgs),
+    /// Make a waiting Ügyfélkapu+ set-up active at an office, after checking
+    /// the citizen's ID in person (after the one-step cut-off, a set-up made
+    /// with the password alone waits for the mailed link or for this).
+    #[command(name = "confirm-2fa")]
+    ConfirmTwoStep(ResetArgs),
     /// Services that log their users in through kapu (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -294,6 +299,20 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             }
             Ok(account) => {
                 println!("two-step login of {} is off; the user was emailed and all sessions ended", account.username);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(a.out.json, &e.to_string()),
+        },
+        AdminCommand::ConfirmTwoStep(a) => match kapu.office_confirm_two_step(&a.user, &a.reason).await {
+            Ok(account) if a.out.json => {
+                println!("{}", json!({ "ok": true, "username": account.username, "two_step": "on" }));
+                ExitCode::SUCCESS
+            }
+            Ok(account) => {
+                println!(
+                    "two-step login of {} is on with the authenticator set up; all sessions ended",
+                    account.username
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(a.out.json, &e.to_string()),

@@ -63,6 +63,13 @@ fn admin_commands_work_on_the_same_data_and_speak_json() {
         .output()
         .unwrap();
     assert_eq!(json(&unlock)["was_locked"], false);
+    // No set-up waits for the office (the whole path: tests/it/two_step.rs).
+    let confirm = kapu(dir.path())
+        .args(["admin", "confirm-2fa", "--user", "hivatal.teszt", "--reason", "ID card checked", "--json"])
+        .output()
+        .unwrap();
+    assert!(!confirm.status.success());
+    assert_eq!(json(&confirm)["error"], "no set-up in progress");
 
     // Errors: clear, non-zero, also as JSON.
     let missing = kapu(dir.path()).args(["admin", "audit", "--user", "nincs.ilyen", "--json"]).output().unwrap();

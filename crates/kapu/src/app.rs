@@ -50,6 +50,21 @@ pub enum StartError {
     DataDir { path: String, source: std::io::Error },
 }
 
+/// Creates `dir` (and missing parents) readable by kapu's user only (0700):
+/// it holds the database, the key and the mail outbox. An existing directory
+/// is the operator's: if others can read it, that is said loudly.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    builder.create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"), "the data directory is open to other users");
+    }
+    Ok(())
+}
+
 impl Kapu {
     /// Opens everything the configuration names. Does not migrate.
     pub async fn open(config: Config) -> Result<Self, StartError> {
@@ -58,7 +73,7 @@ impl Kapu {
 
     pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.data_dir)
+        create_private_dir(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
         let key = SecretKey::load_or_create(&config.secret_key_path())?;
         let url = config.database_url();

@@ -15,7 +15,7 @@ use crate::oidc::service::OidcConfig;
 use crate::passwords::{PasswordHashConfig, PasswordPolicy};
 use crate::twostep::model::TwoStepConfig;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Where kapu keeps its SQLite database, secret key and mail outbox.
@@ -28,6 +28,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub login_limits: LoginLimits,
     pub rate_limits: RateLimits,
+    pub retention: RetentionConfig,
     pub links: LinkConfig,
     pub email_links: EmailLinkConfig,
     pub password_policy: PasswordPolicy,
@@ -37,7 +38,7 @@ pub struct Config {
     pub oidc: OidcConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
@@ -53,9 +54,28 @@ pub struct ServerConfig {
     pub time_zone: String,
     /// Largest request body accepted; forms are small.
     pub max_body_bytes: usize,
+    /// A request's header must arrive within this (also the longest a
+    /// keep-alive connection waits for its next request's header).
+    pub header_timeout_seconds: u64,
+    /// A keep-alive connection with no request in progress is closed after
+    /// this long without a byte from the client.
+    pub keep_alive_timeout_seconds: u64,
+    /// A request body must arrive within this (408 otherwise).
+    pub body_timeout_seconds: u64,
+    /// Connections open at once, in all; more are closed at once.
+    pub max_connections: usize,
+    /// Connections open at once from one address (an IPv6 /64 is one); not
+    /// applied behind a trusted proxy (`trust_forwarded_for`).
+    pub max_connections_per_address: usize,
+    /// Serve `/metrics` on this address only (e.g. 127.0.0.1:9100), not on
+    /// `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Or: `/metrics` on `listen` answers only with `Authorization: Bearer <token>`.
+    /// With neither, it answers only clients on this machine (loopback).
+    pub metrics_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// `postgres://...` or `sqlite://...`. Default: `<data_dir>/kapu.db`.
@@ -71,7 +91,7 @@ impl DatabaseConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
     /// A session ends after this long without a request.
@@ -82,7 +102,7 @@ pub struct SessionConfig {
     pub warning_seconds: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoginLimits {
     /// Failures are counted over this window; a quiet window resets the count.
@@ -102,7 +122,7 @@ pub struct LoginLimits {
 /// What strangers can make kapu do, per client address (an IPv6 /64 is one)
 /// and in all, per hour: each of these costs an Argon2id hash or a mail. The
 /// counts live in the database, so every instance shares them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimits {
     pub registrations_per_address_per_hour: i64,
@@ -130,7 +150,23 @@ impl Default for RateLimits {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// How long kapu keeps what (docs/operations.md, "Retention").
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Audit events older than this are deleted; 0 keeps them forever.
+    pub audit_days: i64,
+    /// How often the sweeper deletes expired rows.
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { audit_days: 730, sweep_interval_seconds: 60 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LinkConfig {
     /// "Ügyintézés ↗" in the menu.
@@ -139,7 +175,7 @@ pub struct LinkConfig {
     pub document_storage_url: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailLinkConfig {
     pub registration_ttl_seconds: i64,
@@ -157,6 +193,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             login_limits: LoginLimits::default(),
             rate_limits: RateLimits::default(),
+            retention: RetentionConfig::default(),
             links: LinkConfig::default(),
             email_links: EmailLinkConfig::default(),
             password_policy: PasswordPolicy::default(),
@@ -177,6 +214,13 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             time_zone: "Europe/Budapest".into(),
             max_body_bytes: 64 * 1024,
+            header_timeout_seconds: 10,
+            keep_alive_timeout_seconds: 5,
+            body_timeout_seconds: 10,
+            max_connections: 10_000,
+            max_connections_per_address: 64,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -364,6 +408,30 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
+        let sv = &self.server;
+        for (option, v) in [
+            ("server.header_timeout_seconds", sv.header_timeout_seconds),
+            ("server.keep_alive_timeout_seconds", sv.keep_alive_timeout_seconds),
+            ("server.body_timeout_seconds", sv.body_timeout_seconds),
+        ] {
+            if !(1..=300).contains(&v) {
+                return Err(invalid(option, "must be between 1 and 300 seconds"));
+            }
+        }
+        if sv.max_connections < 1 || sv.max_connections_per_address < 1 {
+            return Err(invalid("server.max_connections / max_connections_per_address", "must be at least 1"));
+        }
+        if let Some(token) = &sv.metrics_token
+            && token.len() < 16
+        {
+            return Err(invalid("server.metrics_token", "must be at least 16 characters (a random secret)"));
+        }
+        if self.retention.audit_days < 0 {
+            return Err(invalid("retention.audit_days", "must be 0 (keep forever) or a number of days"));
+        }
+        if !(10..=3600).contains(&self.retention.sweep_interval_seconds) {
+            return Err(invalid("retention.sweep_interval_seconds", "must be between 10 and 3600"));
+        }
         if let Some(url) = &self.database.url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
         {
@@ -441,6 +509,30 @@ mod tests {
         let config = Config::from_toml(&doc[start..end]).unwrap();
         config.validate().unwrap();
         assert_eq!(config.two_step.legacy_login_until.as_deref(), Some("2025-01-16"));
+    }
+
+    /// docs/operations.md has a row for every option: a new one cannot go
+    /// undocumented. (Options without a default value are not serialized;
+    /// their rows are there all the same.)
+    #[test]
+    fn every_option_has_a_row_in_the_docs() {
+        fn keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+            match value {
+                toml::Value::Table(table) => {
+                    for (name, v) in table {
+                        let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                        keys(&key, v, out);
+                    }
+                }
+                _ => out.push(prefix.to_owned()),
+            }
+        }
+        let doc = include_str!("../../../docs/operations.md");
+        let mut all = Vec::new();
+        keys("", &toml::Value::try_from(Config::default()).unwrap(), &mut all);
+        assert!(all.len() > 50, "every section is walked: {all:?}");
+        let missing: Vec<&String> = all.iter().filter(|k| !doc.contains(&format!("| `{k}` |"))).collect();
+        assert!(missing.is_empty(), "options without a row in docs/operations.md: {missing:?}");
     }
 
     #[test]

@@ -120,6 +120,16 @@ catalogue! {
     settings_saved: "A beállításokat mentettük.", "Your settings have been saved.";
     activity_title: "Biztonsági napló", "Security log";
     activity_intro: "A fiókjával kapcsolatos legutóbbi események. Ha olyan bejelentkezést lát, amely nem Öntől származik, azonnal változtassa meg a jelszavát.", "The latest events of your account. If you see a login that was not you, change your password at once.";
+    sessions_title: "Aktív munkamenetek", "Active sessions";
+    sessions_intro: "Ahol most be van jelentkezve. Ha valamelyik nem Ön, zárja le, és változtassa meg a jelszavát.", "Where you are logged in now. If one of them is not you, end it and change your password.";
+    sessions_this_browser: "ez a böngésző", "this browser";
+    sessions_end: "Lezárás", "End";
+    sessions_end_others: "Az összes többi lezárása", "End all the others";
+    sessions_ended: "Lezárt munkamenetek: {count}.", "Sessions ended: {count}.";
+    sessions_unknown_browser: "Ismeretlen böngésző", "Unknown browser";
+    col_browser: "Böngésző", "Browser";
+    col_started: "Kezdete", "Started";
+    col_last_used: "Utoljára használva", "Last used";
     activity_empty: "Még nincs esemény.", "No events yet.";
     col_time: "Időpont", "Time";
     col_event: "Esemény", "Event";
@@ -166,6 +176,13 @@ catalogue! {
     revocation_saved_label: "A fenti törlőkód mentéséről gondoskodtam", "I have saved the revocation code above";
     revocation_finish: "Befejezés", "Finish";
     revocation_file_text: "Ügyfélkapu+ törlőkód\n\nFelhasználónév: {username}\nTörlőkód: {code}\n\nEzzel a kóddal szüntethető meg az Ügyfélkapu+, ha a telefonja elveszett. Tartsa biztonságos helyen.\n", "Ügyfélkapu+ revocation code\n\nUsername: {username}\nRevocation code: {code}\n\nWith this code you can cancel Ügyfélkapu+ if your phone is lost. Keep it somewhere safe.\n";
+    plus_waiting_title: "Megerősítésre vár", "Waiting for your confirmation";
+    plus_waiting_text: "Az egylépcsős bejelentkezés megszűnt, ezért a jelszó egymagában nem elég az Ügyfélkapu+ bekapcsolásához. Megerősítő linket küldtünk a(z) {email} címre: a hitelesítő alkalmazás a link megnyitása után lép életbe. Ha az e-mail-fiókjához sem fér hozzá, egy kormányablakban személyesen is bekapcsolhatják.", "One-step login has ended, so a password alone cannot turn on Ügyfélkapu+. We have emailed a confirmation link to {email}: the authenticator app takes effect once you open it. If you cannot reach that mailbox either, a government office can turn it on for you in person.";
+    plus_activate_title: "Ügyfélkapu+ bekapcsolása", "Turn on Ügyfélkapu+";
+    plus_activate_text: "A(z) {username} felhasználónevű fiókhoz beállított hitelesítő alkalmazás e megerősítés után lép életbe, és minden munkamenet lezárul: a következő belépéskor már kódot kérünk. Ha nem Ön állította be, válassza a „Nem én voltam” gombot.", "The authenticator app set up for the account {username} takes effect once you confirm, and every session ends: the next login asks for a code. If you did not set it up, choose \"It was not me\".";
+    plus_activate_button: "Bekapcsolom", "Turn it on";
+    plus_activate_refuse: "Nem én voltam", "It was not me";
+    plus_refused_text: "Elutasította a beállítást; az alkalmazás nem lépett életbe. Valaki más ismeri a jelszavát: kérjen most új jelszót.", "You refused the set-up; the app did not take effect. Someone else knows your password: ask for a new one now.";
     plus_done_title: "Sikeres beállítás", "Set up successfully";
     plus_done_text: "Az Ügyfélkapu+ szolgáltatást sikeresen aktiválta. Legközelebbi belépéskor a felhasználónév és a jelszó után a hitelesítő alkalmazásban látható kódot is meg kell adnia.", "Ügyfélkapu+ is now active. Next time you log in, enter the code from your authenticator app after your username and password.";
     plus_device_done_text: "Az új eszköz beállítása kész. A régi eszközön látható kódok többé nem érvényesek, és új törlőkódot kapott.", "The new device is set up. Codes from the old device are no longer accepted, and you have a new revocation code.";
@@ -233,6 +250,7 @@ catalogue! {
     error_bad_request: "A kérés nem értelmezhető. Kérjük, térjen vissza, és próbálja újra.", "The request could not be understood. Please go back and try again.";
     error_bad_form: "Az űrlap hiányos volt, vagy olyan karaktereket tartalmazott, amelyeket nem tudunk feldolgozni. Kérjük, térjen vissza, és gépelje be újra.", "The form was incomplete or contained characters we cannot read. Please go back and type it again.";
     error_too_large: "Az elküldött adat túl nagy. Kérjük, térjen vissza, és adjon meg rövidebb értékeket.", "What you sent is too large. Please go back and enter shorter values.";
+    error_too_slow: "Az űrlap adatai túl lassan érkeztek meg. Kérjük, küldje el újra.", "The form took too long to arrive. Please send it again.";
     error_csrf: "Az űrlap lejárt, vagy nem ebből a böngészőből érkezett. Töltse be újra az oldalt, és próbálja újra.", "The form has expired or did not come from this browser. Reload the page and try again.";
     error_not_found: "Az oldal nem található.", "Page not found.";
     error_internal: "Váratlan hiba történt. Ha újra előfordul, adja meg az ügyfélszolgálatnak ezt az azonosítót: {id}", "Something went wrong. If it happens again, give support this reference: {id}";
@@ -275,6 +293,8 @@ catalogue! {
     mail_two_step_revoked_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást a törlőkóddal megszüntették ({time}), és minden munkamenetét lezártuk.\n\nHa nem Ön volt, azonnal változtasson jelszót, és keressen fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was cancelled with the revocation code ({time}) and all your sessions have ended.\n\nIf this was not you, change your password at once and visit a government office.\n\nkapu\n";
     mail_two_step_reset_subject: "Ügyfélkapu+ megszüntetve kormányablakban", "Ügyfélkapu+ reset at a government office";
     mail_two_step_reset_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást kormányablakban, személyazonosság-ellenőrzés után megszüntették ({time}). Jelentkezzen be, és állítsa be újra.\n\nHa nem Ön kérte, azonnal jelezze.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was reset at a government office after an identity check ({time}). Log in and set it up again.\n\nIf you did not ask for this, report it at once.\n\nkapu\n";
+    mail_two_step_activation_subject: "Ügyfélkapu+ bekapcsolásának megerősítése", "Confirm turning on Ügyfélkapu+";
+    mail_two_step_activation_body: "Kedves {name}!\n\nÜgyfélkapu-fiókjához Ügyfélkapu+ kétlépcsős azonosítást állítottak be egy hitelesítő alkalmazással ({time}, a(z) {address} címről). Mivel egylépcsős (csak jelszavas) bejelentkezés már nincs, az új eszköz csak akkor lép életbe, ha Ön az alábbi linken megerősíti ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön volt: nyissa meg a linket, és válassza a „Nem én voltam” gombot, majd azonnal változtassa meg a jelszavát, mert valaki más ismeri. Ha a levelet nem tudja megnyitni, egy kormányablak is bekapcsolhatja, személyazonosság-ellenőrzés után.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was set up for your Ügyfélkapu account with an authenticator app ({time}, from {address}). As one-step (password only) login has ended, the new device only takes effect once you confirm it at this link (valid for {hours} hours, single use):\n\n{url}\n\nIf it was not you: open the link and choose \"It was not me\", then change your password at once, because someone else knows it. If you cannot open this email, a government office can turn it on after checking your identity.\n\nkapu\n";
     mail_code_locked_subject: "Ügyfélkapu+ kódos azonosítás zárolva", "Ügyfélkapu+ code step locked";
     mail_code_locked_body: "Kedves {name}!\n\nTúl sok hibás kódot adtak meg a fiókjához ({time}), ezért a kódos azonosítást zároltuk. Feloldáshoz nyissa meg az alábbi linket, és adja meg a hitelesítő alkalmazásban látható kódot (egyszer használható):\n\n{url}\n\nHa nem Ön próbálkozott, valaki ismerheti a jelszavát: változtassa meg.\n\nkapu\n", "Dear {name},\n\nToo many wrong codes were entered for your account ({time}), so the code step is locked. To unlock it, open this link and enter the code your authenticator app shows (single use):\n\n{url}\n\nIf this was not you, someone may know your password: change it.\n\nkapu\n";
     mail_registration_subject: "Ügyfélkapu regisztráció megerősítése", "Confirm your Ügyfélkapu registration";

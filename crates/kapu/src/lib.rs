@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod passwords;
+pub mod retention;
 pub mod sessions;
 pub mod store;
 pub mod throttle;

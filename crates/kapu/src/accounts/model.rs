@@ -181,6 +181,9 @@ pub enum LinkPurpose {
     EmailChange,
     /// Lifts the code-step lock after too many wrong codes (with a valid code).
     OtpUnlock,
+    /// After the end of one-step login: makes a set-up finished with a
+    /// password alone active (or refuses it).
+    TwoStepActivation,
 }
 
 impl LinkPurpose {
@@ -190,6 +193,7 @@ impl LinkPurpose {
             LinkPurpose::PasswordReset => "password_reset",
             LinkPurpose::EmailChange => "email_change",
             LinkPurpose::OtpUnlock => "otp_unlock",
+            LinkPurpose::TwoStepActivation => "two_step_activation",
         }
     }
 }

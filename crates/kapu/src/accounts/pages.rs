@@ -190,13 +190,33 @@ pub async fn lang_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form
     if let Some(session) = &ctx.session {
         kapu.set_language(&session.account, lang).await?;
     }
-    // Only a local path: the switch must not become an open redirect.
-    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
-        form.next.as_str()
-    } else {
-        "/"
-    };
-    Ok(with_cookies(redirect(next), vec![lang_cookie(&kapu, lang)]))
+    Ok(with_cookies(redirect(local_path(&form.next)?), vec![lang_cookie(&kapu, lang)]))
+}
+
+/// Where the language switch goes back to: only a path of kapu's own (the
+/// switch must not become an open redirect); control characters are a bad
+/// request, not a broken redirect.
+fn local_path(next: &str) -> Result<&str, PageError> {
+    if next.chars().any(char::is_control) {
+        return Err(PageError::BadRequest);
+    }
+    let own = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() <= 512;
+    Ok(if own { next } else { "/" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_switch_returns_only_to_kapus_own_paths() {
+        assert_eq!(local_path("/plus/setup?manual=1").ok(), Some("/plus/setup?manual=1"));
+        for elsewhere in ["https://evil.example/", "//evil.example", "/\\evil.example", "evil", ""] {
+            assert_eq!(local_path(elsewhere).ok(), Some("/"), "{elsewhere:?}");
+        }
+        assert!(matches!(local_path("/a\r\nSet-Cookie: x=1"), Err(PageError::BadRequest)));
+        assert!(matches!(local_path("/a\u{0}"), Err(PageError::BadRequest)));
+    }
 }
 
 fn registration_form(kapu: &Kapu, ctx: &Ctx, values: &RegisterForm) -> FormPage {
@@ -261,7 +281,7 @@ pub async fn register_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): 
 fn registration_sent(kapu: &Kapu, ctx: &Ctx, text: String, username: &str, email: &str) -> MessagePage {
     let t = ctx.t();
     let mut page = MessagePage::new(Page::new(kapu, ctx, t.register_sent_title), t.register_sent_title, text)
-        .resend_button("/register/resend", t.mail_not_received, &[("username", username), ("email", email)]);
+        .secondary_button("/register/resend", t.mail_not_received, &[("username", username), ("email", email)]);
     page.paragraphs.push(t.mail_not_received_hint.to_owned());
     page
 }
@@ -368,7 +388,7 @@ pub async fn forgot_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(mut form)
     let text = fill(t.forgot_sent, &[("minutes", &minutes)]);
     let username = form.username_kept;
     let mut page = MessagePage::new(Page::new(&kapu, &ctx, t.forgot_title), t.forgot_title, text)
-        .resend_button("/password/forgot", t.mail_not_received, &[("username", &username)])
+        .secondary_button("/password/forgot", t.mail_not_received, &[("username", &username)])
         .link("/login", t.login_title);
     page.paragraphs.push(t.mail_not_received_hint.to_owned());
     Ok(page.render()?)
@@ -459,12 +479,11 @@ pub async fn change_password_post(
     Form(form): Form<ChangePasswordForm>,
 ) -> PageResult {
     let session = ctx.require_any_session()?;
-    let token = ctx.session_token.as_deref().unwrap_or_default();
-    let current_hash = crate::crypto::token_hash(token);
     let (current, password, again) =
         (Password::new(form.current_password), Password::new(form.password), Password::new(form.password_again));
-    match kapu.change_password(&session.account, &current_hash, &current, &password, &again, &ctx.actor()).await {
-        Ok(()) => Ok(redirect("/password/change?msg=changed")),
+    match kapu.change_password(&session.account, &session.record, &current, &password, &again, &ctx.actor()).await {
+        // Every other session ended; this one goes on under a new id.
+        Ok(token) => Ok(with_cookies(redirect("/password/change?msg=changed"), vec![session_cookie(&kapu, &token)])),
         Err(AccountError::Form(errors)) => {
             let page = change_password_form(&kapu, &ctx, None).field_errors(&errors);
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))

@@ -309,6 +309,17 @@ pub trait AccountRepo: Db {
         Ok(row.and_then(|(e,)| e))
     }
 
+    /// Links past their time (the sweeper).
+    async fn delete_expired_links(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM email_links WHERE expires_at <= $1").bind(now)).await
+    }
+
+    /// Registrations whose link expired unused: the name is free again (the sweeper).
+    async fn delete_expired_registrations(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM accounts WHERE status = 'pending' AND pending_expires_at <= $1").bind(now))
+            .await
+    }
+
     /// Takes one try with a link that allows `max_attempts` (the unlock
     /// page): the account, or `None` when the link is used up, expired or
     /// unknown. Taken before the code is checked, like every limited attempt.

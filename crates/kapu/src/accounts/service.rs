@@ -565,16 +565,17 @@ impl Kapu {
     }
 
     /// "Jelszóváltoztatás": current password, new one twice; every other
-    /// session of the account (all but `current_session_hash`) ends.
+    /// session and half-finished login of the account ends, and this
+    /// browser's session goes on under a new id (returned: its cookie token).
     pub async fn change_password(
         &self,
         account: &Account,
-        current_session_hash: &str,
+        session: &SessionRecord,
         current: &Password,
         password: &Password,
         again: &Password,
         actor: &Actor,
-    ) -> Result<(), AccountError> {
+    ) -> Result<String, AccountError> {
         let mut errors = FormErrors::default();
         let (right, taken) = self.check_current_password(account, current, actor).await?;
         if !right {
@@ -592,12 +593,13 @@ impl Kapu {
         let tx = self.store.begin().await?;
         give_back(&tx, &taken).await?;
         tx.set_password_hash(&account.id, hash.as_str(), self.now()).await?;
-        tx.delete_sessions_of(&account.id, Some(current_session_hash)).await?;
+        tx.delete_sessions_of(&account.id, Some(&session.id_hash)).await?;
         tx.delete_pending_logins_of(&account.id).await?;
+        let (token, _) = self.renew_session_id(&tx, session).await?;
         self.audit(&tx, AuditEvent::PasswordChanged, Outcome::Success, Subject::account(account), actor, None).await?;
         self.notify_account(&tx, account, Notice::PasswordChanged).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(token)
     }
 
     /// "Regisztrációs adatok": a new name counts at once; a new email address

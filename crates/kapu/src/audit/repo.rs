@@ -39,6 +39,11 @@ pub trait AuditRepo: Db {
         .await
     }
 
+    /// Events older than the retention (the sweeper).
+    async fn delete_audit_before(&self, before: crate::clock::UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM audit_events WHERE at < $1").bind(before)).await
+    }
+
     /// A deleted account's events stay, without the personal fields.
     async fn anonymise_audit_of(&self, account_id: &AccountId) -> Result<(), StoreError> {
         self.execute(

@@ -11,21 +11,30 @@ use super::{MailError, Sender};
 /// background tasks alive while a relay is down.
 const MAX_TIMEOUT_SECONDS: u64 = 300;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     /// `From:` of every message: `address` or `Name <address>`.
     pub from: String,
     /// Relay to send through; without it messages go to the outbox directory.
+    #[serde(skip_serializing)]
     pub smtp: Option<SmtpConfig>,
     /// A message that could not be delivered for this long is dropped (its
     /// links have expired by then), loudly.
     pub give_up_after_seconds: i64,
+    /// The first retry of a failed delivery waits this long; each next one
+    /// twice as long, up to an hour.
+    pub retry_after_seconds: i64,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig { from: "kapu <noreply@localhost>".to_owned(), smtp: None, give_up_after_seconds: 3 * 24 * 3600 }
+        MailConfig {
+            from: "kapu <noreply@localhost>".to_owned(),
+            smtp: None,
+            give_up_after_seconds: 3 * 24 * 3600,
+            retry_after_seconds: 30,
+        }
     }
 }
 
@@ -34,6 +43,12 @@ impl MailConfig {
         self.sender()?;
         if self.give_up_after_seconds < 3600 {
             return Err(MailError::Config("mail.give_up_after_seconds must be at least 3600 (an hour)".into()));
+        }
+        if !(1..=3600).contains(&self.retry_after_seconds) {
+            return Err(MailError::Config(format!(
+                "mail.retry_after_seconds must be from 1 to 3600, got {}",
+                self.retry_after_seconds
+            )));
         }
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;

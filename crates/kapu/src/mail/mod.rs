@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 pub use address::{EmailAddress, EmailAddressError, Sender};
 pub use config::{MailConfig, SmtpConfig, SmtpSecurity};
-pub use outbox::{OutboxMailer, OutboxMessage, read_outbox};
+pub use outbox::{OutboxMailer, OutboxMessage, read_message, read_outbox};
 pub use smtp::SmtpMailer;
 
 /// One plain-text message to one person.

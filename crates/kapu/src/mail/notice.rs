@@ -51,6 +51,13 @@ pub enum Notice {
     LoginNotice {
         address: String,
     },
+    /// After the end of one-step login: a set-up finished with a password
+    /// alone waits for this link (where it came from, how to refuse it).
+    TwoStepActivationLink {
+        url: String,
+        address: String,
+        hours: i64,
+    },
     AccountDeleted,
 }
 
@@ -97,6 +104,11 @@ impl Notice {
             Notice::LoginNotice { address } => {
                 (t.mail_login_notice_subject, t.mail_login_notice_body, vec![("address", address.clone())])
             }
+            Notice::TwoStepActivationLink { url, address, hours } => (
+                t.mail_two_step_activation_subject,
+                t.mail_two_step_activation_body,
+                vec![("url", url.clone()), ("address", address.clone()), ("hours", hours.to_string())],
+            ),
             Notice::AccountDeleted => (t.mail_deleted_subject, t.mail_deleted_body, vec![]),
         };
         let mut all: Vec<(&str, &str)> = vec![("name", name), ("time", time)];

@@ -136,13 +136,13 @@ pub fn read_outbox(dir: &Path) -> io::Result<Vec<OutboxMessage>> {
         }
     }
     paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let raw = fs::read(&path)?;
-            let parsed = message::parse(&raw)
-                .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path.display())))?;
-            Ok(OutboxMessage { path, to: parsed.to, subject: parsed.subject, text: parsed.text })
-        })
-        .collect()
+    paths.into_iter().map(read_message).collect()
+}
+
+/// One message file (an outbox's, or one an SMTP server stored).
+pub fn read_message(path: PathBuf) -> io::Result<OutboxMessage> {
+    let raw = fs::read(&path)?;
+    let parsed = message::parse(&raw)
+        .map_err(|why| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path.display())))?;
+    Ok(OutboxMessage { path, to: parsed.to, subject: parsed.subject, text: parsed.text })
 }

@@ -26,10 +26,11 @@ const SEAL_CONTEXT: &[u8] = b"mail-queue";
 const CLAIM_SECONDS: i64 = 120;
 /// Messages claimed at a time.
 const BATCH: i64 = 20;
-/// A failed delivery waits 30 s, doubling up to an hour.
-fn retry_after(attempts: i64) -> i64 {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(7).min(7);
-    (30i64 << doublings).min(3600)
+/// A failed delivery waits `first` seconds (`mail.retry_after_seconds`),
+/// doubling with each attempt, up to an hour.
+fn retry_after(first: i64, attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(12).min(12);
+    first.saturating_mul(1 << doublings).min(3600)
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -163,7 +164,7 @@ impl Kapu {
                     self.metrics.mail("dropped");
                 }
                 Err(error) => {
-                    let retry_at = now + retry_after(row.attempts);
+                    let retry_at = now + retry_after(self.config.mail.retry_after_seconds, row.attempts);
                     tracing::warn!(id = row.id, to = %row.recipient, %error, attempts = row.attempts,
                         retry_in_seconds = retry_at - now, "mail: delivery failed; it waits in the queue");
                     self.store.mail_failed(row.id, retry_at, &error).await?;
@@ -210,8 +211,10 @@ mod tests {
 
     #[test]
     fn retries_wait_longer_up_to_an_hour() {
-        assert_eq!([retry_after(1), retry_after(2), retry_after(3)], [30, 60, 120]);
-        assert_eq!(retry_after(8), 3600);
-        assert_eq!(retry_after(50), 3600);
+        assert_eq!([retry_after(30, 1), retry_after(30, 2), retry_after(30, 3)], [30, 60, 120]);
+        assert_eq!(retry_after(30, 8), 3600);
+        assert_eq!(retry_after(30, 50), 3600);
+        assert_eq!([retry_after(1, 1), retry_after(1, 2), retry_after(1, 13)], [1, 2, 3600]);
+        assert_eq!(retry_after(3600, i64::MAX), 3600);
     }
 }

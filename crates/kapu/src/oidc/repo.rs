@@ -306,6 +306,21 @@ pub trait OidcRepo: Db {
         self.execute(query("DELETE FROM oidc_access_tokens WHERE code_hash = $1").bind(code_hash)).await
     }
 
+    /// Login requests of services that waited too long (the sweeper).
+    async fn delete_expired_auth_requests(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM oidc_auth_requests WHERE expires_at <= $1").bind(now)).await
+    }
+
+    /// Codes that expired before `before` (the sweeper keeps them while
+    /// their tokens may live, for reuse detection).
+    async fn delete_expired_codes(&self, before: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM oidc_codes WHERE expires_at <= $1").bind(before)).await
+    }
+
+    async fn delete_expired_access_tokens(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM oidc_access_tokens WHERE expires_at <= $1").bind(now)).await
+    }
+
     async fn insert_access_token(&self, t: &AccessToken) -> Result<(), StoreError> {
         self.execute(
             query(

@@ -20,7 +20,7 @@ use crate::oidc::repo::OidcRepo;
 use crate::sessions::model::ActiveSession;
 use crate::store::StoreError;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OidcConfig {
     /// Authorization codes live this long (single use).
@@ -206,6 +206,10 @@ pub struct TokenParams {
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// The longest `state`, `nonce`, `scope` ... an authorization request may
+/// carry (they are stored until the citizen has logged in).
+pub const MAX_PARAMETER_LENGTH: usize = 1024;
+
 fn sha256_hex(s: &str) -> String {
     HEXLOWER.encode(&Sha256::digest(s.as_bytes()))
 }
@@ -365,6 +369,27 @@ impl Kapu {
         let redirect_uri = p.redirect_uri.as_deref().ok_or(AuthorizeError::Page("redirect_uri"))?;
         if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
             return Err(AuthorizeError::Page("redirect_uri"));
+        }
+        // A request is stored while the citizen logs in: every value a
+        // service (or anyone who crafts a link) sends is bounded.
+        for (name, value) in [
+            ("state", &p.state),
+            ("nonce", &p.nonce),
+            ("scope", &p.scope),
+            ("acr_values", &p.acr_values),
+            ("prompt", &p.prompt),
+            ("max_age", &p.max_age),
+            ("code_challenge", &p.code_challenge),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LENGTH) {
+                let state = p.state.clone().filter(|s| s.len() <= MAX_PARAMETER_LENGTH);
+                return Err(AuthorizeError::Redirect {
+                    redirect_uri: redirect_uri.to_owned(),
+                    state,
+                    error: "invalid_request",
+                    description: format!("{name} is longer than {MAX_PARAMETER_LENGTH} characters"),
+                });
+            }
         }
         let fail = |error: &'static str, description: &str| AuthorizeError::Redirect {
             redirect_uri: redirect_uri.to_owned(),

@@ -31,8 +31,12 @@ pub const MAX_PARALLELISM: u32 = 64;
 /// Highest worker count accepted in the config.
 pub const MAX_WORKERS: usize = 256;
 
+/// How long a new password waits for its share of the hashing pool before
+/// the request is answered "busy, try again".
+pub const NEW_PASSWORD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Argon2id cost and pool size (the `[password_hash]` config section).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordHashConfig {
     /// Argon2 memory per hash, KiB (`m`). Also the size of each worker's
@@ -378,10 +382,13 @@ impl PasswordHasher {
 
     /// Hashes a password someone is choosing (registration, reset, change):
     /// as [`hash`](Self::hash), but only within `new_password_share` of the
-    /// pool; beyond it, [`HashError::Busy`] at once. A flood of registrations
-    /// therefore never holds every worker, and logins keep flowing.
+    /// pool: beyond it, the request waits for a slot up to
+    /// [`NEW_PASSWORD_WAIT`], then [`HashError::Busy`]. A flood of
+    /// registrations therefore never holds every worker, and logins keep
+    /// flowing, while a few people registering at one moment all get in.
     pub async fn hash_new_password(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        let _slot = self.inner.new_passwords.try_acquire().map_err(|_| HashError::Busy)?;
+        let slot = tokio::time::timeout(NEW_PASSWORD_WAIT, self.inner.new_passwords.acquire()).await;
+        let _slot = slot.map_err(|_| HashError::Busy)?.map_err(|_| HashError::Busy)?;
         self.hash(password).await
     }
 

@@ -16,7 +16,7 @@ static COMMON_PASSWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
 });
 
 /// What a new password must satisfy (the `[password_policy]` config section).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordPolicy {
     /// Minimum length in characters, ignoring leading and trailing

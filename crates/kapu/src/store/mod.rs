@@ -292,11 +292,27 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreErro
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect {
+        let file = options.get_filename().to_owned();
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+            crate::app::create_private_dir(parent).map_err(|e| StoreError::Connect {
                 url: redact(url),
                 message: format!("cannot create {}: {e}", parent.display()),
             })?;
+        }
+        // Made here, readable by kapu's user only; SQLite gives its -wal and
+        // -shm files the same mode.
+        if !file.exists() && file.to_str() != Some(":memory:") {
+            let mut create = std::fs::OpenOptions::new();
+            create.write(true).create_new(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+            if let Err(e) = create.open(&file)
+                && e.kind() != std::io::ErrorKind::AlreadyExists
+            {
+                return Err(StoreError::Connect {
+                    url: redact(url),
+                    message: format!("cannot create {}: {e}", file.display()),
+                });
+            }
         }
         // Open it now: a database that cannot be opened stops the start.
         let conn = SqliteConnection::connect_with(&options).await.map_err(connect_err)?;

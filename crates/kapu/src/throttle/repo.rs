@@ -93,30 +93,44 @@ pub trait ThrottleRepo: Db {
         Ok((taken.len() == keys.keys.len()).then_some(Taken(taken)))
     }
 
-    /// Counts a refused try on each waiting key of `keys`.
+    /// Counts a refused try on each waiting key of `keys` (one statement).
     async fn count_refused(&self, keys: &[&str], now: UnixTime) -> Result<(), StoreError> {
+        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE login_throttle SET refused = refused + 1 WHERE blocked_until > $1 AND throttle_key IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = query(&sql).bind(now);
         for key in keys {
-            self.execute(
-                query("UPDATE login_throttle SET refused = refused + 1 WHERE throttle_key = $1 AND blocked_until > $2")
-                    .bind(*key)
-                    .bind(now),
-            )
-            .await?;
+            q = q.bind(*key);
         }
-        Ok(())
+        self.execute(q).await.map(|_| ())
     }
 
-    /// The keys whose wait is over and that refused tries during it: the
-    /// counts, reset to nothing (for one audit event per block).
-    async fn take_refused_counts(&self, now: UnixTime) -> Result<Vec<RefusedDuringBlock>, StoreError> {
+    /// The keys whose wait is over and that refused tries during it.
+    async fn refused_counts(&self, now: UnixTime) -> Result<Vec<RefusedDuringBlock>, StoreError> {
         self.fetch_all(
             query(
-                "UPDATE login_throttle SET refused = 0 WHERE blocked_until <= $1 AND refused > 0 \
-                 RETURNING throttle_key, refused, blocked_until",
+                "SELECT throttle_key, refused, blocked_until FROM login_throttle \
+                 WHERE blocked_until <= $1 AND refused > 0",
             )
             .bind(now),
         )
         .await
+    }
+
+    /// Takes `refused` off a key's count; false when another sweeper took
+    /// it first (so one audit event sums up a wait, whichever instance
+    /// writes it).
+    async fn settle_refused(&self, counted: &RefusedDuringBlock) -> Result<bool, StoreError> {
+        let rows = self
+            .execute(
+                query("UPDATE login_throttle SET refused = refused - $2 WHERE throttle_key = $1 AND refused >= $2")
+                    .bind(counted.throttle_key.as_str())
+                    .bind(counted.refused),
+            )
+            .await?;
+        Ok(rows == 1)
     }
 
     /// Forgets keys whose window has been quiet for `quiet_for` and that are

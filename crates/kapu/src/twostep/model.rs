@@ -8,7 +8,7 @@ use crate::accounts::model::AccountId;
 use crate::clock::UnixTime;
 use crate::throttle::Limit;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TwoStepConfig {
     /// The `issuer` in the otpauth URI: the name the authenticator app shows.
@@ -39,6 +39,10 @@ pub struct TwoStepConfig {
     pub unlock_mail_every_seconds: i64,
     /// Codes that may be tried with one unlock link.
     pub unlock_link_attempts: i64,
+    /// After the end of one-step login, a set-up finished with a password
+    /// alone becomes active only through a link mailed to the account's
+    /// address; the link lives this long.
+    pub activation_link_ttl_seconds: i64,
     /// Tries of the revocation code per account per window.
     pub revocation_attempts: i64,
     pub revocation_window_seconds: i64,
@@ -60,6 +64,7 @@ impl Default for TwoStepConfig {
             unlock_link_ttl_seconds: 24 * 3600,
             unlock_mail_every_seconds: 600,
             unlock_link_attempts: 5,
+            activation_link_ttl_seconds: 24 * 3600,
             revocation_attempts: 5,
             revocation_window_seconds: 900,
         }
@@ -81,7 +86,11 @@ impl TwoStepConfig {
             date.parse::<jiff::civil::Date>()
                 .map_err(|e| format!("two_step.legacy_login_until {date:?} is not a date like 2025-01-16: {e}"))?;
         }
-        if self.pending_login_seconds < 30 || self.enrolment_seconds < 60 || self.unlock_link_ttl_seconds < 60 {
+        if self.pending_login_seconds < 30
+            || self.enrolment_seconds < 60
+            || self.unlock_link_ttl_seconds < 60
+            || self.activation_link_ttl_seconds < 600
+        {
             return Err("two_step.*_seconds values are too small".into());
         }
         if self.code_slowdown_after < 1
@@ -185,6 +194,9 @@ pub struct Enrolment {
     pub revocation_hash: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// After the end of one-step login: finished with only a password, it
+    /// waits since then for the mailed confirmation (or the office).
+    pub awaiting_since: Option<UnixTime>,
 }
 
 /// Password right, code still to come.

@@ -15,8 +15,10 @@ use crate::i18n::{fill, problem_text};
 use crate::oidc::pages::{RequestQuery, ServiceContext, service_context};
 use crate::passwords::Password;
 use crate::twostep::model::EnrolmentPurpose;
-use crate::twostep::service::TwoStepError;
-use crate::web::context::{Ctx, PENDING_COOKIE, clear_pending_cookie, clear_session_cookie, cookie_value};
+use crate::twostep::service::{Finished, TwoStepError};
+use crate::web::context::{
+    Ctx, PENDING_COOKIE, clear_pending_cookie, clear_session_cookie, cookie_name, cookie_value, session_cookie,
+};
 use crate::web::error::PageError;
 use crate::web::form::{Form, redirect, with_cookies, with_status};
 use crate::web::templates::{
@@ -56,6 +58,9 @@ pub async fn plus_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<P
         Some("setup_expired") => Some(t.setup_expired.to_owned()),
         _ => None,
     };
+    if kapu.current_enrolment(&session.account).await?.is_some_and(|e| e.awaiting_since.is_some()) {
+        return Ok(redirect("/plus/waiting"));
+    }
     if let Some(credential) = kapu.two_step_credential(&session.account).await? {
         let text = fill(t.plus_active, &[("time", &kapu.format_time(credential.enabled_at))]);
         let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_title).with_notice(notice), t.plus_title, text)
@@ -212,14 +217,88 @@ pub struct FinishForm {
 /// "Befejezés", only with the box ticked (checked here, not only in the browser).
 pub async fn plus_finish_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<FinishForm>) -> PageResult {
     let session = ctx.require_any_session()?;
-    match kapu.finish_enrolment(&session.account, form.saved.is_some(), &ctx.actor()).await {
-        Ok(EnrolmentPurpose::Setup) => Ok(redirect("/plus/done")),
-        Ok(EnrolmentPurpose::DeviceChange) => Ok(redirect("/plus/done?device=1")),
+    match kapu.finish_enrolment(&session.account, &session.record, form.saved.is_some(), &ctx.actor()).await {
+        // Every other session ended; this browser's got a new id.
+        Ok(Finished::Active { purpose, session_token }) => {
+            let to = if purpose == EnrolmentPurpose::DeviceChange { "/plus/done?device=1" } else { "/plus/done" };
+            Ok(with_cookies(redirect(to), vec![session_cookie(&kapu, &session_token)]))
+        }
+        Ok(Finished::AwaitingMail) => Ok(redirect("/plus/waiting")),
         Err(TwoStepError::Form(errors)) => {
             let message = errors.0.first().map(|(_, p)| problem_text(ctx.t(), p));
             Ok(with_status(revocation_page(&kapu, &ctx, message).await?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// After the end of one-step login, a set-up finished with a password alone
+/// waits for the mailed link: say so, and offer to send it again.
+pub async fn plus_waiting_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    let t = ctx.t();
+    let waiting = kapu.current_enrolment(&session.account).await?.is_some_and(|e| e.awaiting_since.is_some());
+    if !waiting {
+        return Ok(redirect("/plus"));
+    }
+    let text = fill(t.plus_waiting_text, &[("email", session.account.email.as_str())]);
+    let mut page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_waiting_title), t.plus_waiting_title, text)
+        .secondary_button("/plus/activate/resend", t.mail_not_received, &[]);
+    page.paragraphs.push(t.mail_not_received_hint.to_owned());
+    Ok(page.render()?)
+}
+
+pub async fn plus_activate_resend_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
+    let session = ctx.require_any_session()?;
+    match kapu.resend_activation_link(&session.account, &ctx.actor()).await {
+        Ok(()) | Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus/waiting")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The mailed activation link: what is being turned on, and the choice.
+pub async fn plus_activate_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(token): Path<String>) -> PageResult {
+    let Some(account) = kapu.activation_link_account(&token).await? else { return link_invalid(&kapu, &ctx) };
+    let t = ctx.t();
+    let text = fill(t.plus_activate_text, &[("username", account.username.as_str())]);
+    let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_activate_title), t.plus_activate_title, text)
+        .button(&format!("/plus/activate/{token}"), t.plus_activate_button)
+        .secondary_button(&format!("/plus/activate/{token}"), t.plus_activate_refuse, &[("refuse", "yes")]);
+    Ok(page.render()?)
+}
+
+#[derive(Deserialize)]
+pub struct ActivateForm {
+    #[serde(default)]
+    refuse: Option<String>,
+}
+
+pub async fn plus_activate_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(token): Path<String>,
+    Form(form): Form<ActivateForm>,
+) -> PageResult {
+    let accept = form.refuse.is_none();
+    let t = ctx.t();
+    match kapu.answer_activation_link(&token, accept, &ctx.actor()).await {
+        Ok(_) if accept => {
+            // Every session ended: the next login asks for a code.
+            let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_done_title), t.plus_done_title, t.plus_done_text)
+                .link("/login", t.login_title);
+            Ok(with_cookies(page.render()?, vec![clear_session_cookie(&kapu)]))
+        }
+        Ok(_) => {
+            let page = MessagePage::new(
+                Page::new(&kapu, &ctx, t.plus_activate_title),
+                t.plus_activate_title,
+                t.plus_refused_text,
+            )
+            .link("/password/forgot", t.forgot_title);
+            Ok(page.render()?)
+        }
+        Err(TwoStepError::LinkInvalid | TwoStepError::NoEnrolment) => link_invalid(&kapu, &ctx),
         Err(e) => Err(e.into()),
     }
 }
@@ -311,8 +390,8 @@ fn for_service(service: &Option<ServiceContext>, response: Response) -> Response
     }
 }
 
-fn pending_token(headers: &HeaderMap) -> Option<&str> {
-    cookie_value(headers, PENDING_COOKIE).filter(|t| !t.is_empty())
+fn pending_token<'a>(kapu: &Kapu, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie_value(headers, &cookie_name(kapu, PENDING_COOKIE)).filter(|t| !t.is_empty())
 }
 
 fn pending_expired(kapu: &Kapu) -> Response {
@@ -327,7 +406,7 @@ pub async fn login_code_get(
     headers: HeaderMap,
     Query(q): Query<RequestQuery>,
 ) -> PageResult {
-    let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
+    let Some(token) = pending_token(&kapu, &headers) else { return Ok(pending_expired(&kapu)) };
     if !kapu.pending_login_is_open(token).await? {
         return Ok(pending_expired(&kapu));
     }
@@ -348,7 +427,7 @@ pub async fn login_code_post(
     Query(q): Query<RequestQuery>,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
-    let Some(token) = pending_token(&headers) else { return Ok(pending_expired(&kapu)) };
+    let Some(token) = pending_token(&kapu, &headers) else { return Ok(pending_expired(&kapu)) };
     let t = ctx.t();
     let service = service_context(&kapu, q.request.as_deref()).await?;
     let page = code_form(&kapu, &ctx, service.as_ref());

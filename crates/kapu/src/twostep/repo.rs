@@ -96,6 +96,7 @@ struct EnrolmentRow {
     revocation_hash: Option<String>,
     created_at: i64,
     expires_at: i64,
+    awaiting_since: Option<i64>,
 }
 
 impl From<EnrolmentRow> for Enrolment {
@@ -109,6 +110,7 @@ impl From<EnrolmentRow> for Enrolment {
             revocation_hash: r.revocation_hash,
             created_at: r.created_at,
             expires_at: r.expires_at,
+            awaiting_since: r.awaiting_since,
         }
     }
 }
@@ -287,7 +289,7 @@ pub trait TwoStepRepo: Db {
             .fetch_optional(
                 query(
                     "SELECT account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, revocation_hash, \
-                     created_at, expires_at FROM totp_enrolments WHERE account_id = $1",
+                     created_at, expires_at, awaiting_since FROM totp_enrolments WHERE account_id = $1",
                 )
                 .bind(&account_id.0),
             )
@@ -300,11 +302,11 @@ pub trait TwoStepRepo: Db {
         self.execute(
             query(
                 "INSERT INTO totp_enrolments (account_id, purpose, secret_sealed, confirmed_step, revocation_sealed, \
-                 revocation_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 revocation_hash, created_at, expires_at, awaiting_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) \
                  ON CONFLICT (account_id) DO UPDATE SET purpose = excluded.purpose, \
                    secret_sealed = excluded.secret_sealed, confirmed_step = excluded.confirmed_step, \
                    revocation_sealed = excluded.revocation_sealed, revocation_hash = excluded.revocation_hash, \
-                   created_at = excluded.created_at, expires_at = excluded.expires_at",
+                   created_at = excluded.created_at, expires_at = excluded.expires_at, awaiting_since = NULL",
             )
             .bind(&e.account_id.0)
             .bind(e.purpose.as_str())
@@ -345,21 +347,45 @@ pub trait TwoStepRepo: Db {
     }
 
     /// Takes a confirmed set-up out (to become the credential): a second
-    /// "Befejezés" finds nothing.
+    /// "Befejezés" finds nothing. `awaiting`: only one that waits for the
+    /// mailed confirmation (the link, the office); else only one that does not.
     async fn take_confirmed_enrolment(
         &self,
         account_id: &AccountId,
+        awaiting: bool,
         now: UnixTime,
     ) -> Result<Option<FinishedEnrolment>, StoreError> {
-        self.fetch_optional(
-            query(
-                "DELETE FROM totp_enrolments WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL \
-                 AND revocation_hash IS NOT NULL RETURNING purpose, secret_sealed, confirmed_step, revocation_hash",
+        let sql = if awaiting {
+            "DELETE FROM totp_enrolments WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL \
+             AND revocation_hash IS NOT NULL AND awaiting_since IS NOT NULL \
+             RETURNING purpose, secret_sealed, confirmed_step, revocation_hash"
+        } else {
+            "DELETE FROM totp_enrolments WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL \
+             AND revocation_hash IS NOT NULL AND awaiting_since IS NULL \
+             RETURNING purpose, secret_sealed, confirmed_step, revocation_hash"
+        };
+        self.fetch_optional(query(sql).bind(&account_id.0).bind(now)).await
+    }
+
+    /// A confirmed set-up now waits for the mailed confirmation, until `until`.
+    async fn mark_enrolment_awaiting(
+        &self,
+        account_id: &AccountId,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .execute(
+                query(
+                    "UPDATE totp_enrolments SET awaiting_since = $2, expires_at = $3 \
+                     WHERE account_id = $1 AND expires_at > $2 AND confirmed_step IS NOT NULL AND awaiting_since IS NULL",
+                )
+                .bind(&account_id.0)
+                .bind(now)
+                .bind(until),
             )
-            .bind(&account_id.0)
-            .bind(now),
-        )
-        .await
+            .await?;
+        Ok(done == 1)
     }
 
     async fn delete_enrolment(&self, account_id: &AccountId) -> Result<(), StoreError> {
@@ -405,6 +431,16 @@ pub trait TwoStepRepo: Db {
     /// Uses the half-finished login up; false if it was gone already.
     async fn delete_pending_login(&self, id_hash: &str) -> Result<bool, StoreError> {
         Ok(self.execute(query("DELETE FROM pending_logins WHERE id_hash = $1").bind(id_hash)).await? == 1)
+    }
+
+    /// Half-finished logins past their time (the sweeper).
+    async fn delete_expired_pending_logins(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM pending_logins WHERE expires_at <= $1").bind(now)).await
+    }
+
+    /// Set-ups left half way past their time (the sweeper).
+    async fn delete_expired_enrolments(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.execute(query("DELETE FROM totp_enrolments WHERE expires_at <= $1").bind(now)).await
     }
 
     async fn delete_pending_logins_of(&self, account_id: &AccountId) -> Result<(), StoreError> {

@@ -23,12 +23,12 @@ use crate::crypto::secret_box::SecretBoxError;
 use crate::crypto::{random_token, token_hash};
 use crate::mail::notice::Notice;
 use crate::passwords::{HashError, Password, PasswordHash, Verification};
-use crate::sessions::model::AuthMethods;
+use crate::sessions::model::{AuthMethods, SessionRecord};
 use crate::sessions::repo::SessionRepo;
 use crate::store::{Db, StoreError, Tx};
 use crate::throttle::{AttemptKeys, CheckError, PasswordCheck, Taken, give_back};
 use crate::twostep::model::{Enrolment, EnrolmentPurpose, PendingLogin, RevocationCode, StoredCredential};
-use crate::twostep::repo::TwoStepRepo;
+use crate::twostep::repo::{FinishedEnrolment, TwoStepRepo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoStepError {
@@ -101,6 +101,15 @@ pub struct EnrolmentView {
     /// The otpauth URI the QR code carries.
     pub uri: String,
     pub confirmed: bool,
+}
+
+/// What "Befejezés" led to.
+#[derive(Debug)]
+pub enum Finished {
+    /// The key is active; this browser's session continues under a new id.
+    Active { purpose: EnrolmentPurpose, session_token: String },
+    /// The key waits for the link mailed to the account's address.
+    AwaitingMail,
 }
 
 /// What a correct password leads to.
@@ -192,6 +201,7 @@ impl Kapu {
             revocation_hash: None,
             created_at: now,
             expires_at: now + self.config.two_step.enrolment_seconds,
+            awaiting_since: None,
         };
         db.put_enrolment(&enrolment).await?;
         Ok(())
@@ -305,36 +315,175 @@ impl Kapu {
     }
 
     /// "Befejezés": only with "A fenti törlőkód mentéséről gondoskodtam"
-    /// ticked. The new key becomes the only one, in one transaction.
+    /// ticked. The new key becomes the only one, in one transaction; every
+    /// other session and half-finished login of the account ends, and this
+    /// browser's session gets a new id.
+    ///
+    /// After the end of one-step login, a set-up finished in a session that
+    /// only a password opened does not become active here: a password alone
+    /// would then give anyone who has it the account's second factor. It
+    /// waits for the link mailed to the account's address (or the office).
     pub async fn finish_enrolment(
         &self,
         account: &Account,
+        session: &SessionRecord,
         saved: bool,
         actor: &Actor,
-    ) -> Result<EnrolmentPurpose, TwoStepError> {
+    ) -> Result<Finished, TwoStepError> {
+        let Some(enrolment) = self.current_enrolment(account).await? else { return Err(TwoStepError::NoEnrolment) };
+        if enrolment.awaiting_since.is_some() {
+            return Ok(Finished::AwaitingMail);
+        }
         if self.pending_revocation_code(account).await?.is_none() {
             return Err(TwoStepError::NoEnrolment);
         }
         if !saved {
             return Err(form_error(Field::Confirm, Problem::MustConfirmSaved));
         }
+        let now = self.now();
         let tx = self.store.begin().await?;
-        let Some(finished) = tx.take_confirmed_enrolment(&account.id, self.now()).await? else {
+        if enrolment.purpose == EnrolmentPurpose::Setup
+            && self.one_step_login_ended()
+            && !session.auth_methods.has_code()
+        {
+            let ttl = self.config.two_step.activation_link_ttl_seconds;
+            if !tx.mark_enrolment_awaiting(&account.id, now, now + ttl).await? {
+                tx.rollback().await?;
+                return Err(TwoStepError::NoEnrolment);
+            }
+            self.mail_activation_link(&tx, account, actor).await?;
+            let subject = Subject::account(account);
+            self.audit(&tx, AuditEvent::TwoStepActivationRequested, Outcome::Success, subject, actor, None).await?;
+            tx.commit().await?;
+            return Ok(Finished::AwaitingMail);
+        }
+        let Some(finished) = tx.take_confirmed_enrolment(&account.id, false, now).await? else {
             tx.rollback().await?;
             return Err(TwoStepError::NoEnrolment);
         };
+        let purpose = self.activate(&tx, account, &finished, actor, None).await?;
+        tx.delete_sessions_of(&account.id, Some(&session.id_hash)).await?;
+        let (token, _) = self.renew_session_id(&tx, session).await?;
+        tx.commit().await?;
+        Ok(Finished::Active { purpose, session_token: token })
+    }
+
+    /// The new key becomes the account's only one, on `tx`: audited and
+    /// told to the owner; half-finished logins (of the old key) end.
+    async fn activate(
+        &self,
+        tx: &Tx,
+        account: &Account,
+        finished: &FinishedEnrolment,
+        actor: &Actor,
+        detail: Option<String>,
+    ) -> Result<EnrolmentPurpose, TwoStepError> {
         tx.delete_credential(&account.id).await?;
-        tx.insert_credential(&account.id, &finished, self.now()).await?;
+        tx.insert_credential(&account.id, finished, self.now()).await?;
         tx.delete_pending_logins_of(&account.id).await?;
         let purpose = EnrolmentPurpose::parse(&finished.purpose);
         let (event, notice) = match purpose {
             EnrolmentPurpose::Setup => (AuditEvent::TwoStepEnabled, Notice::TwoStepEnabled),
             EnrolmentPurpose::DeviceChange => (AuditEvent::TwoStepDeviceChanged, Notice::TwoStepDeviceChanged),
         };
-        self.audit(&tx, event, Outcome::Success, Subject::account(account), actor, None).await?;
-        self.notify_account(&tx, account, notice).await?;
-        tx.commit().await?;
+        self.audit(tx, event, Outcome::Success, Subject::account(account), actor, detail).await?;
+        self.notify_account(tx, account, notice).await?;
         Ok(purpose)
+    }
+
+    /// The link that makes a waiting set-up active, mailed to the account's
+    /// address with where the set-up came from and how to refuse it.
+    async fn mail_activation_link(&self, tx: &Tx, account: &Account, actor: &Actor) -> Result<(), StoreError> {
+        let ttl = self.config.two_step.activation_link_ttl_seconds;
+        let (token, link) = self.new_link(LinkPurpose::TwoStepActivation, &account.id, None, ttl);
+        self.replace_link(tx, &link).await?;
+        let notice = Notice::TwoStepActivationLink {
+            url: self.link(&format!("/plus/activate/{token}")),
+            address: actor.client_addr.clone().unwrap_or_else(|| "?".to_owned()),
+            hours: (ttl + 3599) / 3600,
+        };
+        self.notify_account(tx, account, notice).await
+    }
+
+    /// "Nem kaptam meg a levelet" for a waiting set-up: the link again.
+    pub async fn resend_activation_link(&self, account: &Account, actor: &Actor) -> Result<(), TwoStepError> {
+        let waiting = self.current_enrolment(account).await?.is_some_and(|e| e.awaiting_since.is_some());
+        if !waiting {
+            return Err(TwoStepError::NoEnrolment);
+        }
+        let tx = self.store.begin().await?;
+        self.mail_activation_link(&tx, account, actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The waiting set-up a still-usable activation link is for (its page).
+    pub async fn activation_link_account(&self, token: &str) -> Result<Option<Account>, StoreError> {
+        let now = self.now();
+        let Some(id) = self.store.email_link_account(&token_hash(token), LinkPurpose::TwoStepActivation, now).await?
+        else {
+            return Ok(None);
+        };
+        self.store.account_by_id(&id).await
+    }
+
+    /// The mailed link's "Bekapcsolom" (`accept`) or "Nem én voltam". Either
+    /// way the link is used up; accepted, the key becomes active and every
+    /// session ends (the next login asks for a code).
+    pub async fn answer_activation_link(
+        &self,
+        token: &str,
+        accept: bool,
+        actor: &Actor,
+    ) -> Result<Account, TwoStepError> {
+        let now = self.now();
+        let tx = self.store.begin().await?;
+        let Some(link) = tx.consume_email_link(&token_hash(token), LinkPurpose::TwoStepActivation, now).await? else {
+            tx.rollback().await?;
+            return Err(TwoStepError::LinkInvalid);
+        };
+        let account = tx.account_by_id(&AccountId(link.account_id)).await?.ok_or(TwoStepError::LinkInvalid)?;
+        if !accept {
+            tx.delete_enrolment(&account.id).await?;
+            let subject = Subject::account(&account);
+            self.audit(&tx, AuditEvent::TwoStepActivationRefused, Outcome::Success, subject, actor, None).await?;
+            tx.commit().await?;
+            return Ok(account);
+        }
+        let Some(finished) = tx.take_confirmed_enrolment(&account.id, true, now).await? else {
+            tx.rollback().await?;
+            return Err(TwoStepError::NoEnrolment);
+        };
+        self.activate(&tx, &account, &finished, actor, Some("confirmed from the mailed link".into())).await?;
+        tx.delete_sessions_of(&account.id, None).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// `kapu admin confirm-2fa`: a clerk checked the citizen's ID and makes
+    /// the waiting set-up active (for a citizen whose mailbox is lost too).
+    pub async fn office_confirm_two_step(&self, username: &str, reason: &str) -> Result<Account, TwoStepError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(TwoStepError::Internal("a reason is required (e.g. the ID document checked)".into()));
+        }
+        let name = Username::parse(username).map_err(|_| TwoStepError::Internal(format!("no account {username:?}")))?;
+        let account = self
+            .store
+            .account_by_username(&name)
+            .await?
+            .ok_or_else(|| TwoStepError::Internal(format!("no account {username:?}")))?;
+        let tx = self.store.begin().await?;
+        let Some(finished) = tx.take_confirmed_enrolment(&account.id, true, self.now()).await? else {
+            tx.rollback().await?;
+            return Err(TwoStepError::NoEnrolment);
+        };
+        let detail: String = format!("at the office: {reason}").chars().take(500).collect();
+        self.activate(&tx, &account, &finished, &Actor::default(), Some(detail)).await?;
+        tx.delete_email_links(&account.id, LinkPurpose::TwoStepActivation).await?;
+        tx.delete_sessions_of(&account.id, None).await?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     /// Leaves a set-up half way ("Mégsem"): nothing about the account changes.

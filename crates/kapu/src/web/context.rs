@@ -97,8 +97,15 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// A cookie's name: with `__Host-` in front when cookies are `Secure` (an
+/// https public URL), so that no subdomain or plain-http page can set or
+/// shadow it (RFC 6265bis §4.1.3.2).
+pub fn cookie_name(kapu: &Kapu, base: &'static str) -> std::borrow::Cow<'static, str> {
+    if kapu.config.secure_cookies() { format!("__Host-{base}").into() } else { base.into() }
+}
+
 fn build_cookie(kapu: &Kapu, name: &'static str, value: String, max_age: Option<i64>) -> String {
-    let mut c = Cookie::build((name, value))
+    let mut c = Cookie::build((cookie_name(kapu, name), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -168,7 +175,7 @@ pub async fn page_context(State(kapu): State<Arc<Kapu>>, request: Request<Body>,
     let headers = request.headers().clone();
     let mut set_cookies = Vec::new();
 
-    let csrf_cookie = match cookie_value(&headers, CSRF_COOKIE) {
+    let csrf_cookie = match cookie_value(&headers, &cookie_name(&kapu, CSRF_COOKIE)) {
         Some(v) if v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             v.to_owned()
         }
@@ -183,7 +190,7 @@ pub async fn page_context(State(kapu): State<Arc<Kapu>>, request: Request<Body>,
     let mut session = None;
     let mut session_token = None;
     let mut session_expired = false;
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) {
+    if let Some(token) = cookie_value(&headers, &cookie_name(&kapu, SESSION_COOKIE)).filter(|t| !t.is_empty()) {
         match kapu.resume_session(token).await {
             Ok(Some(s)) => {
                 session = Some(Arc::new(s));
@@ -201,15 +208,21 @@ pub async fn page_context(State(kapu): State<Arc<Kapu>>, request: Request<Body>,
     let lang = session
         .as_ref()
         .map(|s| s.account.language)
-        .or_else(|| cookie_value(&headers, LANG_COOKIE).and_then(Language::parse))
+        .or_else(|| cookie_value(&headers, &cookie_name(&kapu, LANG_COOKIE)).and_then(Language::parse))
         .unwrap_or_default();
 
     let (mut parts, body) = request.into_parts();
     let body = if parts.method == Method::POST {
-        let bytes = match axum::body::to_bytes(body, kapu.config.server.max_body_bytes).await {
-            Ok(b) => b,
-            Err(_) => {
+        let read = axum::body::to_bytes(body, kapu.config.server.max_body_bytes);
+        let timeout = std::time::Duration::from_secs(kapu.config.server.body_timeout_seconds);
+        let bytes = match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => {
                 return finish(&kapu, lang, PageError::TooLarge.into_response(), set_cookies);
+            }
+            Err(_) => {
+                kapu.metrics.refused("body_timeout");
+                return finish(&kapu, lang, PageError::TooSlow.into_response(), set_cookies);
             }
         };
         let ok = submitted_csrf(&parts.headers, &bytes)

@@ -17,6 +17,7 @@ pub enum ErrorKind {
     BadRequest,
     BadForm,
     TooLarge,
+    TooSlow,
     Csrf,
     NotFound,
     Busy,
@@ -40,6 +41,8 @@ pub enum PageError {
     BadForm,
     #[error("the request body is too large")]
     TooLarge,
+    #[error("the request body came too slowly")]
+    TooSlow,
     #[error("the CSRF token is missing or wrong")]
     Csrf,
     #[error("not found")]
@@ -106,6 +109,7 @@ impl IntoResponse for PageError {
             PageError::BadRequest => (StatusCode::BAD_REQUEST, ErrorKind::BadRequest, None),
             PageError::BadForm => (StatusCode::BAD_REQUEST, ErrorKind::BadForm, None),
             PageError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorKind::TooLarge, None),
+            PageError::TooSlow => (StatusCode::REQUEST_TIMEOUT, ErrorKind::TooSlow, None),
             PageError::Csrf => (StatusCode::FORBIDDEN, ErrorKind::Csrf, None),
             PageError::NotFound => (StatusCode::NOT_FOUND, ErrorKind::NotFound, None),
             PageError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::Busy, None),
@@ -120,7 +124,7 @@ impl IntoResponse for PageError {
             }
         };
         let mut response = status.into_response();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body was never read: the connection cannot be
             // reused, and the client must not try (RFC 9110 §15.5.14).
             response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));

@@ -11,12 +11,13 @@ pub mod error;
 pub mod form;
 pub mod headers;
 pub mod infra;
+pub mod server;
 pub mod templates;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
@@ -45,6 +46,8 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/account/delete", get(accounts::delete_get).post(accounts::delete_post))
         .route("/settings", get(accounts::settings_get).post(accounts::settings_post))
         .route("/activity", get(audit::activity_get))
+        .route("/activity/sessions", get(audit::sessions_get))
+        .route("/activity/sessions/end", post(audit::sessions_end_post))
         .route("/plus", get(twostep::plus_get))
         .route("/plus/start", post(twostep::plus_start_post))
         .route("/plus/setup", get(twostep::plus_setup_get).post(twostep::plus_setup_post))
@@ -55,6 +58,9 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/plus/revocation.txt", get(twostep::plus_revocation_txt_get))
         .route("/plus/finish", post(twostep::plus_finish_post))
         .route("/plus/done", get(twostep::plus_done_get))
+        .route("/plus/waiting", get(twostep::plus_waiting_get))
+        .route("/plus/activate/resend", post(twostep::plus_activate_resend_post))
+        .route("/plus/activate/{token}", get(twostep::plus_activate_get).post(twostep::plus_activate_post))
         .route("/plus/device", get(twostep::device_get).post(twostep::device_post))
         .route("/login/code", get(twostep::login_code_get).post(twostep::login_code_post))
         .route("/login/lost", get(twostep::lost_get).post(twostep::lost_post))
@@ -75,7 +81,8 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/token", post(oidc::token_post))
         .route("/userinfo", get(oidc::userinfo).post(oidc::userinfo))
         .route("/static/{file}", get(assets::static_file))
-        .route("/authenticator", get(authenticator::page));
+        .route("/authenticator", get(authenticator::page))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), server::read_body_in_time));
     pages
         .merge(infra)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), headers::security_headers))
@@ -88,24 +95,25 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(sweep_expired_sessions(Arc::clone(&kapu)));
+    let sweeper = tokio::spawn(crate::retention::run_sweeper(Arc::clone(&kapu)));
     let mail = tokio::spawn(crate::mail::queue::run_worker(Arc::clone(&kapu)));
-    let app = router(kapu).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let metrics = match kapu.config.server.metrics_listen {
+        Some(address) => {
+            let metrics_only = Router::new()
+                .route("/metrics", get(|State(kapu): State<Arc<Kapu>>| async move { infra::metrics_text(&kapu) }))
+                .with_state(Arc::clone(&kapu));
+            let listener = TcpListener::bind(address).await?;
+            tracing::info!(%address, "metrics served on their own address");
+            Some(tokio::spawn(async move { axum::serve(listener, metrics_only).await }))
+        }
+        None => None,
+    };
+    let app = router(Arc::clone(&kapu));
+    let result = server::serve_connections(kapu, app, listener, shutdown).await;
     sweeper.abort();
     mail.abort();
-    result
-}
-
-/// Expired sessions are refused on read anyway; this only keeps the table small.
-async fn sweep_expired_sessions(kapu: Arc<Kapu>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
-    loop {
-        every.tick().await;
-        match kapu.delete_expired_sessions().await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
-            Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
-        }
+    if let Some(metrics) = metrics {
+        metrics.abort();
     }
+    result
 }

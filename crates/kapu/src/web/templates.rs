@@ -256,17 +256,17 @@ pub struct MessagePage {
     pub p: Page,
     pub heading: String,
     pub paragraphs: Vec<String>,
-    pub button: Option<ButtonForm>,
+    pub buttons: Vec<ButtonForm>,
     pub links: Vec<LinkView>,
 }
 
 impl MessagePage {
     pub fn new(p: Page, heading: &str, text: impl Into<String>) -> Self {
-        Self { p, heading: heading.to_owned(), paragraphs: vec![text.into()], button: None, links: Vec::new() }
+        Self { p, heading: heading.to_owned(), paragraphs: vec![text.into()], buttons: Vec::new(), links: Vec::new() }
     }
 
     pub fn button(mut self, action: &str, label: &str) -> Self {
-        self.button = Some(ButtonForm {
+        self.buttons.push(ButtonForm {
             action: action.to_owned(),
             label: label.to_owned(),
             hidden: Vec::new(),
@@ -275,10 +275,11 @@ impl MessagePage {
         self
     }
 
-    /// A secondary button that posts `hidden` along: "Nem kaptam meg a levelet".
-    pub fn resend_button(mut self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Self {
+    /// A secondary button that posts `hidden` along ("Nem kaptam meg a
+    /// levelet", "Nem én voltam").
+    pub fn secondary_button(mut self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Self {
         let hidden = hidden.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.button = Some(ButtonForm { action: action.to_owned(), label: label.to_owned(), hidden, secondary: true });
+        self.buttons.push(ButtonForm { action: action.to_owned(), label: label.to_owned(), hidden, secondary: true });
         self
     }
 
@@ -313,6 +314,25 @@ pub struct ActivityRow {
 pub struct ActivityPage {
     pub p: Page,
     pub rows: Vec<ActivityRow>,
+    pub zone_note: String,
+}
+
+pub struct SessionRow {
+    /// What identifies the session in the form (its id hash: it opens nothing).
+    pub handle: String,
+    pub browser: String,
+    pub address: String,
+    pub started: String,
+    pub last_used: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage {
+    pub p: Page,
+    pub rows: Vec<SessionRow>,
+    pub ended: Option<String>,
     pub zone_note: String,
 }
 
@@ -358,6 +378,7 @@ pub fn render_error(kapu: &Kapu, lang: Language, error: &ErrorPage) -> Response 
         ErrorKind::BadRequest => t.error_bad_request.to_owned(),
         ErrorKind::BadForm => t.error_bad_form.to_owned(),
         ErrorKind::TooLarge => t.error_too_large.to_owned(),
+        ErrorKind::TooSlow => t.error_too_slow.to_owned(),
         ErrorKind::Csrf => t.error_csrf.to_owned(),
         ErrorKind::NotFound => t.error_not_found.to_owned(),
         ErrorKind::Busy => t.busy.to_owned(),

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod abuse;
 mod faults;
 mod infra;
 mod limits;

@@ -398,11 +398,55 @@ async fn one_step_login_ends_on_the_configured_date(backend: Backend) {
     plus.assert_contains("2025-01-16");
     plus.assert_contains("megszűnt");
     assert_eq!(app.get("/password/change").await.status, StatusCode::OK);
-    let (key, _) = app.enable_two_step(PASSWORD).await;
-    logout(&app, &app.client).await;
+    // A password alone may set the app up, but not make it active: that
+    // waits for the link mailed to the account's address.
+    let (key, _, finished) = app.finish_two_step_set_up(&app.client, PASSWORD).await;
+    assert_eq!(finished.location.as_deref(), Some("/plus/waiting"), "{}", finished.body);
+    app.get("/plus/waiting").await.assert_contains("regimodi@example.hu");
+    let id = account_id(&app, "regimodi").await;
+    assert!(app.kapu.store.credential(&id).await.unwrap().is_none(), "not active before the link");
+    assert_eq!(app.get("/settings").await.location.as_deref(), Some("/plus?msg=restricted"), "still restricted");
+    let mail = app.mail_with_subject("bekapcsolásának megerősítése").await;
+    assert!(mail.text.contains("Nem én voltam") && mail.text.contains("127.0.0.1"), "{}", mail.text);
+    let link = app.link_in(&mail);
+    // Opened elsewhere (the mailbox's browser): it names the account and asks.
+    let mailbox = app.new_browser();
+    let page = app.get_with(&mailbox, &link).await;
+    page.assert_contains("regimodi");
+    let activated = app.post_with(&mailbox, &link, &[("csrf", &page.csrf())]).await;
+    assert_eq!(activated.status, StatusCode::OK, "{}", activated.body);
+    assert!(app.kapu.store.credential(&id).await.unwrap().is_some());
+    assert_eq!(app.get_with(&mailbox, &link).await.status, StatusCode::GONE, "single use");
+    // Every session ended: the password-only one too.
+    assert_eq!(app.get("/plus").await.location.as_deref(), Some("/login?msg=expired"));
+    app.clock.advance(30);
     let full = app.login_with_code(&app.client, "regimodi", PASSWORD, &app.code_for(&key, 0)).await;
     assert_eq!(full.location.as_deref(), Some("/"));
     assert_eq!(app.get("/settings").await.status, StatusCode::OK, "a two-step session is not restricted");
+    let events: Vec<String> =
+        app.kapu.admin_audit("regimodi", 50).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert!(
+        events.contains(&"two_step_activation_requested".to_owned()) && events.contains(&"two_step_enabled".to_owned())
+    );
+
+    // Someone else with the password: the owner refuses from the mail, and
+    // the office can still confirm a waiting set-up when the mailbox is lost.
+    app.register_confirmed("masik", "Másik Mária", "masik@example.hu", PASSWORD).await;
+    let thief = app.new_browser();
+    assert_eq!(app.login_with(&thief, "masik", PASSWORD).await.location.as_deref(), Some("/"));
+    let (_, _, finished) = app.finish_two_step_set_up(&thief, PASSWORD).await;
+    assert_eq!(finished.location.as_deref(), Some("/plus/waiting"));
+    let link = app.link_in(&app.mails_with_subject("bekapcsolásának megerősítése", 2).await[1]);
+    let page = app.get(&link).await;
+    let refused = app.post(&link, &[("csrf", &page.csrf()), ("refuse", "yes")]).await;
+    refused.assert_contains("Elutasította");
+    let masik = account_id(&app, "masik").await;
+    assert!(app.kapu.store.credential(&masik).await.unwrap().is_none());
+    assert!(app.kapu.office_confirm_two_step("masik", "ID card checked").await.is_err(), "nothing waits now");
+    let (_, _, finished) = app.finish_two_step_set_up(&thief, PASSWORD).await;
+    assert_eq!(finished.location.as_deref(), Some("/plus/waiting"));
+    app.kapu.office_confirm_two_step("masik", "ID card checked at the office").await.unwrap();
+    assert!(app.kapu.store.credential(&masik).await.unwrap().is_some());
     app.stop().await;
 }
 

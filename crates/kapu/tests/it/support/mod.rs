@@ -81,6 +81,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     c.password_hash.memory_kib = 64;
     c.password_hash.iterations = 1;
     c.password_hash.workers = 2;
+    // Bursts of hundreds of requests come from one loopback address here.
+    c.server.max_connections_per_address = 5000;
     c
 }
 
@@ -213,6 +215,23 @@ impl TestApp {
         panic!("expected {count} mails, have {:?}", read_outbox(&self.outbox_dir()).map(|m| m.len()));
     }
 
+    /// The mails in the outbox to `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<OutboxMessage> {
+        read_outbox(&self.outbox_dir()).unwrap_or_default().into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// Waits for mail number `before + 1` to `to` (the queue delivers in
+    /// the background, other mails may land in between) and returns it.
+    pub async fn next_mail_to(&self, to: &str, before: usize) -> OutboxMessage {
+        for _ in 0..100 {
+            if let Some(mail) = self.mails_to(to).into_iter().nth(before) {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected mail number {} to {to}, have {}", before + 1, self.mails_to(to).len());
+    }
+
     /// Waits for a mail whose subject contains `subject`; returns the newest such.
     pub async fn mail_with_subject(&self, subject: &str) -> OutboxMessage {
         for _ in 0..100 {
@@ -263,7 +282,7 @@ impl TestApp {
     /// Registers and confirms an account through the pages; returns nothing,
     /// the account can log in afterwards.
     pub async fn register_confirmed(&self, username: &str, name: &str, email: &str, password: &str) {
-        let before = read_outbox(&self.outbox_dir()).map(|m| m.len()).unwrap_or(0);
+        let before = self.mails_to(email).len();
         let page = self
             .submit(
                 "/register",
@@ -278,8 +297,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(page.status, StatusCode::OK, "registration failed:\n{}", page.body);
-        let mails = self.mails(before + 1).await;
-        let link = self.link_in(mails.last().unwrap());
+        let mail = self.next_mail_to(email, before).await;
+        let link = self.link_in(&mail);
         let confirm = self.get(&link).await;
         let done = self.post(&link, &[("csrf", &confirm.csrf())]).await;
         assert_eq!(done.location.as_deref(), Some("/login?msg=confirmed"));
@@ -367,6 +386,16 @@ impl TestApp {
     /// `client`; returns the key (as shown for manual entry) and the
     /// revocation code.
     pub async fn enable_two_step_with(&self, client: &reqwest::Client, password: &str) -> (String, String) {
+        let (key, revocation, done) = self.finish_two_step_set_up(client, password).await;
+        assert_eq!(done.location.as_deref(), Some("/plus/done"), "{}", done.body);
+        // The code used to confirm counts as used: move to the next step.
+        self.clock.advance(30);
+        (key, revocation)
+    }
+
+    /// The set-up pages up to and with "Befejezés"; returns the key, the
+    /// revocation code and Befejezés's answer.
+    pub async fn finish_two_step_set_up(&self, client: &reqwest::Client, password: &str) -> (String, String, Page) {
         let intro = self.get_with(client, "/plus").await;
         let start = self.post_with(client, "/plus/start", &[("csrf", &intro.csrf())]).await;
         assert_eq!(start.location.as_deref(), Some("/plus/setup"), "{}", start.body);
@@ -380,10 +409,7 @@ impl TestApp {
         let page = self.get_with(client, "/plus/revocation").await;
         let revocation = page.between("id=\"revocation-code\">", "<");
         let done = self.post_with(client, "/plus/finish", &[("csrf", &page.csrf()), ("saved", "yes")]).await;
-        assert_eq!(done.location.as_deref(), Some("/plus/done"), "{}", done.body);
-        // The code used to confirm counts as used: move to the next step.
-        self.clock.advance(30);
-        (key, revocation)
+        (key, revocation, done)
     }
 
     pub async fn enable_two_step(&self, password: &str) -> (String, String) {
