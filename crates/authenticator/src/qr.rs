@@ -2,10 +2,18 @@
 //! citizens to keep, or a phone photo of a screen), and drawing one in the
 //! terminal to set up another device.
 //!
-//! Decoding is `image` (PNG and JPEG only) and `rqrr`. A screenshot usually
-//! decodes at once; otherwise a few cheap variants are tried in turn
-//! (inverted for dark-mode screens, downscaled and smoothed for large noisy
-//! photos), and the first that yields a code wins.
+//! Decoding is `image` (PNG, JPEG, GIF, WebP, BMP) and `rqrr`. A crisp
+//! screenshot decodes at once. What citizens actually have is harder: kapu's
+//! set-up page draws the code at 200 CSS pixels (3.8 pixels a module,
+//! pixelated), and a screenshot of it scaled to 90 % ... 60 %, compressed as
+//! JPEG, taken on a HiDPI screen, rotated, photographed at an angle or with
+//! low contrast, leaves modules of 2-4 blurred pixels that `rqrr`'s own
+//! thresholding misses. So variants are tried in turn, cheapest and most
+//! often right first, until one yields a code: enlarged 2× (bilinear) and
+//! thresholded at Otsu's level; thresholded and enlarged; enlarged alone or
+//! 3× (nearest); contrast stretched; inverted (dark mode); shrunk and
+//! smoothed (large noisy photos). The QR corpus (scripts/qr-corpus) measures
+//! the result against zbarimg.
 
 use std::io::Cursor;
 
@@ -19,10 +27,10 @@ const MAX_SIDE: u32 = 12_000;
 /// Why no QR code text came out of an image.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QrError {
-    /// Not a PNG or JPEG.
-    #[error("the file is not a PNG or JPEG image")]
+    /// Not a PNG, JPEG, GIF, WebP or BMP.
+    #[error("the file is not a PNG, JPEG, GIF, WebP or BMP image")]
     NotAnImage,
-    /// A PNG or JPEG that does not decode.
+    /// An image that does not decode.
     #[error("the image cannot be read: {0}")]
     Unreadable(String),
     /// Larger than we are willing to decode.
@@ -39,7 +47,7 @@ pub enum QrError {
     TooLong,
 }
 
-/// Whether `bytes` start like a PNG or a JPEG.
+/// Whether `bytes` start like a PNG, JPEG, GIF, WebP or BMP image.
 #[must_use]
 pub fn is_image(bytes: &[u8]) -> bool {
     format(bytes).is_some()
@@ -50,6 +58,12 @@ fn format(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Png)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(ImageFormat::Jpeg)
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(ImageFormat::Gif)
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(ImageFormat::WebP)
+    } else if bytes.len() >= 26 && bytes.starts_with(b"BM") {
+        Some(ImageFormat::Bmp)
     } else {
         None
     }
@@ -90,36 +104,129 @@ fn scan(image: &GrayImage) -> Result<Vec<Zeroizing<String>>, bool> {
     if texts.is_empty() { Err(!grids.is_empty()) } else { Ok(texts) }
 }
 
-/// The texts of the QR codes in a PNG or JPEG image, in the order found
-/// (duplicates removed). They may contain secrets: wiped when dropped.
+/// Enlarged images are kept below this many pixels (memory and time).
+const MAX_WORK_PIXELS: u64 = 24_000_000;
+
+fn resized(image: &GrayImage, factor: f64, filter: imageops::FilterType) -> Option<GrayImage> {
+    let w = (f64::from(image.width()) * factor).round().max(1.0);
+    let h = (f64::from(image.height()) * factor).round().max(1.0);
+    if w * h > MAX_WORK_PIXELS as f64 {
+        return None;
+    }
+    // Bounded by MAX_WORK_PIXELS above, so the casts cannot truncate.
+    Some(imageops::resize(image, w as u32, h as u32, filter))
+}
+
+/// Otsu's threshold: the grey level that best splits the histogram in two.
+fn otsu_level(image: &GrayImage) -> u8 {
+    let mut histogram = [0u64; 256];
+    for p in image.pixels() {
+        histogram[usize::from(p.0[0])] += 1;
+    }
+    let total = image.pixels().len() as f64;
+    let sum: f64 = histogram.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let (mut weight_below, mut sum_below, mut best, mut level) = (0.0, 0.0, -1.0, 128u8);
+    for (i, &count) in histogram.iter().enumerate() {
+        weight_below += count as f64;
+        let weight_above = total - weight_below;
+        if weight_below == 0.0 || weight_above == 0.0 {
+            continue;
+        }
+        sum_below += i as f64 * count as f64;
+        let mean_below = sum_below / weight_below;
+        let mean_above = (sum - sum_below) / weight_above;
+        let between = weight_below * weight_above * (mean_below - mean_above).powi(2);
+        if between > best {
+            best = between;
+            level = u8::try_from(i).unwrap_or(u8::MAX);
+        }
+    }
+    level
+}
+
+fn thresholded(image: &GrayImage) -> GrayImage {
+    let level = otsu_level(image);
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        p.0[0] = if p.0[0] > level { 255 } else { 0 };
+    }
+    out
+}
+
+/// The darkest pixel becomes black and the lightest white.
+fn stretched(image: &GrayImage) -> GrayImage {
+    let (lo, hi) = image.pixels().fold((u8::MAX, u8::MIN), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    let range = f32::from(hi.saturating_sub(lo)).max(1.0);
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        // (p - lo) * 255 / range is within 0..=255.
+        p.0[0] = (f32::from(p.0[0].saturating_sub(lo)) * 255.0 / range) as u8;
+    }
+    out
+}
+
+fn shrunk_and_smoothed(image: &GrayImage) -> Option<GrayImage> {
+    let long = image.width().max(image.height());
+    if long <= 1200 {
+        return None;
+    }
+    resized(image, 1000.0 / f64::from(long), imageops::FilterType::Triangle).map(|small| imageops::blur(&small, 1.0))
+}
+
+/// The variants tried, in order (see the module documentation). A mostly
+/// dark picture (a dark-mode screen) is inverted first, so that the common
+/// variants work on dark modules on a light ground.
+fn variants(image: &GrayImage) -> Vec<Box<dyn Fn() -> Option<GrayImage> + '_>> {
+    use imageops::FilterType::{Nearest, Triangle};
+    let pixels = image.pixels().len().max(1) as u64;
+    let mean = image.pixels().map(|p| u64::from(p.0[0])).sum::<u64>() / pixels;
+    let dark = mean < 100;
+    let base = move || {
+        let mut i = image.clone();
+        if dark {
+            imageops::invert(&mut i);
+        }
+        i
+    };
+    let other = move || {
+        let mut i = image.clone();
+        if !dark {
+            imageops::invert(&mut i);
+        }
+        i
+    };
+    vec![
+        Box::new(move || Some(base())),
+        Box::new(move || resized(&base(), 2.0, Triangle).map(|i| thresholded(&i))),
+        Box::new(move || resized(&thresholded(&base()), 2.0, Nearest)),
+        Box::new(move || resized(&base(), 2.0, Triangle)),
+        Box::new(move || resized(&base(), 3.0, Nearest)),
+        Box::new(move || Some(thresholded(&stretched(&base())))),
+        Box::new(move || resized(&base(), 1.5, Triangle)),
+        Box::new(move || Some(other())),
+        Box::new(move || resized(&other(), 2.0, Triangle).map(|i| thresholded(&i))),
+        Box::new(move || shrunk_and_smoothed(&base())),
+        Box::new(move || resized(&base(), 0.5, Triangle)),
+    ]
+}
+
+/// The texts of the QR codes in an image (PNG, JPEG, GIF, WebP, BMP), in
+/// the order found (duplicates removed). They may contain secrets: wiped
+/// when dropped.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Zeroizing<String>>, QrError> {
     let image = load_gray(bytes)?;
     let mut seen = false;
-    let mut attempt = |img: &GrayImage| -> Option<Vec<Zeroizing<String>>> {
-        match scan(img) {
-            Ok(texts) => Some(texts),
-            Err(found) => {
-                seen |= found;
-                None
+    let mut found = None;
+    for variant in variants(&image) {
+        let Some(candidate) = variant() else { continue };
+        match scan(&candidate) {
+            Ok(texts) => {
+                found = Some(texts);
+                break;
             }
+            Err(grid_seen) => seen |= grid_seen,
         }
-    };
-    let found = attempt(&image)
-        .or_else(|| {
-            let mut inverted = image.clone();
-            imageops::invert(&mut inverted);
-            attempt(&inverted)
-        })
-        .or_else(|| {
-            // Photos: shrink to about 1000 pixels and smooth, which removes
-            // sensor noise and JPEG blocks before thresholding.
-            let long = image.width().max(image.height());
-            let scale = 1000.0 / f64::from(long.max(1));
-            let w = ((f64::from(image.width()) * scale) as u32).max(1);
-            let h = ((f64::from(image.height()) * scale) as u32).max(1);
-            let smaller = imageops::resize(&image, w, h, imageops::FilterType::Triangle);
-            attempt(&imageops::blur(&smaller, 1.0))
-        });
+    }
     match found {
         Some(mut texts) => {
             let mut unique: Vec<Zeroizing<String>> = Vec::with_capacity(texts.len());

@@ -360,7 +360,7 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert!(e.contains("no QR code was found in the image") && e.contains("nothing was added"), "{e}");
     let not_image = v.file("notes.txt");
     std::fs::write(&not_image, "hello").unwrap();
-    assert!(v.fail(&["add", "--qr", not_image.to_str().unwrap()]).contains("not a PNG or JPEG image"));
+    assert!(v.fail(&["add", "--qr", not_image.to_str().unwrap()]).contains("not a PNG, JPEG, GIF, WebP or BMP image"));
     let e = v.fail(&["add", "--issuer", "again", "--account", "same key", "--key", "JBSWY3DPEHPK3PXP"]);
     assert!(e.contains("already in the vault with the same settings as #1 kapu:imre"), "{e}");
     let e = v.fail(&["add", "--issuer", "x", "--account", "y", "--key", "JBSWY3DPEHPK3PXP", "--digits", "5"]);
@@ -1669,4 +1669,170 @@ fn hungarian_from_lang_or_flag_and_help_without_server_options() {
     assert!(help.contains("Usage: kapu otp"), "{help}");
     let server_help = ok(Command::new(env!("CARGO_BIN_EXE_kapu")).arg("--help"));
     assert!(server_help.contains("--data-dir") && server_help.contains("otp"), "{server_help}");
+}
+
+// ---------------------------------------------------------------------------
+// The QR corpus: kapu's own set-up page and qrencode, transformed as
+// citizens' screenshots and photos are (scripts/qr-corpus)
+// ---------------------------------------------------------------------------
+
+/// The URIs of the corpus: as kapu's set-up page makes them, one with a long
+/// Hungarian issuer, and (qrencode) a short one and a Google export.
+fn corpus_sources() -> Vec<(&'static str, &'static str, String)> {
+    use authenticator::import::google::{DigitCount, MigrationAlgorithm, MigrationPayload, OtpParameters, OtpType};
+    let google = MigrationPayload {
+        otp_parameters: vec![OtpParameters {
+            secret: b"Hello!\xde\xad\xbe\xef".to_vec(),
+            name: "kapu:imre".to_owned(),
+            issuer: "kapu".to_owned(),
+            algorithm: MigrationAlgorithm::Sha1 as i32,
+            digits: DigitCount::Six as i32,
+            r#type: OtpType::Totp as i32,
+            counter: 0,
+        }],
+        version: 1,
+        batch_size: 1,
+        batch_index: 0,
+        batch_id: 5,
+    };
+    vec![
+        (
+            "kapu-setup",
+            "page",
+            "otpauth://totp/kapu:szucs.imre?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=kapu&algorithm=SHA1&digits=6&period=30".to_owned(),
+        ),
+        (
+            "kapu-setup-long",
+            "page",
+            "otpauth://totp/%C3%9Cgyf%C3%A9lkapu%2B:kovacs.janos.budapest?secret=HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZHXDMVJECJJWSRB3H&issuer=%C3%9Cgyf%C3%A9lkapu%2B&algorithm=SHA1&digits=6&period=30".to_owned(),
+        ),
+        (
+            "kapu-setup-hidpi",
+            "page@1.5",
+            "otpauth://totp/kapu:nagy.anna?secret=MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK&issuer=kapu&algorithm=SHA1&digits=6&period=30".to_owned(),
+        ),
+        ("qrencode-short", "qrencode", "otpauth://totp/Bank:bob?secret=GEZDGNBVGY3TQOJQ&issuer=Bank".to_owned()),
+        (
+            "qrencode-google",
+            "qrencode",
+            format!(
+                "otpauth-migration://offline?data={}",
+                query_encode(&BASE64.encode(&prost::Message::encode_to_vec(&google)))
+            ),
+        ),
+    ]
+}
+
+/// The page a citizen sees at "1. QR-kód leolvasása": kapu's own SVG (the
+/// set-up page's, from kapu::twostep::qr::svg) in the set-up page's markup
+/// (`<img class="qr" width="200" height="200">`, templates/plus_setup.html)
+/// with kapu's own stylesheet, so Chromium draws it as on the real page:
+/// 200 CSS pixels, pixelated, a thin border.
+fn setup_page(uri: &str) -> String {
+    let svg = kapu::twostep::qr::svg(uri).unwrap();
+    let css = include_str!("../../kapu/static/kapu.css");
+    format!(
+        "<!DOCTYPE html><html lang=\"hu\"><head><meta charset=\"utf-8\"><title>Ügyfélkapu+</title><style>{css}</style></head>\
+         <body><main><h1>Kétlépcsős azonosítás beállítása</h1><p>Ügyfélkapu+: a belépéshez a jelszó mellett egy kódra is szükség lesz.</p>\
+         <section><h2>1. QR-kód leolvasása</h2>\
+         <p><img class=\"qr\" src=\"data:image/svg+xml;base64,{}\" alt=\"QR-kód\" width=\"200\" height=\"200\"></p>\
+         <p><a href=\"#\">Nem tudom beolvasni a kódot</a></p></section></main></body></html>",
+        BASE64.encode(svg.as_bytes())
+    )
+}
+
+/// Builds the corpus once (target/qr-corpus) and returns its directory and
+/// manifest rows (file, group, transform, source), or `None` when a tool is
+/// missing (a loud skip; under CI=true a failure).
+fn corpus() -> Option<(PathBuf, Vec<[String; 4]>)> {
+    static CORPUS: std::sync::OnceLock<Option<(PathBuf, Vec<[String; 4]>)>> = std::sync::OnceLock::new();
+    CORPUS
+        .get_or_init(|| {
+            let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+            let have_chromium = Path::new(&chromium).is_file() || have_tool("chromium", "chromium");
+            if !(have_chromium && have_tool("convert", "imagemagick") && have_tool("qrencode", "qrencode")) {
+                return None;
+            }
+            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().to_owned();
+            let sources = target.join("qr-corpus-sources");
+            let out = target.join("qr-corpus");
+            std::fs::create_dir_all(&sources).unwrap();
+            let mut tsv = String::new();
+            for (name, kind, text) in corpus_sources() {
+                if kind.starts_with("page") {
+                    std::fs::write(sources.join(format!("{name}.html")), setup_page(&text)).unwrap();
+                }
+                tsv.push_str(&format!("{name}\t{kind}\t{text}\n"));
+            }
+            std::fs::write(sources.join("sources.tsv"), &tsv).unwrap();
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/qr-corpus");
+            // A corpus built from the same sources by the same script is reused.
+            let current = std::fs::read_to_string(out.join("sources.tsv")).ok() == Some(tsv)
+                && std::fs::read(out.join("script")).ok() == std::fs::read(&script).ok()
+                && out.join("manifest.tsv").is_file();
+            if !current {
+                let status = Command::new("bash").arg(&script).arg(&sources).arg(&out).status().unwrap();
+                assert!(status.success(), "scripts/qr-corpus failed");
+            }
+            let rows = std::fs::read_to_string(out.join("manifest.tsv"))
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let v: Vec<String> = l.split('\t').map(str::to_owned).collect();
+                    [v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()]
+                })
+                .collect();
+            Some((out, rows))
+        })
+        .clone()
+}
+
+fn zbarimg(file: &Path) -> Vec<String> {
+    let out = Command::new("zbarimg").args(["-q", "--raw", "-Sdisable", "-Sqrcode.enable"]).arg(file).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn the_terminal_reads_every_corpus_image_zbarimg_reads() {
+    let Some((dir, rows)) = corpus() else { return };
+    if !have_tool("zbarimg", "zbar-tools") {
+        return;
+    }
+    let mut missed = Vec::new();
+    let mut table: Vec<(String, usize, usize, usize)> = Vec::new();
+    for [file, group, transform, source] in &rows {
+        let expected = std::fs::read_to_string(dir.join("expected").join(format!("{source}.txt"))).unwrap();
+        let path = dir.join(file);
+        let zbar = zbarimg(&path).contains(&expected);
+        let ours = authenticator::qr::decode(&std::fs::read(&path).unwrap())
+            .is_ok_and(|texts| texts.iter().any(|t| t.as_str() == expected));
+        if zbar && !ours {
+            missed.push(format!("{file} ({transform})"));
+        }
+        let row = match table.iter_mut().position(|r| r.0 == *group) {
+            Some(i) => &mut table[i],
+            None => {
+                table.push((group.clone(), 0, 0, 0));
+                table.last_mut().unwrap()
+            }
+        };
+        row.1 += 1;
+        row.2 += usize::from(zbar);
+        row.3 += usize::from(ours);
+    }
+    eprintln!("{:<14} {:>6} {:>8} {:>9}", "group", "images", "zbarimg", "terminal");
+    for (group, n, zbar, ours) in &table {
+        eprintln!("{group:<14} {n:>6} {zbar:>8} {ours:>9}");
+    }
+    assert!(missed.is_empty(), "zbarimg reads these and the terminal does not: {missed:#?}");
+    // The screenshots of kapu's own page at every size, and the formats,
+    // through the real command.
+    let v = TestVault::new();
+    for [file, group, _, source] in &rows {
+        if source == "kapu-setup" && matches!(group.as_str(), "scaled" | "formats") {
+            let out = v.ok(&["add", "--qr", dir.join(file).to_str().unwrap()]);
+            assert!(out.starts_with("added: #1 kapu:szucs.imre"), "{file}: {out}");
+            v.ok(&["remove", "#1", "--yes"]);
+        }
+    }
 }
