@@ -2,10 +2,18 @@
 //! totp.app for citizens without a smartphone.
 //!
 //! The page is ONE self-contained HTML file that works just as well saved to
-//! disk and opened from there: its secrets stay in the browser's storage and
-//! it never talks to a server. It is assembled once, at first use, from
-//! `static/authenticator.html` and the vendored QR decoder
-//! `static/vendor/jsQR.js` (inserted as the first inline `<script>`).
+//! disk and opened from there: its secrets stay in the browser's storage,
+//! encrypted under the user's passphrase, and it never talks to a server. It
+//! is assembled once, at first use, from `static/authenticator.html`, the
+//! vendored QR decoder `static/vendor/jsQR.js` (the first inline `<script>`)
+//! and the page's own modules `static/authenticator/{i18n,otp,backup,storage,ui}.js`,
+//! concatenated in that order into one function scope (the second inline
+//! `<script>`). The modules are plain scripts, so the Node tests
+//! (browser/tests/authenticator-modules.test.mjs) load the same files.
+//!
+//! Each answer carries kapu's time (`<meta name="kapu-server-time">`, in
+//! milliseconds), so the page can tell the user when the device's clock is
+//! off; it is not in a script, so the script hashes do not change.
 //!
 //! The Content-Security-Policy allows exactly the page's inline scripts and
 //! styles by their SHA-256 hashes and forbids every connection. The same
@@ -22,9 +30,21 @@ use sha2::{Digest, Sha256};
 
 const TEMPLATE: &str = include_str!("../../static/authenticator.html");
 const JSQR: &str = include_str!("../../static/vendor/jsQR.js");
+/// The page's modules, in the order they are concatenated.
+const MODULES: [(&str, &str); 5] = [
+    ("i18n.js", include_str!("../../static/authenticator/i18n.js")),
+    ("otp.js", include_str!("../../static/authenticator/otp.js")),
+    ("backup.js", include_str!("../../static/authenticator/backup.js")),
+    ("storage.js", include_str!("../../static/authenticator/storage.js")),
+    ("ui.js", include_str!("../../static/authenticator/ui.js")),
+];
 
 /// Where the decoder goes: the whole content of the page's first `<script>`.
 const JSQR_MARKER: &str = "/*@kapu:vendor/jsQR.js@*/";
+/// Where the modules go: the whole content of the page's second `<script>`.
+const APP_MARKER: &str = "/*@kapu:app@*/";
+/// Where the server's time goes (per answer).
+const TIME_MARKER: &str = "@kapu:server-time@";
 /// Where the policy goes: the `content` of the CSP `<meta>`.
 const CSP_MARKER: &str = "@kapu:csp@";
 
@@ -34,24 +54,40 @@ struct Page {
     csp: String,
 }
 
-static PAGE: LazyLock<Page> = LazyLock::new(|| assemble(TEMPLATE, JSQR));
+static PAGE: LazyLock<Page> = LazyLock::new(|| assemble(TEMPLATE, JSQR, &app()));
 
 pub async fn page() -> Response {
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CONTENT_SECURITY_POLICY, PAGE.csp.as_str()),
-            (header::CACHE_CONTROL, "no-cache"),
+            // Never stored: each copy carries the time it was served.
+            (header::CACHE_CONTROL, "no-store"),
         ],
-        PAGE.html.as_str(),
+        PAGE.html.replacen(TIME_MARKER, &now_ms.to_string(), 1),
     )
         .into_response()
 }
 
-fn assemble(template: &str, decoder: &str) -> Page {
-    // A "</script" inside the decoder would end its element early.
+/// The modules in one strict function scope, each under a comment naming it.
+fn app() -> String {
+    let mut out = String::from("'use strict';\n(() => {\n");
+    for (name, source) in MODULES {
+        out.push_str(&format!("// ---- static/authenticator/{name} ----\n"));
+        out.push_str(source);
+        out.push('\n');
+    }
+    out.push_str("})();\n");
+    out
+}
+
+fn assemble(template: &str, decoder: &str, app: &str) -> Page {
+    // A "</script" inside a script would end its element early.
     let decoder = decoder.replace("</script", "<\\/script");
-    let with_decoder = template.replacen(JSQR_MARKER, &decoder, 1);
+    let app = app.replace("</script", "<\\/script");
+    let with_decoder = template.replacen(JSQR_MARKER, &decoder, 1).replacen(APP_MARKER, &app, 1);
     let scripts = inline_contents(&with_decoder, "script");
     let styles = inline_contents(&with_decoder, "style");
     let policy = |frame_ancestors: bool| {
@@ -134,7 +170,11 @@ mod tests {
         assert_eq!(scripts.len(), 2, "the decoder and the app");
         assert_eq!(styles.len(), 1);
         assert!(scripts[0].contains("jsQR"), "the decoder was inserted");
-        assert!(!page.html.contains(JSQR_MARKER) && !page.html.contains(CSP_MARKER));
+        assert!(!page.html.contains(JSQR_MARKER) && !page.html.contains(CSP_MARKER) && !page.html.contains(APP_MARKER));
+        for (name, source) in MODULES {
+            assert!(scripts[1].contains(source.trim()), "{name} is in the app script");
+        }
+        assert!(page.html.contains(TIME_MARKER), "filled in per answer");
         let expected_scripts: Vec<String> = scripts.iter().map(|s| hash(s)).collect();
         let expected_styles: Vec<String> = styles.iter().map(|s| hash(s)).collect();
         assert_eq!(directive(&page.csp, "script-src"), expected_scripts);
@@ -181,6 +221,24 @@ mod tests {
         for style in elements(html, "style") {
             assert!(!style.contains("url(") && !style.contains("@import"));
         }
+    }
+
+    #[test]
+    fn each_answer_carries_the_server_time_and_the_same_hashes() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let response = rt.block_on(page());
+        assert_eq!(response.headers()[header::CONTENT_SECURITY_POLICY], PAGE.csp.as_str());
+        let body = rt.block_on(axum::body::to_bytes(response.into_body(), 1 << 24)).unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        let at = html.find("<meta name=\"kapu-server-time\" content=\"").unwrap() + 39;
+        let ms: u128 = html[at..].split('"').next().unwrap().parse().unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        assert!(now - ms < 60_000, "{ms} vs {now}");
+        assert_eq!(
+            elements(&html, "script"),
+            elements(&PAGE.html, "script"),
+            "scripts (and so their hashes) unchanged"
+        );
     }
 
     #[test]
