@@ -73,8 +73,10 @@ pub struct SeedArgs {
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
-    /// Register a service. A confidential client's secret is printed once and stored only hashed.
+    /// Register a service. A client secret is printed once and stored only hashed.
     Add(ClientAddArgs),
+    /// Change a service's registration (only the options given change).
+    Update(ClientUpdateArgs),
     List(JsonOnly),
     /// Remove a service; its codes and tokens go with it.
     Remove(ClientRemoveArgs),
@@ -103,8 +105,13 @@ pub struct ClientAddArgs {
     /// Where the browser may return after logout. Repeat for several.
     #[arg(long = "post-logout-uri")]
     post_logout_uris: Vec<String>,
-    /// A public client (no secret; PKCE S256 required), e.g. a single-page app.
-    #[arg(long)]
+    /// How the service authenticates at /token and /par, fixed here:
+    /// client_secret_basic (default), client_secret_post, private_key_jwt
+    /// (with --jwks-file) or none (a public client: PKCE S256 required).
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<kapu::oidc::model::AuthMethod>,
+    /// The same as --auth-method none (a single-page or mobile app).
+    #[arg(long, conflicts_with = "auth_method")]
     public: bool,
     /// ID-token signature: ES256 (default) or RS256.
     #[arg(long, default_value = "ES256", value_parser = parse_alg)]
@@ -112,9 +119,66 @@ pub struct ClientAddArgs {
     /// The lowest level the service accepts: two_step (Ügyfélkapu+, default) or password.
     #[arg(long, default_value = "two_step", value_parser = parse_level)]
     level: kapu::oidc::model::Level,
-    /// A file with the service's public JWK set, for private_key_jwt client authentication.
+    /// A file with the service's public JWK set, for private_key_jwt.
     #[arg(long)]
     jwks_file: Option<std::path::PathBuf>,
+    /// Where kapu POSTs logout tokens when a citizen's session ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// An origin of the service's browser application, allowed by CORS
+    /// (public clients only). Repeat for several.
+    #[arg(long = "web-origin")]
+    web_origins: Vec<String>,
+    /// Accept authorization requests only through /par (RFC 9126).
+    #[arg(long)]
+    par_required: bool,
+    /// The FAPI 2.0 Security Profile baseline: PAR, PKCE S256 and
+    /// private_key_jwt required, codes live at most 60 s (docs/oidc.md).
+    #[arg(long)]
+    fapi2: bool,
+    #[command(flatten)]
+    out: Json,
+}
+
+#[derive(Args)]
+pub struct ClientUpdateArgs {
+    #[arg(long = "client-id")]
+    client_id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Replaces every redirect URI. Repeat for several.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Replaces every post-logout URI. Repeat for several.
+    #[arg(long = "post-logout-uri")]
+    post_logout_uris: Vec<String>,
+    #[arg(long, value_parser = parse_auth_method)]
+    auth_method: Option<kapu::oidc::model::AuthMethod>,
+    #[arg(long, value_parser = parse_alg)]
+    alg: Option<kapu::oidc::model::SigningAlg>,
+    #[arg(long, value_parser = parse_level)]
+    level: Option<kapu::oidc::model::Level>,
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
+    #[arg(long, conflicts_with = "no_backchannel_logout")]
+    backchannel_logout_uri: Option<String>,
+    /// Stop sending logout tokens.
+    #[arg(long)]
+    no_backchannel_logout: bool,
+    /// Replaces every web origin. Repeat for several.
+    #[arg(long = "web-origin")]
+    web_origins: Vec<String>,
+    /// Remove every web origin.
+    #[arg(long, conflicts_with = "web_origins")]
+    no_web_origins: bool,
+    #[arg(long)]
+    par_required: Option<bool>,
+    #[arg(long)]
+    fapi2: Option<bool>,
+    /// Issue a new client secret (printed once); the old one stops working.
+    #[arg(long)]
+    new_secret: bool,
     #[command(flatten)]
     out: Json,
 }
@@ -125,6 +189,34 @@ pub struct ClientRemoveArgs {
     client_id: String,
     #[command(flatten)]
     out: Json,
+}
+
+fn parse_auth_method(s: &str) -> Result<kapu::oidc::model::AuthMethod, String> {
+    kapu::oidc::model::AuthMethod::parse(s)
+        .ok_or_else(|| format!("{s:?}: use client_secret_basic, client_secret_post, private_key_jwt or none"))
+}
+
+fn read_jwks(path: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    path.map(|p| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))).transpose()
+}
+
+/// What `client add` and `client update` print about a registration.
+fn print_client(kapu: &Kapu, verb: &str, client: &kapu::oidc::model::Client, secret: Option<&str>) {
+    println!("{verb} {} ({})", client.name, client.auth_method.as_str());
+    println!("client_id:     {}", client.client_id);
+    if let Some(secret) = secret {
+        println!("client_secret: {secret}");
+        println!("(shown once: kapu keeps only a hash of it)");
+    }
+    if let Some(uri) = &client.backchannel_logout_uri {
+        println!("back-channel logout: {uri}");
+    }
+    if client.fapi2 {
+        println!("FAPI 2.0 baseline: PAR, PKCE S256 and private_key_jwt required");
+    } else if client.par_required {
+        println!("PAR required");
+    }
+    println!("issuer:        {}", kapu.issuer());
 }
 
 fn parse_alg(s: &str) -> Result<kapu::oidc::model::SigningAlg, String> {
@@ -318,21 +410,28 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             Err(e) => fail(a.out.json, &e.to_string()),
         },
         AdminCommand::Client(ClientCommand::Add(a)) => {
-            let jwks = match &a.jwks_file {
-                Some(path) => match std::fs::read_to_string(path) {
-                    Ok(text) => Some(text),
-                    Err(e) => return fail(a.out.json, &format!("cannot read {}: {e}", path.display())),
-                },
-                None => None,
+            let jwks = match read_jwks(a.jwks_file.as_deref()) {
+                Ok(j) => j,
+                Err(e) => return fail(a.out.json, &e),
             };
-            let new = kapu::oidc::service::NewClient {
+            let auth_method = match (a.auth_method, a.public) {
+                (Some(m), _) => m,
+                (None, true) => kapu::oidc::model::AuthMethod::None,
+                (None, false) if jwks.is_some() => kapu::oidc::model::AuthMethod::PrivateKeyJwt,
+                (None, false) => kapu::oidc::model::AuthMethod::ClientSecretBasic,
+            };
+            let new = kapu::oidc::clients::NewClient {
                 name: a.name.clone(),
                 redirect_uris: a.redirect_uris.clone(),
                 post_logout_redirect_uris: a.post_logout_uris.clone(),
-                confidential: !a.public,
+                auth_method,
                 id_token_alg: a.alg,
                 required_level: a.level,
                 jwks,
+                backchannel_logout_uri: a.backchannel_logout_uri.clone(),
+                web_origins: a.web_origins.clone(),
+                par_required: a.par_required,
+                fapi2: a.fapi2,
             };
             match kapu.register_client(new).await {
                 Ok((client, secret)) if a.out.json => {
@@ -343,17 +442,46 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Ok((client, secret)) => {
-                    println!(
-                        "registered {} ({})",
-                        client.name,
-                        if client.confidential { "confidential" } else { "public" }
-                    );
-                    println!("client_id:     {}", client.client_id);
-                    if let Some(secret) = secret {
-                        println!("client_secret: {secret}");
-                        println!("(shown once: kapu keeps only a hash of it)");
-                    }
-                    println!("issuer:        {}", kapu.issuer());
+                    print_client(kapu, "registered", &client, secret.as_deref());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(a.out.json, &e.to_string()),
+            }
+        }
+        AdminCommand::Client(ClientCommand::Update(a)) => {
+            let jwks = match read_jwks(a.jwks_file.as_deref()) {
+                Ok(j) => j,
+                Err(e) => return fail(a.out.json, &e),
+            };
+            let changes = kapu::oidc::clients::ClientChanges {
+                name: a.name.clone(),
+                redirect_uris: (!a.redirect_uris.is_empty()).then(|| a.redirect_uris.clone()),
+                post_logout_redirect_uris: (!a.post_logout_uris.is_empty()).then(|| a.post_logout_uris.clone()),
+                auth_method: a.auth_method,
+                id_token_alg: a.alg,
+                required_level: a.level,
+                jwks,
+                backchannel_logout_uri: if a.no_backchannel_logout {
+                    Some(None)
+                } else {
+                    a.backchannel_logout_uri.clone().map(Some)
+                },
+                web_origins: if a.no_web_origins {
+                    Some(Vec::new())
+                } else {
+                    (!a.web_origins.is_empty()).then(|| a.web_origins.clone())
+                },
+                par_required: a.par_required,
+                fapi2: a.fapi2,
+                new_secret: a.new_secret,
+            };
+            match kapu.update_client(&a.client_id, changes).await {
+                Ok((client, secret)) if a.out.json => {
+                    println!("{}", json!({ "ok": true, "client_secret": secret, "client": client }));
+                    ExitCode::SUCCESS
+                }
+                Ok((client, secret)) => {
+                    print_client(kapu, "updated", &client, secret.as_deref());
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(a.out.json, &e.to_string()),
@@ -365,13 +493,16 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Ok(clients) => {
-                println!("{:<22} {:<24} {:<12} {:<6} {:<9} redirect URIs", "client_id", "name", "type", "alg", "level");
+                println!(
+                    "{:<22} {:<24} {:<20} {:<6} {:<9} redirect URIs",
+                    "client_id", "name", "auth method", "alg", "level"
+                );
                 for c in &clients {
                     println!(
-                        "{:<22} {:<24} {:<12} {:<6} {:<9} {}",
+                        "{:<22} {:<24} {:<20} {:<6} {:<9} {}",
                         c.client_id,
                         c.name,
-                        if c.confidential { "confidential" } else { "public" },
+                        c.auth_method.as_str(),
                         c.id_token_alg.as_str(),
                         c.required_level.as_str(),
                         c.redirect_uris.join(" ")
@@ -395,15 +526,19 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             Err(e) => fail(a.out.json, &e.to_string()),
         },
         AdminCommand::Keys(KeysCommand::Rotate(a)) => match kapu.rotate_signing_keys().await {
-            Ok(kids) if a.out.json => {
-                println!("{}", json!({ "ok": true, "new_kids": kids }));
+            Ok(keys) if a.out.json => {
+                let keys: Vec<_> = keys
+                    .iter()
+                    .map(|(kid, from)| json!({ "kid": kid, "signs_from": from, "signs_from_local": kapu.format_time(*from) }))
+                    .collect();
+                println!("{}", json!({ "ok": true, "new_keys": keys }));
                 ExitCode::SUCCESS
             }
-            Ok(kids) => {
-                println!(
-                    "now signing with {}; the previous keys stay in the JWKS until their tokens expire",
-                    kids.join(", ")
-                );
+            Ok(keys) => {
+                for (kid, from) in &keys {
+                    println!("published {kid}; it signs from {}", kapu.format_time(*from));
+                }
+                println!("the previous keys sign until then, and stay in the JWKS until their tokens expire");
                 ExitCode::SUCCESS
             }
             Err(e) => fail(a.out.json, &e.to_string()),

@@ -175,8 +175,42 @@ fn services_are_registered_listed_and_removed() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(json(&bad)["error"].as_str().unwrap().contains("https"));
+    // Update: back-channel logout and a switch to client_secret_post, which
+    // keeps the secret; --new-secret replaces it.
+    let update = kapu(dir.path())
+        .args([
+            "admin",
+            "client",
+            "update",
+            "--client-id",
+            &id,
+            "--backchannel-logout-uri",
+            "https://bevallas.example.hu/logout",
+            "--auth-method",
+            "client_secret_post",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let updated = json(&update);
+    assert_eq!(updated["client"]["auth_method"], "client_secret_post", "{updated}");
+    assert_eq!(updated["client"]["backchannel_logout_uri"], "https://bevallas.example.hu/logout");
+    assert!(updated["client_secret"].is_null(), "the secret is kept");
+    let renewed = kapu(dir.path())
+        .args(["admin", "client", "update", "--client-id", &id, "--new-secret", "--json"])
+        .output()
+        .unwrap();
+    assert!(json(&renewed)["client_secret"].as_str().unwrap().len() >= 43);
+    let fapi = kapu(dir.path())
+        .args(["admin", "client", "update", "--client-id", &id, "--fapi2", "true", "--json"])
+        .output()
+        .unwrap();
+    assert!(!fapi.status.success());
+    assert!(json(&fapi)["error"].as_str().unwrap().contains("private_key_jwt"), "FAPI 2.0 needs private_key_jwt");
     let rotate = kapu(dir.path()).args(["admin", "keys", "rotate", "--json"]).output().unwrap();
-    assert_eq!(json(&rotate)["new_kids"].as_array().unwrap().len(), 1);
+    let rotated = json(&rotate);
+    assert_eq!(rotated["new_keys"].as_array().unwrap().len(), 1);
+    assert!(rotated["new_keys"][0]["signs_from"].as_i64().unwrap() > 0, "published ahead of signing");
     let remove = kapu(dir.path()).args(["admin", "client", "remove", "--client-id", &id, "--json"]).output().unwrap();
     assert_eq!(json(&remove)["ok"], true);
     let again = kapu(dir.path()).args(["admin", "client", "remove", "--client-id", &id]).output().unwrap();

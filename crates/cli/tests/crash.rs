@@ -116,7 +116,8 @@ async fn crash_loop(dir: &Path, url: &str) {
     });
     let client: serde_json::Value = serde_json::from_str(&run_ok({
         let mut c = kapu(dir);
-        c.args(["admin", "client", "add", "--name", "Crash", "--redirect-uri", CALLBACK, "--json"]);
+        c.args(["admin", "client", "add", "--name", "Crash", "--redirect-uri", CALLBACK]);
+        c.args(["--auth-method", "client_secret_post", "--json"]);
         c
     }))
     .unwrap();

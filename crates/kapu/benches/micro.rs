@@ -62,6 +62,7 @@ fn claims() -> IdTokenClaims {
         nonce: Some("n-0S6_WzA2Mj4Yh7Rk9Lp1Xc3Vb5Nd8Fg".to_owned()),
         acr: "ugyfelkapu-plus".to_owned(),
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        sid: Some("5f0c8e2a9b1d4e7f8a3c6b0d2e4f6a8c".to_owned()),
         name: Some("Kovácsné Szabó Éva Mária".to_owned()),
         email: Some("kovacsne.szabo.eva@example.hu".to_owned()),
         email_verified: Some(true),
@@ -103,8 +104,8 @@ fn fixture() -> Fixture {
     let params = Params::new(config.memory_kib, config.iterations, config.parallelism, Some(32)).expect("params");
 
     let sealer = SecretBox::new(&SecretKey::generate().derive("totp-secrets"));
-    let es256 = keys::generate(SigningAlg::ES256, &sealer, NOW).expect("an ES256 key");
-    let rs256 = keys::generate(SigningAlg::RS256, &sealer, NOW).expect("an RS256 key");
+    let es256 = keys::generate(SigningAlg::ES256, &sealer, NOW, NOW).expect("an ES256 key");
+    let rs256 = keys::generate(SigningAlg::RS256, &sealer, NOW, NOW).expect("an RS256 key");
     let claims = claims();
     let es256_input = signing_input(&keys::sign(&es256, &sealer, &claims).expect("an ES256 token"));
     let rs256_input = signing_input(&keys::sign(&rs256, &sealer, &claims).expect("an RS256 token"));

@@ -32,6 +32,12 @@ pub struct Kapu {
     pub secret_box: SecretBox,
     /// Derives the pairwise `sub` each service sees.
     pub pairwise_key: DerivedKey,
+    /// The ID-token signing keys as last read.
+    pub signing_keys: crate::oidc::discovery::KeyCache,
+    /// Wakes the back-channel logout worker when this instance ended a session.
+    pub logout_wakeup: tokio::sync::Notify,
+    /// For calls to services (back-channel logout): no redirects followed.
+    pub http: reqwest::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,8 @@ pub enum StartError {
     Hasher(#[from] HashError),
     #[error("mail: {0}")]
     Mail(#[from] MailError),
+    #[error("HTTP client: {0}")]
+    Http(String),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: String, source: std::io::Error },
 }
@@ -81,7 +89,16 @@ impl Kapu {
         let metrics = Metrics::new();
         let hasher = PasswordHasher::start(&config.password_hash, Some(metrics.hash_seconds()))?;
         let mailer = mailer_from_config(&config.mail, config.outbox_dir())?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(crate::oidc::logout::DELIVERY_TIMEOUT)
+            .user_agent(concat!("kapu/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
         Ok(Self {
+            signing_keys: Default::default(),
+            logout_wakeup: tokio::sync::Notify::new(),
+            http,
             limits: Limits::from_config(&config.login_limits, &config.rate_limits, &config.two_step),
             mail_wakeup: tokio::sync::Notify::new(),
             time_zone: config.time_zone(),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::mail::MailConfig;
-use crate::oidc::service::OidcConfig;
+use crate::oidc::config::OidcConfig;
 use crate::passwords::{PasswordHashConfig, PasswordPolicy};
 use crate::twostep::model::TwoStepConfig;
 

@@ -221,6 +221,15 @@ catalogue! {
     oidc_request_expired: "A szolgáltatás azonosítási kérése lejárt. Kérjük, kezdje újra a szolgáltatás oldalán.", "The service's identification request has expired. Please start again on the service's site.";
     oidc_logout_title: "Kijelentkezés", "Logout";
     oidc_logout_confirm: "Kijelentkezik az Ügyfélkapuból?", "Log out of Ügyfélkapu?";
+    oidc_logout_confirm_service: "Kijelentkezik a(z) „{service}” szolgáltatásból és az Ügyfélkapuból?", "Log out of “{service}” and of Ügyfélkapu?";
+    oidc_logout_why: "A kérés nem igazolja, hogy erről a bejelentkezésről van szó, ezért megkérdezzük.", "The request does not prove it is about this login, so we ask you first.";
+    oidc_logout_not_logged_in: "Ön nincs bejelentkezve az Ügyfélkapuba.", "You are not logged in to Ügyfélkapu.";
+    oidc_logout_cancel: "Mégsem, bejelentkezve maradok", "Cancel, stay logged in";
+    oidc_error_request_uri: "A szolgáltatás előre beküldött azonosítási kérése lejárt vagy már felhasználták. Kérjük, kezdje újra a szolgáltatás oldalán.", "The service's pushed identification request has expired or was used already. Please start again on the service's site.";
+    oidc_error_params: "Az azonosítási kérés hibás: {problem}. Kérjük, kezdje újra a szolgáltatás oldalán.", "The identification request is malformed: {problem}. Please start again on the service's site.";
+    form_post_title: "Visszatérés a szolgáltatáshoz", "Back to the service";
+    form_post_text: "Ha a böngésző nem lép tovább magától, kattintson a gombra.", "If your browser does not go on by itself, press the button.";
+    form_post_button: "Tovább a szolgáltatáshoz", "Continue to the service";
     problem_username_empty: "Adja meg a felhasználónevet.", "Enter a username.";
     problem_username_short: "A felhasználónév legalább 3 karakter legyen.", "The username must be at least 3 characters.";
     problem_username_long: "A felhasználónév legfeljebb 64 karakter lehet.", "The username can be at most 64 characters.";
@@ -282,6 +291,7 @@ catalogue! {
     event_code_locked: "Kódos azonosítás zárolása", "Code step locked";
     event_code_unlocked: "Kódos azonosítás feloldása", "Code step unlocked";
     event_sessions_ended: "Munkamenetek lezárása", "Sessions ended";
+    event_service_logout_failed: "Szolgáltatás értesítése a kijelentkezésről sikertelen", "A service could not be told of a logout";
     event_two_step_activation_requested: "Ügyfélkapu+ bekapcsolása e-mailes megerősítésre vár", "Ügyfélkapu+ set-up waits for the emailed confirmation";
     event_two_step_activation_refused: "Ügyfélkapu+ bekapcsolásának elutasítása", "Ügyfélkapu+ set-up refused";
     event_service_login: "Bejelentkezés szolgáltatásba", "Login to a service";
@@ -397,6 +407,7 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::CodeLocked => t.event_code_locked,
         AuditEvent::CodeUnlocked => t.event_code_unlocked,
         AuditEvent::SessionsEnded => t.event_sessions_ended,
+        AuditEvent::ServiceLogoutFailed => t.event_service_logout_failed,
         AuditEvent::TwoStepActivationRequested => t.event_two_step_activation_requested,
         AuditEvent::TwoStepActivationRefused => t.event_two_step_activation_refused,
         AuditEvent::ServiceLogin => t.event_service_login,

@@ -38,6 +38,8 @@ pub struct Metrics {
     mail_waiting: Gauge,
     swept: Family<TableLabels, Counter>,
     refused: Family<OutcomeLabels, Counter>,
+    logouts: Family<OutcomeLabels, Counter>,
+    logouts_waiting: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,7 +82,21 @@ impl Metrics {
             "Requests and connections refused to protect the service: connections per address or in all, tries while blocked",
             refused.clone(),
         );
+        let logouts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "backchannel_logouts",
+            "Logout tokens POSTed to services: sent, retry (it waits), dropped (given up)",
+            logouts.clone(),
+        );
+        let logouts_waiting = Gauge::default();
+        registry.register(
+            "backchannel_logouts_waiting",
+            "Services not yet told of an ended session, at the last look",
+            logouts_waiting.clone(),
+        );
         Self {
+            logouts,
+            logouts_waiting,
             registry: Arc::new(registry),
             requests,
             logins,
@@ -100,6 +116,15 @@ impl Metrics {
 
     pub fn mail_waiting(&self, messages: i64) {
         self.mail_waiting.set(messages);
+    }
+
+    /// `outcome`: sent, retry, dropped.
+    pub fn backchannel_logout(&self, outcome: &'static str) {
+        self.logouts.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn backchannel_logouts_waiting(&self, waiting: i64) {
+        self.logouts_waiting.set(waiting);
     }
 
     pub fn swept(&self, table: &'static str, rows: u64) {

@@ -159,9 +159,10 @@ pub(crate) async fn logged_in(kapu: &Kapu, ctx: &Ctx, new: &NewSession, next: &s
 pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
     // Cancelling a service's request: back to it, told the user cancelled.
     if let Some(token) = q.request.as_deref()
-        && let Some(url) = kapu.cancel_authorize(token).await?
+        && let Some(next) = kapu.cancel_authorize(token).await?
     {
-        return Ok(with_cookies(redirect(&url), vec![clear_pending_cookie(&kapu)]));
+        let response = crate::oidc::pages::service_response(&kapu, &ctx, next)?;
+        return Ok(with_cookies(response, vec![clear_pending_cookie(&kapu)]));
     }
     let t = ctx.t();
     let page = MessagePage::new(Page::new(&kapu, &ctx, t.login_cancel), t.login_cancel, t.cancelled)

@@ -723,7 +723,10 @@ impl Kapu {
         let tx = self.store.begin().await?;
         tx.delete_session(&token_hash(session_token)).await?;
         self.audit(&tx, AuditEvent::Logout, Outcome::Success, Subject::account(account), actor, None).await?;
-        tx.commit().await
+        tx.commit().await?;
+        // The services this session logged into are told at once.
+        self.logout_wakeup.notify_one();
+        Ok(())
     }
 
     /// "Ügyfélkapu törlése": password and an explicit confirmation. The audit

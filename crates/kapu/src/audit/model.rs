@@ -42,10 +42,13 @@ pub enum AuditEvent {
     TwoStepActivationRequested,
     /// The owner refused such a set-up from the mailed link ("Nem én voltam").
     TwoStepActivationRefused,
+    /// A service could not be told that a session ended (back-channel
+    /// logout given up; detail: which service, the last error).
+    ServiceLogoutFailed,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 29] = [
+    pub const ALL: [AuditEvent; 30] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -75,6 +78,7 @@ impl AuditEvent {
         AuditEvent::SessionsEnded,
         AuditEvent::TwoStepActivationRequested,
         AuditEvent::TwoStepActivationRefused,
+        AuditEvent::ServiceLogoutFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,7 @@ impl AuditEvent {
             AuditEvent::SessionsEnded => "sessions_ended",
             AuditEvent::TwoStepActivationRequested => "two_step_activation_requested",
             AuditEvent::TwoStepActivationRefused => "two_step_activation_refused",
+            AuditEvent::ServiceLogoutFailed => "service_logout_failed",
         }
     }
 

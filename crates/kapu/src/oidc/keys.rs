@@ -37,8 +37,9 @@ pub enum KeyError {
 /// Associated data for sealing signing keys: they belong to no account.
 const SEAL_CONTEXT: &[u8] = b"oidc-signing-key";
 
-/// A new key, sealed, ready to store.
-pub fn generate(alg: SigningAlg, sealer: &SecretBox, now: i64) -> Result<SigningKeyRecord, KeyError> {
+/// A new key, sealed, ready to store: published from `now`, signing from
+/// `active_from`.
+pub fn generate(alg: SigningAlg, sealer: &SecretBox, now: i64, active_from: i64) -> Result<SigningKeyRecord, KeyError> {
     let kid = random_id()[..16].to_owned();
     let (private_der, public_jwk) = match alg {
         SigningAlg::ES256 => {
@@ -66,6 +67,7 @@ pub fn generate(alg: SigningAlg, sealer: &SecretBox, now: i64) -> Result<Signing
         private_sealed: sealer.seal(&private_der, SEAL_CONTEXT)?,
         public_jwk: public_jwk.to_string(),
         created_at: now,
+        active_from,
         retired_at: None,
     })
 }
@@ -149,7 +151,7 @@ fn loaded(record: &SigningKeyRecord, sealer: &SecretBox) -> Result<Arc<LoadedKey
 /// The JOSE header kapu writes, in the field order `jsonwebtoken` writes.
 #[derive(Serialize)]
 struct JwsHeader<'a> {
-    typ: &'static str,
+    typ: &'a str,
     alg: &'static str,
     kid: &'a str,
 }
@@ -161,8 +163,19 @@ fn base64url_json<T: Serialize + ?Sized>(value: &T) -> Result<String, KeyError> 
 
 /// Signs `claims` as a JWT (compact JWS) with the key.
 pub fn sign<T: Serialize>(key: &SigningKeyRecord, sealer: &SecretBox, claims: &T) -> Result<String, KeyError> {
+    sign_typed(key, sealer, "JWT", claims)
+}
+
+/// Signs `claims` with the JOSE header's `typ` set to `typ` (a logout token
+/// is `logout+jwt`, so it cannot pass for an ID token).
+pub fn sign_typed<T: Serialize>(
+    key: &SigningKeyRecord,
+    sealer: &SecretBox,
+    typ: &str,
+    claims: &T,
+) -> Result<String, KeyError> {
     let loaded = loaded(key, sealer)?;
-    let header = JwsHeader { typ: "JWT", alg: loaded.key.alg().as_str(), kid: &loaded.kid };
+    let header = JwsHeader { typ, alg: loaded.key.alg().as_str(), kid: &loaded.kid };
     let mut token = base64url_json(&header)?;
     token.push('.');
     token.push_str(&base64url_json(claims)?);
@@ -216,7 +229,7 @@ mod tests {
         let claims = json!({"iss": "https://kapu.example", "sub": "x", "aud": "c", "exp": 4_000_000_000u64,
                             "name": "Kovács Éva", "amr": ["pwd", "otp"]});
         for alg in [SigningAlg::ES256, SigningAlg::RS256] {
-            let key = generate(alg, &sealer, 0).unwrap();
+            let key = generate(alg, &sealer, 0, 0).unwrap();
             let der = sealer.open(&key.private_sealed, SEAL_CONTEXT).unwrap();
             let (jwt_alg, encoding) = match alg {
                 SigningAlg::ES256 => (jsonwebtoken::Algorithm::ES256, jsonwebtoken::EncodingKey::from_ec_der(&der)),
@@ -244,14 +257,14 @@ mod tests {
     fn a_record_signs_with_its_own_key() {
         let sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
         let claims = json!({"sub": "x", "aud": "c", "exp": 4_000_000_000u64});
-        let first = generate(SigningAlg::ES256, &sealer, 0).unwrap();
+        let first = generate(SigningAlg::ES256, &sealer, 0, 0).unwrap();
         assert!(verifies(&sign(&first, &sealer, &claims).unwrap(), &first));
-        let second = SigningKeyRecord { kid: first.kid.clone(), ..generate(SigningAlg::ES256, &sealer, 0).unwrap() };
+        let second = SigningKeyRecord { kid: first.kid.clone(), ..generate(SigningAlg::ES256, &sealer, 0, 0).unwrap() };
         let token = sign(&second, &sealer, &claims).unwrap();
         assert!(verifies(&token, &second));
         assert!(!verifies(&token, &first));
         let other_sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
-        let foreign = generate(SigningAlg::ES256, &other_sealer, 0).unwrap();
+        let foreign = generate(SigningAlg::ES256, &other_sealer, 0, 0).unwrap();
         assert!(matches!(sign(&foreign, &sealer, &claims), Err(KeyError::Sealed(_))));
     }
 
@@ -259,7 +272,7 @@ mod tests {
     fn tokens_verify_with_the_published_key() {
         let sealer = SecretBox::new(&SecretKey::generate().derive("oidc"));
         for alg in [SigningAlg::ES256, SigningAlg::RS256] {
-            let key = generate(alg, &sealer, 0).unwrap();
+            let key = generate(alg, &sealer, 0, 0).unwrap();
             let token = sign(&key, &sealer, &json!({"sub": "x", "aud": "c", "exp": 4_000_000_000u64})).unwrap();
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&key.public_jwk).unwrap();
             let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();

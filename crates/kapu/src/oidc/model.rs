@@ -6,34 +6,23 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::model::AccountId;
 use crate::clock::UnixTime;
 
-/// How strongly the user logged in, as the `acr` claim names it.
+/// How the user logged in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// Username and password only ("Ügyfélkapu"; ends on the cut-off date).
     Password,
-    /// Username, password and a TOTP code ("Ügyfélkapu+", eIDAS substantial).
+    /// Username, password and a TOTP code ("Ügyfélkapu+").
     TwoStep,
 }
 
 impl Level {
-    pub const ACR_PASSWORD: &'static str = "ugyfelkapu";
-    pub const ACR_TWO_STEP: &'static str = "ugyfelkapu-plus";
-    /// eIDAS level of assurance that `ugyfelkapu-plus` maps to.
-    pub const EIDAS_SUBSTANTIAL: &'static str = "http://eidas.europa.eu/LoA/substantial";
-
-    pub fn acr(self) -> &'static str {
-        match self {
-            Level::Password => Self::ACR_PASSWORD,
-            Level::TwoStep => Self::ACR_TWO_STEP,
-        }
-    }
-
-    /// An `acr_values` entry, or a registered level.
+    /// A registered service's lowest accepted level, as `kapu admin` takes it
+    /// (or one of the `acr` values of kapu's own).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            Self::ACR_PASSWORD | "password" => Some(Level::Password),
-            Self::ACR_TWO_STEP | Self::EIDAS_SUBSTANTIAL | "two_step" => Some(Level::TwoStep),
+            "password" | Acr::PASSWORD => Some(Level::Password),
+            "two_step" | Acr::TWO_STEP => Some(Level::TwoStep),
             _ => None,
         }
     }
@@ -45,11 +34,135 @@ impl Level {
         }
     }
 
+    /// kapu's own `acr` value for this level.
+    pub fn acr(self) -> &'static str {
+        Acr::Kapu(self).as_str()
+    }
+
     pub fn amr(self) -> &'static [&'static str] {
         match self {
             Level::Password => &["pwd"],
             Level::TwoStep => &["pwd", "otp"],
         }
+    }
+}
+
+/// What a login proved: how the user logged in, and whether an office has
+/// verified who the account belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assurance {
+    pub level: Level,
+    pub verified: bool,
+}
+
+/// eIDAS levels of assurance (Regulation 910/2014, Implementing Regulation 2015/1502).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Eidas {
+    Low,
+    Substantial,
+    High,
+}
+
+/// An `acr` value kapu understands: its own, or an eIDAS level URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acr {
+    Kapu(Level),
+    Eidas(Eidas),
+}
+
+impl Acr {
+    pub const PASSWORD: &'static str = "ugyfelkapu";
+    pub const TWO_STEP: &'static str = "ugyfelkapu-plus";
+    pub const EIDAS_LOW: &'static str = "http://eidas.europa.eu/LoA/low";
+    pub const EIDAS_SUBSTANTIAL: &'static str = "http://eidas.europa.eu/LoA/substantial";
+    pub const EIDAS_HIGH: &'static str = "http://eidas.europa.eu/LoA/high";
+    /// Every value, for discovery's `acr_values_supported`.
+    pub const ALL: [&'static str; 5] =
+        [Self::TWO_STEP, Self::PASSWORD, Self::EIDAS_LOW, Self::EIDAS_SUBSTANTIAL, Self::EIDAS_HIGH];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            Self::PASSWORD => Some(Acr::Kapu(Level::Password)),
+            Self::TWO_STEP => Some(Acr::Kapu(Level::TwoStep)),
+            Self::EIDAS_LOW => Some(Acr::Eidas(Eidas::Low)),
+            Self::EIDAS_SUBSTANTIAL => Some(Acr::Eidas(Eidas::Substantial)),
+            Self::EIDAS_HIGH => Some(Acr::Eidas(Eidas::High)),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acr::Kapu(Level::Password) => Self::PASSWORD,
+            Acr::Kapu(Level::TwoStep) => Self::TWO_STEP,
+            Acr::Eidas(Eidas::Low) => Self::EIDAS_LOW,
+            Acr::Eidas(Eidas::Substantial) => Self::EIDAS_SUBSTANTIAL,
+            Acr::Eidas(Eidas::High) => Self::EIDAS_HIGH,
+        }
+    }
+
+    /// Which logins reach this value (docs/oidc.md, "Levels"): a password
+    /// alone reaches only plain "ugyfelkapu"; a two-step login reaches
+    /// "ugyfelkapu-plus" and eIDAS low; eIDAS substantial also needs an
+    /// identity verified at an office; no kapu login reaches eIDAS high (it
+    /// needs an electronic identity card).
+    pub fn satisfied_by(self, a: Assurance) -> bool {
+        match self {
+            Acr::Kapu(Level::Password) => true,
+            Acr::Kapu(Level::TwoStep) | Acr::Eidas(Eidas::Low) => a.level == Level::TwoStep,
+            Acr::Eidas(Eidas::Substantial) => a.level == Level::TwoStep && a.verified,
+            Acr::Eidas(Eidas::High) => false,
+        }
+    }
+
+    /// The login level this value needs, or `None` when no kapu login
+    /// reaches it.
+    pub fn needs_level(self) -> Option<Level> {
+        match self {
+            Acr::Kapu(Level::Password) => Some(Level::Password),
+            Acr::Kapu(Level::TwoStep) | Acr::Eidas(Eidas::Low | Eidas::Substantial) => Some(Level::TwoStep),
+            Acr::Eidas(Eidas::High) => None,
+        }
+    }
+
+    /// Whether the account must have a verified identity to reach it.
+    pub fn needs_verified(self) -> bool {
+        self == Acr::Eidas(Eidas::Substantial)
+    }
+}
+
+/// How a service authenticates at the token endpoint (and /par); one per
+/// service, fixed at registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    /// A public client (a browser or mobile app): no secret, PKCE instead.
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] =
+        [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost, AuthMethod::PrivateKeyJwt, AuthMethod::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether the service keeps a credential (a secret or a private key).
+    pub fn confidential(self) -> bool {
+        self != AuthMethod::None
     }
 }
 
@@ -83,9 +196,7 @@ pub struct Client {
     /// Matched exactly, character for character.
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    /// Confidential clients authenticate at the token endpoint; public ones
-    /// must use PKCE S256.
-    pub confidential: bool,
+    pub auth_method: AuthMethod,
     /// SHA-256 of the client secret (256 random bits, so a fast hash is enough).
     #[serde(skip)]
     pub secret_hash: Option<String>,
@@ -94,7 +205,27 @@ pub struct Client {
     pub id_token_alg: SigningAlg,
     /// The lowest level this service accepts.
     pub required_level: Level,
+    /// Where logout tokens go (OpenID Connect Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// Origins of the service's browser application, allowed by CORS.
+    pub web_origins: Vec<String>,
+    /// Authorization requests only through /par.
+    pub par_required: bool,
+    /// The FAPI 2.0 Security Profile baseline: PAR, PKCE S256 and
+    /// `private_key_jwt` required (docs/oidc.md).
+    pub fapi2: bool,
     pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn confidential(&self) -> bool {
+        self.auth_method.confidential()
+    }
+
+    /// PAR is required by the registration or by FAPI 2.0.
+    pub fn requires_par(&self) -> bool {
+        self.par_required || self.fapi2
+    }
 }
 
 /// One of kapu's ID-token signing keys.
@@ -106,8 +237,31 @@ pub struct SigningKeyRecord {
     pub private_sealed: Vec<u8>,
     pub public_jwk: String,
     pub created_at: UnixTime,
+    /// Published from `created_at`, signing from this time (pre-publication:
+    /// services that cache the JWKS know the key before they see it).
+    pub active_from: UnixTime,
     /// When it stopped signing (still published until its tokens expire).
     pub retired_at: Option<UnixTime>,
+}
+
+/// How the code goes back to the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the redirect URI's query (the default).
+    #[default]
+    Query,
+    /// An auto-submitted form POST to the redirect URI (OAuth 2.0 Form Post Response Mode).
+    FormPost,
+}
+
+/// Claims a service asked for one by one (the `claims` parameter, OIDC Core §5.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedClaims {
+    #[serde(default)]
+    pub id_token: Vec<String>,
+    #[serde(default)]
+    pub userinfo: Vec<String>,
 }
 
 /// An authorization request waiting for the user to log in.
@@ -115,6 +269,7 @@ pub struct SigningKeyRecord {
 pub struct AuthRequest {
     pub client_id: String,
     pub redirect_uri: String,
+    /// The granted scopes (those kapu knows, of those asked for).
     pub scope: String,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -122,7 +277,22 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     /// `prompt=login`: a fresh login even inside a live session.
     pub force_login: bool,
+    /// The lowest login level that can satisfy the request (the service's
+    /// registered floor and what it asked for): the login pages offer only
+    /// the methods that reach it.
     pub required_level: Level,
+    /// The `acr` values asked for (`acr_values`, or `claims` with `acr`),
+    /// in the service's order of preference, as it wrote them.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+    /// Asked for as an essential claim: a login that cannot meet it is an
+    /// error for the service, not a login at another level.
+    #[serde(default)]
+    pub acr_essential: bool,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    #[serde(default)]
+    pub claims: RequestedClaims,
     /// When the request was saved: a login made after it is fresh for it.
     #[serde(default)]
     pub created_at: UnixTime,
@@ -140,6 +310,11 @@ pub struct AuthCode {
     pub code_challenge: Option<String>,
     pub auth_time: UnixTime,
     pub level: Level,
+    /// The ID token's `acr`, in the form the service asked for.
+    pub acr: String,
+    /// The session's public id (the ID token's `sid`).
+    pub sid: String,
+    pub claims: RequestedClaims,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -151,6 +326,8 @@ pub struct AccessToken {
     pub account_id: AccountId,
     pub scope: String,
     pub code_hash: String,
+    /// Claims asked for one by one for userinfo.
+    pub userinfo_claims: Vec<String>,
     pub expires_at: UnixTime,
 }
 
@@ -167,6 +344,9 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The kapu session the login belongs to (for back-channel logout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

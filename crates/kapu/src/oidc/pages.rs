@@ -1,24 +1,24 @@
-//! The provider's HTTP side: discovery, JWKS, /authorize (with the login
-//! pages in between), /token, /userinfo and RP-initiated logout.
+//! The provider's browser side: /authorize (GET and POST, with the login
+//! pages in between), the way back to the service (a redirect or a
+//! form_post), and RP-initiated logout with its confirmation.
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use data_encoding::BASE64;
+use axum::body::Bytes;
+use axum::extract::{Query, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::Kapu;
-use crate::audit::Actor;
 use crate::i18n::fill;
+use crate::oidc::authorize::{AuthorizeError, AuthorizeNext, AuthorizeParams, respond};
+use crate::oidc::logout::{LogoutError, LogoutParams, LogoutPlan};
 use crate::oidc::model::Level;
-use crate::oidc::service::{AuthorizeError, AuthorizeNext, AuthorizeParams, TokenError, TokenParams};
-use crate::web::context::{Ctx, clear_session_cookie};
+use crate::web::context::{Ctx, clear_session_cookie, lang_cookie};
 use crate::web::error::PageError;
 use crate::web::form::{redirect, with_cookies, with_status};
-use crate::web::templates::{MessagePage, Page};
+use crate::web::templates::{FormPostPage, MessagePage, Page};
 
 type PageResult = Result<Response, PageError>;
 
@@ -40,9 +40,7 @@ impl ServiceContext {
             token: token.to_owned(),
             name: client.name,
             password_allowed: request.required_level == Level::Password,
-            redirect_origin: url::Url::parse(&request.redirect_uri)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default(),
+            redirect_origin: origin_of(&request.redirect_uri),
         }))
     }
 
@@ -69,28 +67,28 @@ impl ServiceContext {
 
     /// A login page for a service: its forms lead, through redirects, to the
     /// service, which `form-action` must allow (browsers check the whole chain).
-    pub fn allow_form_target(&self, mut response: Response) -> Response {
-        let policy = crate::web::headers::CONTENT_SECURITY_POLICY
-            .replace("form-action 'self'", &format!("form-action 'self' {}", self.redirect_origin));
-        if let Ok(v) = header::HeaderValue::from_str(&policy) {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-        }
-        response
+    pub fn allow_form_target(&self, response: Response) -> Response {
+        allow_form_target(&self.redirect_origin, response)
     }
+}
+
+fn origin_of(uri: &str) -> String {
+    url::Url::parse(uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+}
+
+/// Lets the page's forms post to (or redirect through to) `origin`.
+fn allow_form_target(origin: &str, mut response: Response) -> Response {
+    let policy = crate::web::headers::CONTENT_SECURITY_POLICY
+        .replace("form-action 'self'", &format!("form-action 'self' {origin}"));
+    if let Ok(v) = header::HeaderValue::from_str(&policy) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    response
 }
 
 /// The service context of a login page (`?request=`), if any.
 pub async fn service_context(kapu: &Kapu, request: Option<&str>) -> Result<Option<ServiceContext>, PageError> {
     ServiceContext::load(kapu, request).await
-}
-
-pub async fn discovery(State(kapu): State<Arc<Kapu>>) -> Response {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(kapu.discovery())).into_response()
-}
-
-pub async fn jwks(State(kapu): State<Arc<Kapu>>) -> Result<Response, PageError> {
-    let set = kapu.jwks().await.map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(set)).into_response())
 }
 
 fn error_page(kapu: &Kapu, ctx: &Ctx, text: &str) -> PageResult {
@@ -100,28 +98,41 @@ fn error_page(kapu: &Kapu, ctx: &Ctx, text: &str) -> PageResult {
 }
 
 fn authorize_error(kapu: &Kapu, ctx: &Ctx, e: AuthorizeError) -> PageResult {
+    let t = ctx.t();
     match e {
-        AuthorizeError::Page("client") => error_page(kapu, ctx, ctx.t().oidc_error_client),
-        AuthorizeError::Page(_) => error_page(kapu, ctx, ctx.t().oidc_error_redirect),
-        AuthorizeError::Redirect { redirect_uri, state, error, description } => {
+        AuthorizeError::Page("client") => error_page(kapu, ctx, t.oidc_error_client),
+        AuthorizeError::Page("request_uri") => error_page(kapu, ctx, t.oidc_error_request_uri),
+        AuthorizeError::Page(_) => error_page(kapu, ctx, t.oidc_error_redirect),
+        AuthorizeError::Redirect { redirect_uri, response_mode, state, error, description } => {
             let iss = kapu.issuer();
             let mut pairs = vec![("error", error), ("error_description", description.as_str())];
             if let Some(s) = &state {
                 pairs.push(("state", s));
             }
             pairs.push(("iss", &iss));
-            let mut url = url::Url::parse(&redirect_uri).map_err(|_| PageError::BadRequest)?;
-            url.query_pairs_mut().extend_pairs(pairs);
-            Ok(redirect(url.as_str()))
+            service_response(kapu, ctx, respond(&redirect_uri, response_mode, pairs))
         }
         AuthorizeError::Store(e) => Err(e.into()),
     }
 }
 
-fn next_step(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext, service_name: &str) -> PageResult {
+/// The answer that takes the browser back to the service (a redirect, or
+/// the form_post page), or on to the login pages.
+pub fn service_response(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext) -> PageResult {
     match next {
         AuthorizeNext::Redirect(url) => Ok(redirect(&url)),
+        AuthorizeNext::FormPost { action, fields } => {
+            let t = ctx.t();
+            let page = FormPostPage { p: Page::new(kapu, ctx, t.form_post_title), action: action.clone(), fields };
+            Ok(allow_form_target(&origin_of(&action), page.render()?))
+        }
         AuthorizeNext::Login { request_token } => Ok(redirect(&format!("/login?request={request_token}"))),
+        AuthorizeNext::LevelTooLow { .. } => Err(PageError::BadRequest),
+    }
+}
+
+fn next_step(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext, service_name: &str) -> PageResult {
+    match next {
         AuthorizeNext::LevelTooLow { request_token } => {
             let t = ctx.t();
             let page = MessagePage::new(
@@ -133,25 +144,45 @@ fn next_step(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext, service_name: &str) ->
             .link(&format!("/login/cancel?request={request_token}"), t.back_to_service);
             Ok(with_status(page.render()?, StatusCode::FORBIDDEN))
         }
+        other => service_response(kapu, ctx, other),
     }
 }
 
-/// `/authorize`: the start of a service's login.
-pub async fn authorize_get(
-    State(kapu): State<Arc<Kapu>>,
-    ctx: Ctx,
-    Query(params): Query<AuthorizeParams>,
-) -> PageResult {
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// `/authorize` by GET: the start of a service's login.
+pub async fn authorize_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, RawQuery(query): RawQuery) -> PageResult {
+    authorize(&kapu, &ctx, &pairs(query.unwrap_or_default().as_bytes())).await
+}
+
+/// `/authorize` by POST (OIDC Core §3.1.2.1: a form-encoded body).
+pub async fn authorize_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, body: Bytes) -> PageResult {
+    authorize(&kapu, &ctx, &pairs(&body)).await
+}
+
+async fn authorize(kapu: &Kapu, ctx: &Ctx, pairs: &[(String, String)]) -> PageResult {
+    let params = match AuthorizeParams::from_pairs(pairs) {
+        Ok(p) => p,
+        Err(problem) => return error_page(kapu, ctx, &fill(ctx.t().oidc_error_params, &[("problem", &problem)])),
+    };
     let (client, request) = match kapu.parse_authorize(&params).await {
         Ok(ok) => ok,
-        Err(e) => return authorize_error(&kapu, &ctx, e),
+        Err(e) => return authorize_error(kapu, ctx, e),
     };
+    // ui_locales: the login pages speak the language the service asked for
+    // (the citizen can still switch); a logged-in citizen keeps their own.
+    let language = params.ui_language().filter(|_| ctx.session.is_none());
     let prompt_none = params.prompt.as_deref() == Some("none");
-    let session = ctx.session.as_deref();
-    match kapu.authorize(&client, request, session, prompt_none, &ctx.actor()).await {
-        Ok(next) => next_step(&kapu, &ctx, next, &client.name),
-        Err(e) => authorize_error(&kapu, &ctx, e),
-    }
+    let response = match kapu.authorize(&client, request, ctx.session.as_deref(), prompt_none, &ctx.actor()).await {
+        Ok(next) => next_step(kapu, ctx, next, &client.name),
+        Err(e) => authorize_error(kapu, ctx, e),
+    }?;
+    Ok(match language {
+        Some(lang) => with_cookies(response, vec![lang_cookie(kapu, lang)]),
+        None => response,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -175,119 +206,116 @@ pub async fn authorize_continue_get(
     }
 }
 
-fn token_error(e: TokenError) -> Response {
-    let status = match &e {
-        TokenError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
-        TokenError::Store(_) | TokenError::Key(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
-        tracing::error!(error = %e, "token endpoint failed");
-    } else {
-        tracing::info!(error = %e, "token request refused");
-    }
-    let description = match &e {
-        TokenError::InvalidRequest(m) | TokenError::InvalidClient(m) | TokenError::InvalidGrant(m) => m.clone(),
-        _ => String::new(),
-    };
-    let body = Json(serde_json::json!({ "error": e.code(), "error_description": description }));
-    let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kapu\""));
-    }
-    response
+/// RP-initiated logout by GET.
+pub async fn oidc_logout_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, RawQuery(query): RawQuery) -> PageResult {
+    let params: LogoutParams = serde_urlencoded_params(query.unwrap_or_default().as_bytes())?;
+    rp_logout(&kapu, &ctx, &params).await
 }
 
-/// `client_secret_basic`: RFC 6749 §2.3.1 form-encodes id and secret first.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(BASE64.decode(encoded.trim().as_bytes()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
-    Some((unescape(id)?, unescape(secret)?))
+/// RP-initiated logout by POST (a form on the service's site).
+pub async fn oidc_logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, body: Bytes) -> PageResult {
+    let params: LogoutParams = serde_urlencoded_params(&body)?;
+    rp_logout(&kapu, &ctx, &params).await
 }
 
-/// `/token`: called by services, not browsers (no CSRF token, no cookies).
-pub async fn token_post(
-    State(kapu): State<Arc<Kapu>>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
-    axum::Form(params): axum::Form<TokenParams>,
-) -> Response {
-    let actor = Actor { client_addr: Some(peer.ip().to_string()), user_agent: None };
-    match kapu.exchange_code(&params, basic_credentials(&headers), &actor).await {
-        Ok(tokens) => {
-            ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response()
-        }
-        Err(e) => token_error(e),
-    }
-}
-
-pub async fn userinfo(State(kapu): State<Arc<Kapu>>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let unauthorized = || {
-        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")], "").into_response()
-    };
-    let Some(token) = token else { return unauthorized() };
-    match kapu.userinfo(token).await {
-        Ok(Some(claims)) => ([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response(),
-        Ok(None) => unauthorized(),
-        Err(e) => {
-            tracing::error!(error = %e, "userinfo failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-pub struct LogoutQuery {
-    #[serde(default)]
-    id_token_hint: Option<String>,
-    #[serde(default)]
-    post_logout_redirect_uri: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-}
-
-/// RP-initiated logout. With a valid `id_token_hint` the session ends at
-/// once and the browser returns to a registered post-logout URI; without
-/// one, the user is asked first (a link alone must not log anyone out).
-pub async fn oidc_logout_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<LogoutQuery>) -> PageResult {
-    let client = match q.id_token_hint.as_deref() {
-        Some(hint) => kapu.id_token_client(hint).await.map_err(|e| PageError::Internal(e.to_string()))?,
-        None => None,
-    };
-    let Some(client) = client else {
-        let t = ctx.t();
-        let page =
-            MessagePage::new(Page::new(&kapu, &ctx, t.oidc_logout_title), t.oidc_logout_title, t.oidc_logout_confirm);
-        let page = if ctx.session.is_some() {
-            page.button("/logout", t.menu_logout)
-        } else {
-            page.link("/login", t.login_title)
+fn serde_urlencoded_params(raw: &[u8]) -> Result<LogoutParams, PageError> {
+    let mut p = LogoutParams::default();
+    for (name, value) in pairs(raw) {
+        let field = match name.as_str() {
+            "id_token_hint" => &mut p.id_token_hint,
+            "client_id" => &mut p.client_id,
+            "post_logout_redirect_uri" => &mut p.post_logout_redirect_uri,
+            "state" => &mut p.state,
+            "ui_locales" => &mut p.ui_locales,
+            _ => continue,
         };
-        return Ok(page.render()?);
-    };
-    if let Some(token) = &ctx.session_token {
-        kapu.end_session(token).await?;
-    }
-    let target = match q.post_logout_redirect_uri.as_deref() {
-        Some(uri) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
-            let mut url = url::Url::parse(uri).map_err(|_| PageError::BadRequest)?;
-            if let Some(state) = &q.state {
-                url.query_pairs_mut().append_pair("state", state);
-            }
-            url.to_string()
+        if field.replace(value).is_some() {
+            return Err(PageError::BadRequest);
         }
-        Some(_) => return error_page(&kapu, &ctx, ctx.t().oidc_error_redirect),
-        None => "/login?msg=logged_out".to_owned(),
+    }
+    Ok(p)
+}
+
+async fn rp_logout(kapu: &Kapu, ctx: &Ctx, params: &LogoutParams) -> PageResult {
+    let plan = match kapu.plan_logout(params, ctx.session.as_deref()).await {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(LogoutError::UnregisteredRedirect | LogoutError::ClientMismatch)) => {
+            return error_page(kapu, ctx, ctx.t().oidc_error_redirect);
+        }
+        Err(e) => return Err(PageError::Internal(e.to_string())),
     };
-    Ok(with_cookies(redirect(&target), vec![clear_session_cookie(&kapu)]))
+    let t = ctx.t();
+    if ctx.session.is_none() {
+        // Nothing to end: back to the service, or say so.
+        return match &plan.redirect {
+            Some(url) => Ok(redirect(url)),
+            None => Ok(MessagePage::new(
+                Page::new(kapu, ctx, t.oidc_logout_title),
+                t.oidc_logout_title,
+                t.oidc_logout_not_logged_in,
+            )
+            .link("/login", t.login_title)
+            .render()?),
+        };
+    }
+    if plan.proven {
+        return end_and_leave(kapu, ctx, &plan).await;
+    }
+    let question = match &plan.client {
+        Some(c) => fill(t.oidc_logout_confirm_service, &[("service", &c.name)]),
+        None => t.oidc_logout_confirm.to_owned(),
+    };
+    let client_id = plan.client.as_ref().map(|c| c.client_id.as_str()).unwrap_or_default();
+    let mut page = MessagePage::new(Page::new(kapu, ctx, t.oidc_logout_title), t.oidc_logout_title, question);
+    page.paragraphs.push(t.oidc_logout_why.to_owned());
+    let page = page
+        .button_with(
+            "/logout/oidc/confirm",
+            t.menu_logout,
+            &[
+                ("client_id", client_id),
+                ("post_logout_redirect_uri", params.post_logout_redirect_uri.as_deref().unwrap_or_default()),
+                ("state", params.state.as_deref().unwrap_or_default()),
+            ],
+        )
+        .link("/", t.oidc_logout_cancel);
+    Ok(page.render()?)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutConfirmForm {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    post_logout_redirect_uri: String,
+    #[serde(default)]
+    state: String,
+}
+
+/// "Kijelentkezés" on the confirmation page (a kapu form, CSRF-checked).
+pub async fn oidc_logout_confirm_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    axum::Form(form): axum::Form<LogoutConfirmForm>,
+) -> PageResult {
+    let params = LogoutParams {
+        client_id: Some(form.client_id).filter(|s| !s.is_empty()),
+        post_logout_redirect_uri: Some(form.post_logout_redirect_uri).filter(|s| !s.is_empty()),
+        state: Some(form.state).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let plan = match kapu.plan_logout(&params, ctx.session.as_deref()).await {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(_)) => return error_page(&kapu, &ctx, ctx.t().oidc_error_redirect),
+        Err(e) => return Err(PageError::Internal(e.to_string())),
+    };
+    end_and_leave(&kapu, &ctx, &plan).await
+}
+
+async fn end_and_leave(kapu: &Kapu, ctx: &Ctx, plan: &LogoutPlan) -> PageResult {
+    if let (Some(token), Some(session)) = (&ctx.session_token, &ctx.session) {
+        kapu.logout(token, &session.account, &ctx.actor()).await?;
+    }
+    let target = plan.redirect.clone().unwrap_or_else(|| "/login?msg=logged_out".to_owned());
+    Ok(with_cookies(redirect(&target), vec![clear_session_cookie(kapu)]))
 }

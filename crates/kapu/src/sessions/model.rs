@@ -37,6 +37,10 @@ impl AuthMethods {
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub id_hash: String,
+    /// The session's public id: services see it as the ID token's `sid`
+    /// (back-channel logout names it). Random, kept when the cookie token is
+    /// renewed, and never the token or its hash.
+    pub sid: String,
     pub account_id: AccountId,
     pub auth_methods: AuthMethods,
     pub auth_time: UnixTime,

@@ -14,6 +14,7 @@ struct ActiveSessionRow {
     #[sqlx(flatten)]
     account: AccountRow,
     id_hash: String,
+    sid: String,
     auth_methods: String,
     auth_time: i64,
     session_created_at: i64,
@@ -29,6 +30,7 @@ struct ActiveSessionRow {
 #[derive(Debug, sqlx::FromRow)]
 struct SessionRow {
     id_hash: String,
+    sid: String,
     account_id: String,
     auth_methods: String,
     auth_time: i64,
@@ -46,8 +48,8 @@ pub trait SessionRepo: Db {
         self.execute(
             query(
                 "INSERT INTO sessions (id_hash, account_id, auth_methods, auth_time, created_at, last_seen_at, \
-                 idle_expires_at, absolute_expires_at, client_addr, user_agent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 idle_expires_at, absolute_expires_at, client_addr, user_agent, sid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&s.id_hash)
             .bind(&s.account_id.0)
@@ -58,7 +60,8 @@ pub trait SessionRepo: Db {
             .bind(s.idle_expires_at)
             .bind(s.absolute_expires_at)
             .bind(s.client_addr.as_deref())
-            .bind(s.user_agent.as_deref()),
+            .bind(s.user_agent.as_deref())
+            .bind(&s.sid),
         )
         .await
         .map(drop)
@@ -71,7 +74,7 @@ pub trait SessionRepo: Db {
                 query(concat!(
                     "SELECT ",
                     account_columns!("a."),
-                    ", s.id_hash, s.auth_methods, s.auth_time, s.created_at AS session_created_at, s.last_seen_at, \
+                    ", s.id_hash, s.sid, s.auth_methods, s.auth_time, s.created_at AS session_created_at, s.last_seen_at, \
                      s.idle_expires_at, s.absolute_expires_at, s.client_addr, s.user_agent, \
                      EXISTS (SELECT 1 FROM totp_credentials t WHERE t.account_id = a.id) AS two_step_active \
                      FROM sessions s JOIN accounts a ON a.id = s.account_id \
@@ -85,6 +88,7 @@ pub trait SessionRepo: Db {
         let account = Account::try_from(r.account)?;
         let record = SessionRecord {
             id_hash: r.id_hash,
+            sid: r.sid,
             account_id: account.id.clone(),
             auth_methods: AuthMethods::parse(&r.auth_methods),
             auth_time: r.auth_time,
@@ -130,7 +134,7 @@ pub trait SessionRepo: Db {
         let rows: Vec<SessionRow> = self
             .fetch_all(
                 query(
-                    "SELECT id_hash, account_id, auth_methods, auth_time, created_at, last_seen_at, idle_expires_at, \
+                    "SELECT id_hash, sid, account_id, auth_methods, auth_time, created_at, last_seen_at, idle_expires_at, \
                      absolute_expires_at, client_addr, user_agent FROM sessions \
                      WHERE account_id = $1 AND idle_expires_at > $2 AND absolute_expires_at > $2 \
                      ORDER BY last_seen_at DESC, created_at DESC",
@@ -143,6 +147,7 @@ pub trait SessionRepo: Db {
             .into_iter()
             .map(|r| SessionRecord {
                 id_hash: r.id_hash,
+                sid: r.sid,
                 account_id: AccountId(r.account_id),
                 auth_methods: AuthMethods::parse(&r.auth_methods),
                 auth_time: r.auth_time,

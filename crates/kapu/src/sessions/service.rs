@@ -38,6 +38,7 @@ impl Kapu {
         let absolute = now + s.absolute_lifetime_seconds;
         let record = SessionRecord {
             id_hash: token_hash(&token),
+            sid: crate::crypto::random_id(),
             account_id: account.id.clone(),
             auth_methods: methods,
             auth_time: now,

@@ -369,6 +369,7 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "oidc", include_str!("migrations/sqlite/0003_oidc.sql")),
     (4, "limits", include_str!("migrations/sqlite/0004_limits.sql")),
     (5, "abuse", include_str!("migrations/sqlite/0005_abuse.sql")),
+    (6, "services", include_str!("migrations/sqlite/0006_services.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
@@ -376,6 +377,7 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "oidc", include_str!("migrations/postgres/0003_oidc.sql")),
     (4, "limits", include_str!("migrations/postgres/0004_limits.sql")),
     (5, "abuse", include_str!("migrations/postgres/0005_abuse.sql")),
+    (6, "services", include_str!("migrations/postgres/0006_services.sql")),
 ];
 
 impl Store {

@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use crate::Kapu;
 use crate::accounts::pages as accounts;
 use crate::audit::pages as audit;
+use crate::oidc::api as oidc_api;
 use crate::oidc::pages as oidc;
 use crate::twostep::pages as twostep;
 
@@ -66,9 +67,10 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/login/lost", get(twostep::lost_get).post(twostep::lost_post))
         .route("/login/unlock/{token}", get(twostep::unlock_get).post(twostep::unlock_post))
         .route("/session/keepalive", post(infra::keepalive_post))
-        .route("/authorize", get(oidc::authorize_get))
+        .route("/authorize", get(oidc::authorize_get).post(oidc::authorize_post))
         .route("/authorize/continue", get(oidc::authorize_continue_get))
-        .route("/logout/oidc", get(oidc::oidc_logout_get))
+        .route("/logout/oidc", get(oidc::oidc_logout_get).post(oidc::oidc_logout_post))
+        .route("/logout/oidc/confirm", post(oidc::oidc_logout_confirm_post))
         .fallback(infra::not_found)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), context::page_context));
     let infra = Router::new()
@@ -76,10 +78,11 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/readyz", get(infra::readyz))
         .route("/metrics", get(infra::metrics))
         .route("/session/status", get(infra::session_status))
-        .route("/.well-known/openid-configuration", get(oidc::discovery))
-        .route("/jwks", get(oidc::jwks))
-        .route("/token", post(oidc::token_post))
-        .route("/userinfo", get(oidc::userinfo).post(oidc::userinfo))
+        .route("/.well-known/openid-configuration", get(oidc_api::discovery).options(oidc_api::preflight))
+        .route("/jwks", get(oidc_api::jwks).options(oidc_api::preflight))
+        .route("/par", post(oidc_api::par_post))
+        .route("/token", post(oidc_api::token_post).options(oidc_api::preflight))
+        .route("/userinfo", get(oidc_api::userinfo).post(oidc_api::userinfo).options(oidc_api::preflight))
         .route("/static/{file}", get(assets::static_file))
         .route("/authenticator", get(authenticator::page))
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&kapu), server::read_body_in_time));
@@ -97,6 +100,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(crate::retention::run_sweeper(Arc::clone(&kapu)));
     let mail = tokio::spawn(crate::mail::queue::run_worker(Arc::clone(&kapu)));
+    let logouts = tokio::spawn(crate::oidc::logout::run_worker(Arc::clone(&kapu)));
     let metrics = match kapu.config.server.metrics_listen {
         Some(address) => {
             let metrics_only = Router::new()
@@ -112,6 +116,7 @@ pub async fn serve(
     let result = server::serve_connections(kapu, app, listener, shutdown).await;
     sweeper.abort();
     mail.abort();
+    logouts.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
     }

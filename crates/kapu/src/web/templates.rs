@@ -275,6 +275,13 @@ impl MessagePage {
         self
     }
 
+    /// A primary button that posts `hidden` along.
+    pub fn button_with(mut self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Self {
+        let hidden = hidden.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.buttons.push(ButtonForm { action: action.to_owned(), label: label.to_owned(), hidden, secondary: false });
+        self
+    }
+
     /// A secondary button that posts `hidden` along ("Nem kaptam meg a
     /// levelet", "Nem én voltam").
     pub fn secondary_button(mut self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Self {
@@ -288,6 +295,21 @@ impl MessagePage {
         self
     }
 
+    pub fn render(self) -> Result<Response, askama::Error> {
+        html(&self)
+    }
+}
+
+/// `response_mode=form_post`: the response, posted to the service.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub p: Page,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FormPostPage {
     pub fn render(self) -> Result<Response, askama::Error> {
         html(&self)
     }

@@ -17,8 +17,6 @@ function t(key, params = {}) {
   });
 }
 
-const displayName = (a) => (a.issuer && a.account ? `${a.issuer} (${a.account})` : a.issuer || a.account);
-
 const hasCrypto = !!(window.crypto && window.crypto.subtle);
 const state = { accounts: [], vault: null };
 

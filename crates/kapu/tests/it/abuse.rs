@@ -216,14 +216,12 @@ async fn the_sweeper_deletes_every_expired_row(backend: Backend) {
     app.post("/plus/start", &[("csrf", &intro.csrf())]).await;
     let (client, _) = app
         .kapu
-        .register_client(kapu::oidc::service::NewClient {
+        .register_client(kapu::oidc::clients::NewClient {
             name: "Seprő".into(),
             redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
-            post_logout_redirect_uris: vec![],
-            confidential: false,
-            id_token_alg: kapu::oidc::model::SigningAlg::ES256,
+            auth_method: kapu::oidc::model::AuthMethod::None,
             required_level: kapu::oidc::model::Level::Password,
-            jwks: None,
+            ..Default::default()
         })
         .await
         .unwrap();

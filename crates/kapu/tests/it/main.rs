@@ -11,4 +11,5 @@ mod limits;
 mod oidc;
 mod portal;
 mod seed;
+mod services;
 mod two_step;

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use kapu::clock::Clock;
+use kapu::oidc::clients::NewClient;
+use kapu::oidc::model::AuthMethod;
 use kapu::oidc::model::{Level, SigningAlg};
-use kapu::oidc::service::NewClient;
 use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthType, AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -17,8 +18,8 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::support::{Backend, TestApp};
 
-const PASSWORD: &str = "tavaszi szel vizet araszt";
-const CALLBACK: &str = "http://127.0.0.1:9/callback";
+pub(crate) const PASSWORD: &str = "tavaszi szel vizet araszt";
+pub(crate) const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 both_backends!(
     code_flow_with_pkce_and_a_fresh_two_step_login,
@@ -43,16 +44,27 @@ async fn register(
     alg: SigningAlg,
     level: Level,
 ) -> (String, Option<String>) {
+    let method = if confidential { AuthMethod::ClientSecretBasic } else { AuthMethod::None };
+    register_with(app, name, method, alg, level).await
+}
+
+pub(crate) async fn register_with(
+    app: &TestApp,
+    name: &str,
+    auth_method: AuthMethod,
+    alg: SigningAlg,
+    level: Level,
+) -> (String, Option<String>) {
     let (client, secret) = app
         .kapu
         .register_client(NewClient {
             name: name.into(),
             redirect_uris: vec![CALLBACK.into()],
             post_logout_redirect_uris: vec!["http://127.0.0.1:9/bye".into()],
-            confidential,
+            auth_method,
             id_token_alg: alg,
             required_level: level,
-            jwks: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -78,7 +90,7 @@ async fn oidc_client(
 }
 
 /// A citizen with Ügyfélkapu+ on, logged out; returns the TOTP key.
-async fn citizen_with_two_step(app: &TestApp, username: &str) -> String {
+pub(crate) async fn citizen_with_two_step(app: &TestApp, username: &str) -> String {
     app.register_confirmed(username, "Adózó Aladár", &format!("{username}@example.hu"), PASSWORD).await;
     app.login(username, PASSWORD).await;
     let (key, _) = app.enable_two_step(PASSWORD).await;
@@ -89,7 +101,13 @@ async fn citizen_with_two_step(app: &TestApp, username: &str) -> String {
 
 /// Follows the browser through kapu's pages from the authorization URL to
 /// the redirect back to the service; returns that final URL.
-async fn browse(app: &TestApp, client: &reqwest::Client, auth_url: &str, username: &str, key: Option<&str>) -> String {
+pub(crate) async fn browse(
+    app: &TestApp,
+    client: &reqwest::Client,
+    auth_url: &str,
+    username: &str,
+    key: Option<&str>,
+) -> String {
     let mut location = app.get_with(client, auth_url).await.location.expect("a redirect from /authorize");
     for _ in 0..6 {
         if location.starts_with(CALLBACK) {
@@ -117,7 +135,7 @@ async fn browse(app: &TestApp, client: &reqwest::Client, auth_url: &str, usernam
     panic!("no redirect to the service; last at {location}");
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
@@ -387,17 +405,40 @@ async fn key_rotation_keeps_earlier_tokens_verifiable(backend: Backend) {
         .await
         .unwrap();
     let old_token = tokens.id_token().unwrap().clone();
-    let kids = app.kapu.rotate_signing_keys().await.unwrap();
-    assert_eq!(kids.len(), 1);
-    let jwks: serde_json::Value = reqwest::get(format!("{}/jwks", app.url)).await.unwrap().json().await.unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "old and new key published");
+    let kid_of = |token: &str| -> String {
+        let header = token.split('.').next().unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(header.as_bytes()).unwrap()).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    let old_kid = kid_of(&old_token.to_string());
+    let rotated = app.kapu.rotate_signing_keys().await.unwrap();
+    assert_eq!(rotated.len(), 1);
+    let (new_kid, signs_from) = rotated[0].clone();
+    assert_eq!(signs_from, app.clock.now() + 3600, "oidc.key_prepublish_seconds");
+    let kids = || async {
+        let jwks: serde_json::Value = reqwest::get(format!("{}/jwks", app.url)).await.unwrap().json().await.unwrap();
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    // Published at once; the old key signs until the new one's time.
+    assert!(kids().await.contains(&new_kid) && kids().await.contains(&old_kid), "both published");
+    let sign = |account| {
+        let app = &app;
+        async move {
+            let claims = serde_json::json!({ "iss": app.url, "sub": account, "aud": "x", "exp": 1, "iat": 1 });
+            let key = app.kapu.signing_key(SigningAlg::ES256).await.unwrap();
+            kapu::oidc::keys::sign(&key, &app.kapu.secret_box, &claims).unwrap()
+        }
+    };
+    assert_eq!(kid_of(&sign("a").await), old_kid, "pre-published, not yet signing");
+    app.clock.advance(3600);
+    assert_eq!(kid_of(&sign("b").await), new_kid, "signing from its time");
     // A client that discovers afresh still verifies the earlier token.
     let fresh = oidc_client(&app, &id, secret.as_deref()).await;
     assert!(old_token.claims(&fresh.id_token_verifier(), &nonce).is_ok());
     // Once its tokens have expired, the old key leaves the JWKS.
     app.clock.advance(601);
-    let jwks: serde_json::Value = reqwest::get(format!("{}/jwks", app.url)).await.unwrap().json().await.unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(kids().await, vec![new_kid]);
     app.stop().await;
 }
 
@@ -406,7 +447,8 @@ async fn levels_cancel_and_client_authentication(backend: Backend) {
     // A password-only citizen.
     app.register_confirmed("jelszavas", "Jelszavas János", "j@example.hu", PASSWORD).await;
     let (plus_id, plus_secret) = register(&app, "Bevallás", true, SigningAlg::RS256, Level::TwoStep).await;
-    let (plain_id, plain_secret) = register(&app, "Tájékoztató", true, SigningAlg::ES256, Level::Password).await;
+    let (plain_id, plain_secret) =
+        register_with(&app, "Tájékoztató", AuthMethod::ClientSecretPost, SigningAlg::ES256, Level::Password).await;
     let plus = oidc_client(&app, &plus_id, plus_secret.as_deref()).await;
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
     let (url, state, _) = plus
@@ -494,11 +536,11 @@ async fn private_key_jwt_and_rs256(backend: Backend) {
         .register_client(NewClient {
             name: "Kulcsos szolgáltatás".into(),
             redirect_uris: vec![CALLBACK.into()],
-            post_logout_redirect_uris: vec![],
-            confidential: true,
+            auth_method: AuthMethod::PrivateKeyJwt,
             id_token_alg: SigningAlg::RS256,
             required_level: Level::TwoStep,
             jwks: Some(jwks.to_string()),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -562,7 +604,8 @@ async fn one_code_exchanged_at_once_on_two_instances_yields_one_token_then_none(
     use crate::support::burst::{RawRequest, burst, statuses};
     let app = TestApp::spawn(backend).await;
     let second = app.second_instance().await;
-    let (client_id, secret) = register(&app, "Bevallás", true, SigningAlg::ES256, Level::TwoStep).await;
+    let (client_id, secret) =
+        register_with(&app, "Bevallás", AuthMethod::ClientSecretPost, SigningAlg::ES256, Level::TwoStep).await;
     let secret = secret.unwrap();
     let key = citizen_with_two_step(&app, "versenyzo").await;
     let auth =
