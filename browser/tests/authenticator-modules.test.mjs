@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import { REPO_ROOT, kapuBin } from '../lib/harness.mjs';
 
 const MODULES = join(REPO_ROOT, 'crates', 'kapu', 'static', 'authenticator');
@@ -28,6 +29,13 @@ const m = load();
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 
 describe('browser authenticator modules', () => {
+  it('compile together, in the order kapu concatenates them (web/authenticator.rs), in one strict scope', () => {
+    const all = ['i18n.js', 'otp.js', 'backup.js', 'storage.js', 'ui.js'].map((f) => readFileSync(join(MODULES, f), 'utf8')).join('\n');
+    // A name declared twice, or any syntax error, throws here.
+    // eslint-disable-next-line no-new
+    new vm.Script(`'use strict';\n(() => {\n${all}\n})();`);
+  });
+
   it('has every text in Hungarian and English, with the same placeholders', () => {
     const hu = Object.keys(m.I18N.hu).sort();
     const en = Object.keys(m.I18N.en).sort();

@@ -99,14 +99,14 @@ async function save() {
   if (!(await state.vault.save(state.accounts))) showError('fatal', new UserError('errStorageFull'));
 }
 
-function lock(reason) {
+function lock(reason, params = {}) {
   state.vault = null;
   state.accounts = [];
   rows = [];
   $('accounts').replaceChildren();
   for (const id of ['unlock-pass', 'create-pass', 'create-pass2', 'restore-pass', 'key-secret', 'uri-text']) $(id).value = '';
   showLocked();
-  announce(reason);
+  announce(reason, params);
 }
 
 function touch() {
@@ -116,7 +116,7 @@ function touch() {
 for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) document.addEventListener(type, touch, { passive: true });
 
 setInterval(() => {
-  if (state.vault && performance.now() - lastActivity > IDLE_LOCK_MINUTES * 60_000) lock('lockedIdle');
+  if (state.vault && performance.now() - lastActivity > IDLE_LOCK_MINUTES * 60_000) lock('lockedIdle', { n: IDLE_LOCK_MINUTES });
 }, 1000);
 
 function onSubmit(formId, errorId, handler) {
@@ -326,8 +326,8 @@ let lastClock = '';
 function duration(seconds) {
   const n = Math.abs(seconds);
   if (n < 120) return t('seconds', { n });
-  if (n < 7200) return t('minutes', { n, m: Math.round(n / 60) });
-  if (n < 172_800) return t('hours', { n, m: Math.round(n / 3600) });
+  if (n < 3570) return t('minutes', { n, m: Math.round(n / 60) });
+  if (n < 171_000) return t('hours', { n, m: Math.round(n / 3600) });
   return t('days', { n, m: Math.round(n / 86_400) });
 }
 
