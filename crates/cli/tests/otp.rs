@@ -1799,6 +1799,7 @@ fn the_terminal_reads_every_corpus_image_zbarimg_reads() {
         return;
     }
     let mut missed = Vec::new();
+    let mut zbar_read = Vec::new();
     let mut table: Vec<(String, usize, usize, usize)> = Vec::new();
     for [file, group, transform, source] in &rows {
         let expected = std::fs::read_to_string(dir.join("expected").join(format!("{source}.txt"))).unwrap();
@@ -1808,6 +1809,9 @@ fn the_terminal_reads_every_corpus_image_zbarimg_reads() {
             .is_ok_and(|texts| texts.iter().any(|t| t.as_str() == expected));
         if zbar && !ours {
             missed.push(format!("{file} ({transform})"));
+        }
+        if zbar {
+            zbar_read.push(file.clone());
         }
         let row = match table.iter_mut().position(|r| r.0 == *group) {
             Some(i) => &mut table[i],
@@ -1825,11 +1829,12 @@ fn the_terminal_reads_every_corpus_image_zbarimg_reads() {
         eprintln!("{group:<14} {n:>6} {zbar:>8} {ours:>9}");
     }
     assert!(missed.is_empty(), "zbarimg reads these and the terminal does not: {missed:#?}");
-    // The screenshots of kapu's own page at every size, and the formats,
-    // through the real command.
+    // The screenshots of kapu's own page at every size zbarimg reads (the
+    // smallest scales are beyond both), and the formats, through the real
+    // command.
     let v = TestVault::new();
     for [file, group, _, source] in &rows {
-        if source == "kapu-setup" && matches!(group.as_str(), "scaled" | "formats") {
+        if source == "kapu-setup" && matches!(group.as_str(), "scaled" | "formats") && zbar_read.contains(file) {
             let out = v.ok(&["add", "--qr", dir.join(file).to_str().unwrap()]);
             assert!(out.starts_with("added: #1 kapu:szucs.imre"), "{file}: {out}");
             v.ok(&["remove", "#1", "--yes"]);
