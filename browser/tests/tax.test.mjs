@@ -5,7 +5,8 @@
 // cancelled at kapu ("Azonosítás megszakítása") files nothing. axe-core
 // scans every page of the tax service.
 //
-// The service is registered with `kapu admin client add`; its redirect URI
+// The service is registered with `kapu admin client add --par-required`
+// (it pushes each login request to /par first); its redirect URI
 // must be known first, so the test picks a free port for it.
 
 import { after, before, describe, it } from 'node:test';
@@ -43,7 +44,10 @@ async function freePort() {
 /** `kapu admin client add ... --json` on kapu's data directory: { client_id, client_secret }. */
 async function registerService(kapu, baseUrl) {
   const args = ['admin', 'client', 'add', '--data-dir', kapu.dataDir, '--name', 'Bevallás',
-    '--redirect-uri', `${baseUrl}/callback`, '--post-logout-uri', `${baseUrl}/`, '--json'];
+    '--redirect-uri', `${baseUrl}/callback`, '--post-logout-uri', `${baseUrl}/`,
+    // PAR required: kapu refuses an authorization request the service did
+    // not push first, so every login below proves the service uses PAR.
+    '--par-required', '--json'];
   const { stdout } = await run(kapuBin(), args, { env: { ...process.env, NO_COLOR: '1' } });
   const answer = JSON.parse(stdout.trim().split('\n').find((l) => l.startsWith('{')) ?? stdout);
   assert.equal(answer.ok, true, `kapu admin client add: ${stdout}`);

@@ -80,6 +80,8 @@ pub enum AppError {
     Store(#[from] sqlx::Error),
     #[error("template: {0}")]
     Template(#[from] askama::Error),
+    #[error("kapu: {0}")]
+    Provider(String),
 }
 
 impl IntoResponse for AppError {
@@ -87,16 +89,35 @@ impl IntoResponse for AppError {
         // An id the user can quote, and the log line that goes with it.
         let operation = crate::store::random_token()[..10].to_owned();
         tracing::error!(operation = %operation, error = %self, "request failed");
-        let page = MessagePage {
-            c: Chrome::anonymous("Váratlan hiba"),
-            heading: "Váratlan hiba történt",
-            lines: vec![
-                "A kérést nem sikerült feldolgozni. Kérjük, próbálja újra később.".into(),
-                format!("Hibaazonosító (az ügyfélszolgálatnak): {operation}"),
-            ],
+        let (status, page) = match self {
+            // kapu refused or did not answer the pushed login request.
+            AppError::Provider(_) => (
+                StatusCode::BAD_GATEWAY,
+                MessagePage {
+                    c: Chrome::anonymous("Az Ügyfélkapu nem érhető el"),
+                    heading: "Az Ügyfélkapu most nem érhető el",
+                    lines: vec![
+                        "A bejelentkezést nem sikerült elindítani, a bevallást nem küldtük el.".into(),
+                        "Lépjen vissza a böngészővel (a beírt adatok ott vannak), és küldje be újra néhány perc múlva."
+                            .into(),
+                        format!("Hibaazonosító (az ügyfélszolgálatnak): {operation}"),
+                    ],
+                },
+            ),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                MessagePage {
+                    c: Chrome::anonymous("Váratlan hiba"),
+                    heading: "Váratlan hiba történt",
+                    lines: vec![
+                        "A kérést nem sikerült feldolgozni. Kérjük, próbálja újra később.".into(),
+                        format!("Hibaazonosító (az ügyfélszolgálatnak): {operation}"),
+                    ],
+                },
+            ),
         };
         let body = page.render().unwrap_or_else(|_| format!("Váratlan hiba történt. Hibaazonosító: {operation}"));
-        (StatusCode::INTERNAL_SERVER_ERROR, axum::response::Html(body)).into_response()
+        (status, axum::response::Html(body)).into_response()
     }
 }
 
@@ -455,7 +476,7 @@ async fn submit_post(State(app): State<Arc<App>>, headers: HeaderMap, Form(form)
             page(StatusCode::UNPROCESSABLE_ENTITY, &home)
         }
         Ok(draft) => {
-            let login = app.oidc.start_login().await;
+            let login = app.oidc.start_login().await.map_err(|e| AppError::Provider(e.to_string()))?;
             app.store.save_draft(session.id, &draft, &login.pending, now).await?;
             Ok(Redirect::to(login.url.as_str()).into_response())
         }

@@ -227,8 +227,13 @@ fn parse_claims(json: &str) -> Result<ParsedClaims, String> {
 
 impl Kapu {
     /// Checks an authorization request (a pushed one is fetched and used
-    /// up here). Client and redirect URI first.
-    pub async fn parse_authorize(&self, p: &AuthorizeParams) -> Result<(Client, AuthRequest), AuthorizeError> {
+    /// up here). Client and redirect URI first. Also returns the parameters
+    /// that count: the pushed ones when the browser brought a `request_uri`
+    /// (RFC 9126 §4: nothing in the browser's URL overrides them).
+    pub async fn parse_authorize(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<(Client, AuthRequest, AuthorizeParams), AuthorizeError> {
         let client_id = p.client_id.as_deref().filter(|s| !s.is_empty()).ok_or(AuthorizeError::Page("client"))?;
         let client = self.store.client(client_id).await?.ok_or(AuthorizeError::Page("client"))?;
         if let Some(uri) = p.request_uri.as_deref()
@@ -238,10 +243,10 @@ impl Kapu {
             let pushed: AuthorizeParams =
                 stored.and_then(|json| serde_json::from_str(&json).ok()).ok_or(AuthorizeError::Page("request_uri"))?;
             let request = self.check_request(&client, &pushed, true)?;
-            return Ok((client, request));
+            return Ok((client, request, pushed));
         }
         let request = self.check_request(&client, p, false)?;
-        Ok((client, request))
+        Ok((client, request, p.clone()))
     }
 
     /// Every check of a request's parameters, for `client`. `pushed`: it
@@ -314,8 +319,13 @@ impl Kapu {
         let pkce_required = !client.confidential() || client.fapi2;
         match (&challenge, method) {
             (Some(c), Some("S256")) if c.len() == 43 => {}
-            (Some(c), None) if c.len() == 43 && !client.fapi2 => {}
-            (Some(_), None) => return Err(fail("invalid_request", "code_challenge_method=S256 is required".into())),
+            (Some(_), None) => {
+                return Err(fail(
+                    "invalid_request",
+                    "code_challenge_method=S256 is required (without it RFC 7636 means plain, which kapu refuses)"
+                        .into(),
+                ));
+            }
             (Some(_), Some("S256")) => {
                 return Err(fail("invalid_request", "code_challenge must be a 43-character S256 value".into()));
             }
@@ -410,7 +420,7 @@ impl Kapu {
             Ok(_) => {}
             Err(AuthorizeError::Page(what)) => return Err(TokenError::InvalidRequest(format!("invalid {what}"))),
             Err(AuthorizeError::Redirect { error, description, .. }) => {
-                return Err(TokenError::InvalidRequest(format!("{error}: {description}")));
+                return Err(TokenError::Authorization { error, description });
             }
             Err(AuthorizeError::Store(e)) => return Err(e.into()),
         }

@@ -109,6 +109,10 @@ impl Kapu {
         ) {
             return Err(bad("must be signed with ES256, PS256 or RS256"));
         }
+        // FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA only.
+        if client.fapi2 && header.alg == jsonwebtoken::Algorithm::RS256 {
+            return Err(bad("a FAPI 2.0 client signs with ES256 or PS256, not RS256"));
+        }
         let key = match &header.kid {
             Some(kid) => jwks.find(kid),
             None if jwks.keys.len() == 1 => jwks.keys.first(),

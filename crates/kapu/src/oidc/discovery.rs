@@ -129,7 +129,7 @@ impl Kapu {
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
             "token_endpoint_auth_methods_supported": AuthMethod::ALL.map(AuthMethod::as_str),
-            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"],
+            "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": SCOPES,
             "claims_supported": claims,

@@ -157,8 +157,25 @@ pub async fn authorize_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, RawQuery(que
     authorize(&kapu, &ctx, &pairs(query.unwrap_or_default().as_bytes())).await
 }
 
+/// A form a service's site POSTed to kapu, when the browser sent no kapu
+/// session with it: the session cookie is `SameSite=Lax`, so a cross-site
+/// POST never carries it. The same parameters again by GET (303), a
+/// top-level navigation that does carry it, so that a POST means the same
+/// as a GET for a citizen who is logged in.
+fn again_by_get(path: &str, ctx: &Ctx, body: &[u8]) -> Option<Response> {
+    if ctx.session.is_some() {
+        return None;
+    }
+    // A form-encoded body is ASCII, a valid query string as it is.
+    let query = std::str::from_utf8(body).ok().filter(|q| q.is_ascii() && !q.is_empty())?;
+    Some(redirect(&format!("{path}?{query}")))
+}
+
 /// `/authorize` by POST (OIDC Core §3.1.2.1: a form-encoded body).
 pub async fn authorize_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, body: Bytes) -> PageResult {
+    if let Some(by_get) = again_by_get("/authorize", &ctx, &body) {
+        return Ok(by_get);
+    }
     authorize(&kapu, &ctx, &pairs(&body)).await
 }
 
@@ -167,7 +184,7 @@ async fn authorize(kapu: &Kapu, ctx: &Ctx, pairs: &[(String, String)]) -> PageRe
         Ok(p) => p,
         Err(problem) => return error_page(kapu, ctx, &fill(ctx.t().oidc_error_params, &[("problem", &problem)])),
     };
-    let (client, request) = match kapu.parse_authorize(&params).await {
+    let (client, request, params) = match kapu.parse_authorize(&params).await {
         Ok(ok) => ok,
         Err(e) => return authorize_error(kapu, ctx, e),
     };
@@ -214,6 +231,9 @@ pub async fn oidc_logout_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, RawQuery(q
 
 /// RP-initiated logout by POST (a form on the service's site).
 pub async fn oidc_logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, body: Bytes) -> PageResult {
+    if let Some(by_get) = again_by_get("/logout/oidc", &ctx, &body) {
+        return Ok(by_get);
+    }
     let params: LogoutParams = serde_urlencoded_params(&body)?;
     rp_logout(&kapu, &ctx, &params).await
 }
@@ -279,7 +299,11 @@ async fn rp_logout(kapu: &Kapu, ctx: &Ctx, params: &LogoutParams) -> PageResult 
             ],
         )
         .link("/", t.oidc_logout_cancel);
-    Ok(page.render()?)
+    // The confirmation redirects to the service: `form-action` must allow it.
+    Ok(match &plan.redirect {
+        Some(uri) => allow_form_target(&origin_of(uri), page.render()?),
+        None => page.render()?,
+    })
 }
 
 #[derive(Deserialize)]

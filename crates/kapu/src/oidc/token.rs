@@ -42,6 +42,10 @@ pub enum TokenError {
     InvalidGrant(String),
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
+    /// A pushed request refused for what /authorize would refuse it for,
+    /// with the authorization endpoint's code (RFC 9126 §2.3).
+    #[error("{error}: {description}")]
+    Authorization { error: &'static str, description: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -55,6 +59,7 @@ impl TokenError {
             TokenError::InvalidClient(_) => "invalid_client",
             TokenError::InvalidGrant(_) => "invalid_grant",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
+            TokenError::Authorization { error, .. } => error,
             TokenError::Store(_) | TokenError::Key(_) => "server_error",
         }
     }
@@ -62,6 +67,7 @@ impl TokenError {
     pub fn description(&self) -> String {
         match self {
             TokenError::InvalidRequest(m) | TokenError::InvalidClient(m) | TokenError::InvalidGrant(m) => m.clone(),
+            TokenError::Authorization { description, .. } => description.clone(),
             _ => String::new(),
         }
     }

@@ -290,6 +290,11 @@ async fn error_paths_answer_as_the_spec_says(backend: Backend) {
         ("response_type=token&scope=openid", "unsupported_response_type"),
         ("response_type=code&scope=profile", "invalid_scope"),
         ("response_type=code&scope=openid&code_challenge=abc&code_challenge_method=plain", "invalid_request"),
+        // Without a method RFC 7636 §4.3 means plain, which kapu does not take.
+        (
+            "response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "invalid_request",
+        ),
         ("response_type=code&scope=openid&max_age=soon", "invalid_request"),
         ("response_type=code&scope=openid&prompt=none", "login_required"),
     ] {

@@ -155,6 +155,20 @@ async fn rp_initiated_logout_asks_unless_the_hint_proves_this_session(backend: B
     assert_eq!(posted.status(), StatusCode::OK);
     assert!(posted.text().await.unwrap().contains("Kijelentkezik"));
     assert_eq!(app.get_with(&bela, "/").await.status, StatusCode::OK, "still logged in");
+    // A browser sends no SameSite=Lax cookie with a cross-site POST: kapu
+    // asks for the same by GET (303), a navigation that carries it.
+    let cookieless = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bounced = cookieless
+        .post(format!("{}/logout/oidc", app.url))
+        .form(&[("client_id", svc.id.as_str()), ("state", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bounced.status(), StatusCode::SEE_OTHER);
+    let again = bounced.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(again, format!("/logout/oidc?client_id={}&state=x", svc.id));
+    app.get_with(&bela, &again).await.assert_contains("Kijelentkezik");
+    assert_eq!(app.get_with(&bela, "/").await.status, StatusCode::OK, "still logged in");
     // A redirect URI that is not registered, or a client_id that is not the hint's: refused.
     let bad = app
         .get_with(&anna, &format!("/logout/oidc?client_id={}&post_logout_redirect_uri=https://evil.example/", svc.id))
@@ -532,6 +546,24 @@ async fn pushed_requests_and_the_fapi2_baseline(backend: Backend) {
     assert_eq!(query_param(&back, "state").as_deref(), Some("push"));
     assert_eq!(exchange(&app, &svc, &query_param(&back, "code").unwrap(), &verifier).await.0, StatusCode::OK);
     assert_eq!(app.get_with(&browser, &via_par).await.status, StatusCode::BAD_REQUEST, "used once");
+    // Refused with the authorization endpoint's own code (RFC 9126 §2.3).
+    let no_openid: Vec<_> = params(&challenge)
+        .into_iter()
+        .map(|(k, v)| if k == "scope" { (k, "profile".to_owned()) } else { (k, v) })
+        .collect();
+    let (status, body) = push(svc.id.clone(), svc.secret.clone(), no_openid).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")), "{body}");
+    // Nothing in the browser's URL overrides a pushed request (RFC 9126
+    // §4): a prompt=none added there does not answer login_required.
+    let (_, quiet) = push(svc.id.clone(), svc.secret.clone(), params(&challenge)).await;
+    let stranger = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let with_prompt = format!(
+        "/authorize?client_id={}&request_uri={}&prompt=none",
+        svc.id,
+        urlencode(quiet["request_uri"].as_str().unwrap())
+    );
+    let to_login = app.get_with(&stranger, &with_prompt).await.location.unwrap();
+    assert!(to_login.starts_with("/login"), "the login page, not an error: {to_login}");
     let (_, late) = push(svc.id.clone(), svc.secret.clone(), params(&challenge)).await;
     app.clock.advance(61);
     let expired =
@@ -560,6 +592,20 @@ async fn pushed_requests_and_the_fapi2_baseline(backend: Backend) {
         );
         vec![("client_assertion_type", JWT_BEARER.to_owned()), ("client_assertion", a)]
     };
+    // FAPI 2.0 §5.4: no RS256 (refused before any key is looked at).
+    let b64 = |v: serde_json::Value| data_encoding::BASE64URL_NOPAD.encode(v.to_string().as_bytes());
+    let rs256 = format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64(serde_json::json!({"alg": "RS256", "kid": "k1"})),
+        b64(serde_json::json!({"iss": fapi.id, "sub": fapi.id, "aud": app.url, "exp": now + 60, "jti": "rs"}))
+    );
+    let with_rs256: Vec<_> = params(&challenge)
+        .into_iter()
+        .chain([("client_assertion_type", JWT_BEARER.to_owned()), ("client_assertion", rs256)])
+        .collect();
+    let (status, body) = push(fapi.id.clone(), None, with_rs256).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("not RS256"), "{body}");
     let without_pkce: Vec<_> =
         params(&challenge).into_iter().filter(|(k, _)| !k.starts_with("code_challenge")).chain(signed("a")).collect();
     let (status, body) = push(fapi.id.clone(), None, without_pkce).await;
