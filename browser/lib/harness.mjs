@@ -507,17 +507,19 @@ const slug = (s) => s.normalize('NFKD').replace(/[^\w.-]+/g, '_').replace(/^_+|_
  */
 export function steps(prefix, getState, it, { timeoutMs = 60_000 } = {}) {
   let failed = null;
-  return function step(name, fn) {
+  // A step that does much more than the others (a corpus of images) may
+  // give its own limit: step(name, fn, { timeoutMs }).
+  return function step(name, fn, { timeoutMs: limit = timeoutMs } = {}) {
     // node:test's own timeout is a backstop; ours fires first so that the
     // evidence is saved and the later steps are skipped.
-    it(name, { timeout: timeoutMs + 20_000 }, async (t) => {
+    it(name, { timeout: limit + 20_000 }, async (t) => {
       if (failed) { t.skip(`an earlier step failed: ${failed}`); return; }
       const { page } = getState();
       let timer;
       try {
         await Promise.race([
           fn(t),
-          new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`step timed out after ${timeoutMs} ms`)), timeoutMs); }),
+          new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`step timed out after ${limit} ms`)), limit); }),
         ]);
         if (page) assertNoPageErrors(page);
       } catch (err) {

@@ -555,5 +555,5 @@ describe('browser authenticator: codes from WebCrypto equal the Rust core; no ne
     console.log(`page decoder: ${readCount}/${results.length} corpus images read`);
     await page.context().close();
     assert.deepEqual(missed, [], 'zbarimg reads these and the page does not');
-  });
+  }, { timeoutMs: 300_000 }); // 120 images, ~0.5 s each on 2 busy cores
 });

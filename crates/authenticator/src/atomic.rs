@@ -73,7 +73,7 @@ pub struct FileLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another program holds it.
-    #[error("another program is changing it (it holds {}); waited {} s", .path.display(), .waited.as_secs())]
+    #[error("another program is changing it (it holds {}); waited {:.1} s", .path.display(), .waited.as_secs_f64())]
     Busy {
         /// The lock file.
         path: PathBuf,

@@ -131,8 +131,8 @@ pub enum VaultError {
     ChangedOnDisk(PathBuf),
     /// Another `kapu otp` held the vault's lock for longer than we waited.
     #[error(
-        "the vault {} is being changed by another kapu otp (waited {} s for it); nothing was saved: run the command again",
-        .path.display(), .waited.as_secs()
+        "the vault {} is being changed by another kapu otp (waited {:.1} s for it); nothing was saved: run the command again",
+        .path.display(), .waited.as_secs_f64()
     )]
     Busy {
         /// The vault.

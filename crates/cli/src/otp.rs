@@ -45,7 +45,8 @@ const BACKUP_PASSPHRASE_ENV: &str = "KAPU_BACKUP_PASSPHRASE";
 /// Fixes the time (Unix seconds) used for codes: for tests and for checking
 /// a code at a given moment.
 const NOW_ENV: &str = "KAPU_OTP_NOW";
-/// log2 of scrypt's N for a vault created by this run (10-22; default 17).
+/// log2 of scrypt's N for a vault created by this run (10-20 with r = 8, the
+/// 1 GiB memory cap; default 17).
 /// Lower is faster and weaker: meant for tests on slow machines.
 const KDF_LOG_N_ENV: &str = "KAPU_VAULT_KDF_LOG_N";
 /// How many seconds a change waits for another `kapu otp` changing the
@@ -420,7 +421,7 @@ fn kdf_params() -> anyhow::Result<KdfParams> {
         Err(_) => Ok(KdfParams::DEFAULT),
         Ok(text) => {
             let log_n: u8 =
-                text.trim().parse().map_err(|_| anyhow!("{KDF_LOG_N_ENV} must be a number from 10 to 22"))?;
+                text.trim().parse().map_err(|_| anyhow!("{KDF_LOG_N_ENV} must be a number from 10 to 20"))?;
             Ok(KdfParams::new(log_n, 8, 1)?)
         }
     }

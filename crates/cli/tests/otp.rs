@@ -1321,7 +1321,7 @@ fn a_held_lock_makes_a_writer_wait_then_fail_clearly() {
     let e =
         fail(v.kapu().args(["add", "--account", "x", "--key", "GEZDGNBVGY3TQOJQ"]).env("KAPU_VAULT_LOCK_WAIT", "0.5"));
     assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
-    assert!(e.contains("is being changed by another kapu otp (waited 0 s for it); nothing was saved"), "{e}");
+    assert!(e.contains("is being changed by another kapu otp (waited 0.5 s for it); nothing was saved"), "{e}");
     assert_eq!(v.bytes(), before);
     // A patient writer gets in when the holder is done.
     let out =

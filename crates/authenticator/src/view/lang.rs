@@ -512,7 +512,7 @@ impl Lang {
             V::Busy { path, waited } => format!(
                 "a tárolót ({}) éppen egy másik kapu otp módosítja ({} mp-ig vártam rá); semmi sem mentődött: futtassa újra a parancsot",
                 path.display(),
-                waited.as_secs()
+                format!("{:.1}", waited.as_secs_f64()).replace('.', ",")
             ),
             other => format!("{other}"),
         }
