@@ -255,6 +255,8 @@ catalogue! {
     problem_code_already_used: "Ezt a kódot már felhasználta. Minden kód csak egyszer használható: várja meg, amíg az alkalmazás új kódot mutat, és azt adja meg. (Ez a próbálkozás nem számít hibásnak.)", "This code has already been used. Each code works only once: wait until the app shows a new code and enter that one. (This try does not count as a wrong code.)";
     problem_must_confirm_saved: "A befejezéshez jelölje be, hogy a törlőkódot elmentette.", "Tick that you have saved the revocation code to finish.";
     problem_revocation_data_wrong: "A felhasználónév, a jelszó vagy a törlőkód nem megfelelő.", "The username, password or revocation code is not correct.";
+    problem_revocation_code_format: "A törlőkód 16 számjegyből áll, például 1234 5678 9012 3456. Ez a próbálkozás nem számít hibásnak.", "The revocation code is 16 digits, for example 1234 5678 9012 3456. This try does not count as a wrong one.";
+    lost_code_hint: "16 számjegy, ahogy a mentett törlőkódon áll (a szóközök és kötőjelek nem számítanak).", "16 digits, as on the saved revocation code (spaces and dashes do not matter).";
     error_title: "Hiba", "Error";
     error_bad_request: "A kérés nem értelmezhető. Kérjük, térjen vissza, és próbálja újra.", "The request could not be understood. Please go back and try again.";
     error_bad_form: "Az űrlap hiányos volt, vagy olyan karaktereket tartalmazott, amelyeket nem tudunk feldolgozni. Kérjük, térjen vissza, és gépelje be újra.", "The form was incomplete or contained characters we cannot read. Please go back and type it again.";
@@ -376,6 +378,7 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         Problem::TooManyAttempts => t.problem_too_many_attempts.to_owned(),
         Problem::MustConfirmSaved => t.problem_must_confirm_saved.to_owned(),
         Problem::RevocationDataWrong => t.problem_revocation_data_wrong.to_owned(),
+        Problem::RevocationCodeFormat => t.problem_revocation_code_format.to_owned(),
     }
 }
 

@@ -78,6 +78,9 @@ pub enum Problem {
     TooManyAttempts,
     /// Username, password or revocation code wrong (one answer for all).
     RevocationDataWrong,
+    /// What was typed cannot be a revocation code (not 16 digits): not a
+    /// guess, so no try is used.
+    RevocationCodeFormat,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

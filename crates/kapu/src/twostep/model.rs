@@ -239,7 +239,9 @@ impl RevocationCode {
 
     /// Accepts spaces and hyphens between the digits, as people copy them.
     pub fn parse(input: &str) -> Option<Self> {
-        let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '\t')).collect();
+        // As shown and saved ("1234 5678 9012 3456"), copied with a line
+        // break, or typed with dashes.
+        let digits: String = input.chars().filter(|c| !(c.is_whitespace() || *c == '-')).collect();
         (digits.len() == Self::DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Self(digits))
     }
 
@@ -265,6 +267,7 @@ mod tests {
         assert_eq!(c.grouped().len(), 19);
         assert_eq!(RevocationCode::parse(&c.grouped()), Some(c.clone()));
         assert_ne!(c, RevocationCode::generate());
+        assert_eq!(RevocationCode::parse(&format!("{}\r\n", c.grouped().replace(' ', "-"))), Some(c.clone()));
         assert_eq!(RevocationCode::parse("1234 5678"), None);
         assert_eq!(RevocationCode::parse("1234-5678-9012-345x"), None);
     }

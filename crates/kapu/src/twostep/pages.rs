@@ -455,7 +455,9 @@ fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {
     let fields = vec![
         FieldView::text(Field::Username, t.username, "username", username, 256),
         FieldView::password(Field::Password, t.password, "current-password"),
-        FieldView::code(Field::RevocationCode, t.lost_code_label),
+        // The code as kapu shows it (19 characters with spaces) must fit.
+        FieldView { maxlength: 64, ..FieldView::code(Field::RevocationCode, t.lost_code_label) }
+            .hint(t.lost_code_hint.to_owned()),
     ];
     FormPage::new(Page::new(kapu, ctx, t.lost_title), t.lost_title, "/login/lost", t.lost_button, fields)
         .intro(t.lost_intro)

@@ -785,6 +785,11 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<Account, TwoStepError> {
         let wrong = || form_error(Field::RevocationCode, Problem::RevocationDataWrong);
+        // Not a code at all: said at once, before any try is taken (the same
+        // answer for every name, and it tells nothing about the account).
+        if RevocationCode::parse(revocation_code).is_none() {
+            return Err(form_error(Field::RevocationCode, Problem::RevocationCodeFormat));
+        }
         let account = match Username::parse(typed_username) {
             Ok(name) => self.store.account_by_username(&name).await?,
             Err(_) => None,

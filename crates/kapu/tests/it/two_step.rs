@@ -459,6 +459,27 @@ async fn a_lost_phone_is_cancelled_with_the_revocation_code(backend: Backend) {
     app.clock.advance(30);
     let lost = app.get("/login/lost").await;
     lost.assert_contains("Elveszett a telefonom");
+    // The field takes the code as kapu shows it ("1234 5678 9012 3456").
+    lost.assert_contains(
+        r#"id="revocation_code" name="revocation_code" value="" autocomplete="one-time-code" maxlength="64""#,
+    );
+    // What cannot be a code is said at once and uses no try: six of them,
+    // more than the five tries, and the limit below still starts at zero.
+    for _ in 0..6 {
+        let short = app
+            .post(
+                "/login/lost",
+                &[
+                    ("csrf", &lost.csrf()),
+                    ("username", "elhagyo"),
+                    ("password", PASSWORD),
+                    ("revocation_code", "7415 0376 7763 988"),
+                ],
+            )
+            .await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        short.assert_contains("A törlőkód 16 számjegyből áll");
+    }
     // Wrong data (and unknown names) get the same answer.
     let wrong_code = "1111 2222 3333 4444";
     let unknown = app
@@ -502,6 +523,7 @@ async fn a_lost_phone_is_cancelled_with_the_revocation_code(backend: Backend) {
         .await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(901);
+    // Copied with dashes and a line break: still the code.
     let done = app
         .post(
             "/login/lost",
@@ -509,7 +531,7 @@ async fn a_lost_phone_is_cancelled_with_the_revocation_code(backend: Backend) {
                 ("csrf", &lost.csrf()),
                 ("username", "elhagyo"),
                 ("password", PASSWORD),
-                ("revocation_code", &revocation),
+                ("revocation_code", &format!("{}\r\n", revocation.replace(' ', "-"))),
             ],
         )
         .await;
