@@ -10,9 +10,13 @@
 //!   no live token behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{drop_pg_database, fresh_pg_database, kapu, run_ok};
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,52 +37,10 @@ async fn kill_9_during_logins_and_token_exchanges_leaves_sqlite_consistent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_logins_and_token_exchanges_leaves_postgres_consistent() {
-    let Some(url) = fresh_pg_database().await else { return };
+    let Some(url) = fresh_pg_database("crash").await else { return };
     let dir = tempfile::tempdir().unwrap();
     crash_loop(dir.path(), &url).await;
     drop_pg_database(&url).await;
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("KAPU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn fresh_pg_database() -> Option<String> {
-    let admin = match kapu::store::connect(&pg_admin_url(), 1).await {
-        Ok(store) => store,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {} is required under CI=true: {e}", pg_admin_url())
-        }
-        Err(e) => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL crash test, no server at {} ({e}) !!!\n", pg_admin_url());
-            return None;
-        }
-    };
-    let name = format!("kapu_crash_{}", std::process::id());
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.execute(query(&format!("CREATE DATABASE {name}"))).await.unwrap();
-    admin.close().await;
-    let base = pg_admin_url();
-    Some(format!("{}/{name}", base.rsplit_once('/').unwrap().0))
-}
-
-async fn drop_pg_database(url: &str) {
-    let name = url.rsplit('/').next().unwrap();
-    let admin = kapu::store::connect(&pg_admin_url(), 1).await.unwrap();
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.close().await;
-}
-
-fn kapu(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kapu"));
-    c.arg("--config").arg(dir.join("kapu.toml")).env_remove("KAPU_DATABASE_URL").env("KAPU_LOG", "error");
-    c
-}
-
-fn run_ok(mut c: Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// What the clients saw of one account's exchanges (the raced pair).

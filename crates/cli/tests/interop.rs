@@ -8,12 +8,14 @@
 //! library's own JOSE code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{drop_pg_database, fresh_pg_database, kapu, run_ok, skip};
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use kapu::store::{Db, query};
 
 const PASSWORD: &str = "tavaszi szel vizet araszt";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
@@ -22,15 +24,6 @@ const METHODS: [&str; 4] = ["client_secret_basic", "client_secret_post", "privat
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn required() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-fn skip(why: &str) {
-    assert!(!required(), "{why}; under CI=true the interop tests must run (scripts/test installs everything)");
-    eprintln!("\n!!! SKIPPED: interop test: {why} !!!\n");
 }
 
 /// The relying parties: how to start each, if its runtime is here.
@@ -65,49 +58,10 @@ async fn relying_party_libraries_log_in_and_out_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relying_party_libraries_log_in_and_out_on_postgres() {
     let Some(rps) = relying_parties() else { return };
-    let Some(url) = fresh_pg_database().await else { return };
+    let Some(url) = fresh_pg_database("interop").await else { return };
     let dir = tempfile::tempdir().unwrap();
     every_library(&rps, dir.path(), &url).await;
     drop_pg_database(&url).await;
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("KAPU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn fresh_pg_database() -> Option<String> {
-    let admin = match kapu::store::connect(&pg_admin_url(), 1).await {
-        Ok(store) => store,
-        Err(e) => {
-            skip(&format!("no PostgreSQL at {} ({e})", pg_admin_url()));
-            return None;
-        }
-    };
-    let name = format!("kapu_interop_{}", std::process::id());
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.execute(query(&format!("CREATE DATABASE {name}"))).await.unwrap();
-    admin.close().await;
-    let base = pg_admin_url();
-    Some(format!("{}/{name}", base.rsplit_once('/').unwrap().0))
-}
-
-async fn drop_pg_database(url: &str) {
-    let name = url.rsplit('/').next().unwrap();
-    let admin = kapu::store::connect(&pg_admin_url(), 1).await.unwrap();
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.close().await;
-}
-
-fn kapu(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kapu"));
-    c.arg("--config").arg(dir.join("kapu.toml")).env_remove("KAPU_DATABASE_URL").env("KAPU_LOG", "error");
-    c
-}
-
-fn run_ok(mut c: Command) -> String {
-    let out = c.output().unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A relying party process and its JSON lines.

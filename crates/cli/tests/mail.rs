@@ -5,11 +5,13 @@
 //! link working. On both engines.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{drop_pg_database, fresh_pg_database, required};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use kapu::store::{Db, query};
 
 const PASSWORD: &str = "tavaszi szel vizet araszt";
 
@@ -24,14 +26,10 @@ async fn mail_waits_out_a_relay_that_is_down_and_a_kill_9_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_waits_out_a_relay_that_is_down_and_a_kill_9_on_postgres() {
     let Some(python) = python_with_aiosmtpd() else { return };
-    let Some(url) = fresh_pg_database().await else { return };
+    let Some(url) = fresh_pg_database("mail").await else { return };
     let dir = tempfile::tempdir().unwrap();
     survives_relay_down_and_kill(&python, dir.path(), &url).await;
     drop_pg_database(&url).await;
-}
-
-fn required() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
 }
 
 /// `KAPU_TEST_PYTHON` (scripts/test makes a venv with tools/python-requirements.txt)
@@ -52,34 +50,6 @@ fn python_with_aiosmtpd() -> Option<String> {
             None
         }
     }
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("KAPU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn fresh_pg_database() -> Option<String> {
-    let admin = match kapu::store::connect(&pg_admin_url(), 1).await {
-        Ok(store) => store,
-        Err(e) if required() => panic!("PostgreSQL at {} is required under CI=true: {e}", pg_admin_url()),
-        Err(e) => {
-            eprintln!("\n!!! SKIPPED: PostgreSQL mail test, no server at {} ({e}) !!!\n", pg_admin_url());
-            return None;
-        }
-    };
-    let name = format!("kapu_mail_{}", std::process::id());
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.execute(query(&format!("CREATE DATABASE {name}"))).await.unwrap();
-    admin.close().await;
-    let base = pg_admin_url();
-    Some(format!("{}/{name}", base.rsplit_once('/').unwrap().0))
-}
-
-async fn drop_pg_database(url: &str) {
-    let name = url.rsplit('/').next().unwrap();
-    let admin = kapu::store::connect(&pg_admin_url(), 1).await.unwrap();
-    admin.execute(query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await.unwrap();
-    admin.close().await;
 }
 
 fn free_port() -> u16 {

@@ -273,7 +273,8 @@ async fn wrong_passwords_at_once_across_two_instances_are_checked_ten_times(back
 
 /// "Elveszett a telefonom" with the right password and 40 wrong revocation
 /// codes at once: exactly 5 codes are checked (the password's own limit is
-/// set high here, so that the revocation limit is the one that holds).
+/// set high here, so that the revocation limit is the one that holds). A
+/// burst of 40 that cannot be codes (too short) before it uses none of the 5.
 async fn revocation_codes_at_once_are_checked_five_times(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
         c.login_limits.account_slowdown_after = 50;
@@ -284,20 +285,20 @@ async fn revocation_codes_at_once_are_checked_five_times(backend: Backend) {
     citizen_with_two_step(&app, "elvesztette").await;
     let (browser, jar) = app.browser_with_jar();
     let csrf = app.get_with(&browser, "/login/lost").await.csrf();
+    let form = |code: &str, i: usize| {
+        let fields =
+            [("csrf", csrf.as_str()), ("username", "elvesztette"), ("password", PASSWORD), ("revocation_code", code)];
+        RawRequest::form([&app.url, &second.url][i % 2], "/login/lost", &jar, &fields)
+    };
+    let malformed: Vec<RawRequest> = (0..40).map(|i| form(&format!("1111 2222 {i:03}"), i)).collect();
+    let responses = burst(&malformed).await;
+    assert_eq!(statuses(&responses), vec![(422, 40)]);
+    assert!(responses.iter().all(|r| r.contains("16 számjegyből áll")), "each is told the code's format");
+    let tries = app.kapu.admin_audit("elvesztette", 100).await.unwrap();
+    assert_eq!(tries.iter().filter(|e| e.event == "two_step_revoked").count(), 0, "no try used");
+
     let codes: Vec<String> = (0..40).map(|i| format!("1111 2222 3333 {:04}", i)).collect();
-    let requests: Vec<RawRequest> = codes
-        .iter()
-        .enumerate()
-        .map(|(i, code)| {
-            let fields = [
-                ("csrf", csrf.as_str()),
-                ("username", "elvesztette"),
-                ("password", PASSWORD),
-                ("revocation_code", code),
-            ];
-            RawRequest::form([&app.url, &second.url][i % 2], "/login/lost", &jar, &fields)
-        })
-        .collect();
+    let requests: Vec<RawRequest> = codes.iter().enumerate().map(|(i, code)| form(code, i)).collect();
     let responses = burst(&requests).await;
     all_answered(&responses, &[422, 429]);
     assert_eq!(statuses(&responses), vec![(422, 5), (429, 35)]);

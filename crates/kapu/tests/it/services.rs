@@ -15,6 +15,7 @@ use sha2::Digest;
 
 use crate::both_backends;
 use crate::oidc::{CALLBACK, PASSWORD, citizen_with_two_step, query_param};
+use crate::support::burst::{RawRequest, burst};
 use crate::support::{Backend, TestApp};
 
 both_backends!(
@@ -25,6 +26,7 @@ both_backends!(
     ui_locales_claims_and_form_post,
     eidas_levels_are_echoed_and_unmet_is_said,
     pushed_requests_and_the_fapi2_baseline,
+    a_pushed_request_used_at_once_from_two_instances_gives_one_code,
     cors_answers_only_registered_origins,
     backchannel_logout_tells_every_service_once,
 );
@@ -501,6 +503,56 @@ async fn eidas_levels_are_echoed_and_unmet_is_said(backend: Backend) {
     let discovery: serde_json::Value =
         reqwest::get(format!("{}/.well-known/openid-configuration", app.url)).await.unwrap().json().await.unwrap();
     assert!(discovery["acr_values_supported"].as_array().unwrap().iter().any(|v| v == Acr::EIDAS_HIGH));
+    app.stop().await;
+}
+
+/// A pushed request is single use (RFC 9126 §4) under a race too: the same
+/// `request_uri` sent 30 times at the same moment, split across two
+/// instances on one database, by the citizen's logged-in browser, gives
+/// exactly one code; the other 29 are refused.
+async fn a_pushed_request_used_at_once_from_two_instances_gives_one_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let second = app.second_instance().await;
+    let svc = service(&app, NewClient { par_required: true, ..Default::default() }).await;
+    let totp = citizen_with_two_step(&app, "versenyzo").await;
+    let (browser, jar) = app.browser_with_jar();
+    app.clock.advance(30);
+    let done = app.login_with_code(&browser, "versenyzo", PASSWORD, &app.code_for(&totp, 0)).await;
+    assert_eq!(done.location.as_deref(), Some("/"), "{}", done.body);
+    let (_, challenge) = pkce();
+    let form = [
+        ("response_type", "code"),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+        ("state", "verseny"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let pushed: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/par", app.url))
+        .basic_auth(&svc.id, svc.secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let fields = [("client_id", svc.id.as_str()), ("request_uri", request_uri)];
+    let requests: Vec<RawRequest> =
+        (0..30).map(|i| RawRequest::form([&app.url, &second.url][i % 2], "/authorize", &jar, &fields)).collect();
+    let responses = burst(&requests).await;
+    let codes = responses
+        .iter()
+        .filter(|r| {
+            r.status == 303
+                && r.head.lines().any(|l| l.to_ascii_lowercase().starts_with("location:") && l.contains("code="))
+        })
+        .count();
+    assert_eq!(codes, 1, "{:?}", responses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(responses.iter().filter(|r| r.status == 400).count(), 29, "the others are refused as used");
+    second.stop().await;
     app.stop().await;
 }
 
