@@ -182,13 +182,14 @@ export async function launchBrowser() {
 }
 
 /**
- * A new context + page (Hungarian locale, 1280×900) that records problems:
+ * A new context + page (Hungarian locale, 1280×900; `permissions` such as
+ * 'clipboard-read') that records problems:
  * uncaught JS errors, console errors (CSP violations included) and
  * sub-resources (CSS, JS, images) that failed or answered ≥ 400.
  * `page.problems` holds them; `assertNoPageErrors(page)` fails on any.
  */
-export async function newPage(browser, { locale = 'hu-HU', viewport = { width: 1280, height: 900 } } = {}) {
-  const context = await browser.newContext({ locale, viewport });
+export async function newPage(browser, { locale = 'hu-HU', viewport = { width: 1280, height: 900 }, permissions = [] } = {}) {
+  const context = await browser.newContext({ locale, viewport, permissions });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   page.setDefaultNavigationTimeout(15_000);
@@ -208,6 +209,9 @@ export async function newPage(browser, { locale = 'hu-HU', viewport = { width: 1
     }
   });
   page.on('requestfailed', (req) => {
+    // ERR_ABORTED: the page went on (a form posted, a link followed) while a
+    // script's fetch was still running; the browser cancelled it, nothing failed.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED' && ['fetch', 'xhr'].includes(req.resourceType())) return;
     if (req.resourceType() !== 'document' && !/\/favicon\.ico$/.test(req.url())) {
       page.problems.push(`${req.resourceType()} ${req.url()} failed: ${req.failure()?.errorText}`);
     }

@@ -1,7 +1,8 @@
 // The session-expiry warning: with a 125-second idle timeout the dialog
 // "A munkamenet hamarosan lejár" appears within seconds of logging in (it is
 // shown in the last two minutes); "Bejelentkezve maradok" closes it and the
-// countdown jumps back up.
+// countdown jumps back up. The dialog says the time left in words, and a live
+// region announces it at intervals.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +40,26 @@ describe('session expiry warning', () => {
     await assertVisible(stay, 'button "Bejelentkezve maradok" in the dialog');
     await assertVisible(dialog.getByRole('button', { name: exactRe('Kijelentkezés') }), 'button "Kijelentkezés" in the dialog');
     await checkA11y(page, 'session expiry dialog');
+
+    // The time left, in words, in the dialog (GOV.UK's timeout pattern) and
+    // said to screen readers when it opens, then every 15 s, not every second.
+    const inWords = (text) => {
+      const m = /^Hátralévő idő: (?:(\d+) perc)? ?(?:(\d+) másodperc)?$/.exec(text.trim());
+      assert.ok(m && (m[1] || m[2]), `the dialog's time left in words: ${JSON.stringify(text)}`);
+      return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
+    };
+    const left = dialog.locator('#session-dialog-left');
+    const live = page.locator('#session-dialog-live');
+    assert.equal(await live.getAttribute('aria-live'), 'assertive', 'the announcement region is live');
+    const shown = inWords(await left.innerText());
+    const countdown = await countdownSeconds(page);
+    assert.ok(Math.abs(shown - countdown) <= 2, `the dialog (${shown} s) agrees with the countdown (${countdown} s)`);
+    const said = await live.textContent();
+    assert.ok(Math.abs(inWords(said) - shown) <= 2, `the opening announcement says the time left: ${JSON.stringify(said)}`);
+    await poll(async () => inWords(await left.innerText()) <= shown - 3, { timeoutMs: 6_000, what: 'the time left in the dialog to count down' });
+    assert.equal(await live.textContent(), said, 'not announced every second');
+    await poll(async () => (await live.textContent()) !== said, { timeoutMs: 20_000, what: 'the next announcement (15 s after the first)' });
+    assert.ok(inWords(await live.textContent()) <= inWords(said) - 14, 'the next announcement says the time left then');
 
     const before = await countdownSeconds(page);
     assert.ok(before <= 125, `countdown within the 125 s idle timeout (${before} s)`);

@@ -238,6 +238,14 @@ describe('Bevallás: every tax return needs a fresh login with a code', () => {
     assert.notEqual(rows[0][0], state.firstRef, 'a new filing number, newest first');
     assert.equal(rows[1][0], state.firstRef);
     state.filed = rows.length;
+
+    // On a phone the returns stack instead of scrolling the page sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the returns table at 390 px scrolls the page sideways by ${overflow} px`);
+    assert.equal((await filedReturns(page)).length, 2, 'both returns still listed at 390 px');
+    await checkA11y(page, 'tax: returns at 390 px');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   step('5. a third return, cancelled at kapu: nothing is filed, the draft is kept', async () => {

@@ -11,7 +11,8 @@
 //! thresholding misses. So variants are tried in turn, cheapest and most
 //! often right first, until one yields a code: enlarged 2× (bilinear) and
 //! thresholded at Otsu's level; thresholded and enlarged; enlarged alone or
-//! 3× (nearest); contrast stretched; inverted (dark mode); shrunk and
+//! 3× (nearest); contrast stretched; 3× and 2.5× (bilinear) and thresholded
+//! (modules that fall between pixels at 65-70 %); inverted (dark mode); shrunk and
 //! smoothed (large noisy photos). The QR corpus (scripts/qr-corpus) measures
 //! the result against zbarimg.
 
@@ -203,6 +204,10 @@ fn variants(image: &GrayImage) -> Vec<Box<dyn Fn() -> Option<GrayImage> + '_>> {
         Box::new(move || resized(&base(), 3.0, Nearest)),
         Box::new(move || Some(thresholded(&stretched(&base())))),
         Box::new(move || resized(&base(), 1.5, Triangle)),
+        // Larger, smoothed and thresholded: screenshots scaled to 65–70 %,
+        // whose modules fall between pixels differently with each layout.
+        Box::new(move || resized(&base(), 3.0, Triangle).map(|i| thresholded(&i))),
+        Box::new(move || resized(&base(), 2.5, Triangle).map(|i| thresholded(&i))),
         Box::new(move || Some(other())),
         Box::new(move || resized(&other(), 2.0, Triangle).map(|i| thresholded(&i))),
         Box::new(move || shrunk_and_smoothed(&base())),

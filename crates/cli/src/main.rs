@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use kapu::accounts::model::Language;
-use kapu::config::{Config, Overrides};
+use kapu::config::{Config, LogFormat, Overrides};
 use kapu::passwords::Password;
+use tokio::signal::unix::{SignalKind, signal};
 
 mod admin;
 mod otp;
@@ -36,6 +37,9 @@ struct Global {
     /// TOML configuration file (every option is described in docs/operations.md).
     #[arg(long, global = true, env = "KAPU_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Log format on standard error: text (colour only on a terminal) or json (one object per line).
+    #[arg(long, global = true, env = "KAPU_LOG_FORMAT", value_name = "text|json", value_parser = LogFormat::parse)]
+    log_format: Option<LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -69,6 +73,25 @@ fn overrides(global: &Global) -> Overrides {
         database_url: global.database_url.clone(),
         listen: None,
         public_url: None,
+        log_format: global.log_format,
+    }
+}
+
+/// The log on standard error. Serving logs at INFO; one-shot commands only
+/// what went wrong, so `kapu admin` prints its answer and nothing else.
+/// `KAPU_LOG` (an env-filter, e.g. `debug`) overrides the level.
+fn init_log(format: LogFormat, quiet: bool) {
+    use std::io::IsTerminal;
+    let default = if quiet { "warn,sqlx=warn" } else { "info,sqlx=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(false).init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).init()
+        }
     }
 }
 
@@ -80,13 +103,13 @@ fn main() -> ExitCode {
         return otp::main(args);
     }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The format comes from the flag or the configuration file; a file that
+    // does not load is reported by the command itself, in text.
+    let format = cli
+        .global
+        .log_format
+        .unwrap_or_else(|| Config::load(&overrides(&cli.global)).map(|c| c.log.format).unwrap_or_default());
+    init_log(format, !matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -146,30 +169,25 @@ async fn serve(overrides: Overrides) -> anyhow::Result<()> {
     }
     let kapu = Arc::new(kapu::Kapu::open(config).await?);
     kapu.store.migrate().await?;
+    // The handlers first: from the moment the address is printed, Ctrl-C or
+    // a TERM stops the server cleanly.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     println!("kapu listening on http://{local}");
     if kapu.config.public_url() != format!("http://{local}") {
         println!("kapu public URL {}", kapu.config.public_url());
     }
     tracing::info!(database = kapu.store.backend().name(), data_dir = %kapu.config.data_dir.display(), "started");
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
+    if kapu.config.mail.smtp.is_none() {
+        tracing::warn!(
+            dir = %kapu.config.outbox_dir().display(),
+            "mail: no [mail.smtp] configured; messages are only written to the outbox directory"
+        );
+    }
+    let shutdown = async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
         tracing::info!("shutting down");
     };

@@ -143,6 +143,82 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_a_signal() {
     assert_eq!(lines.next().map(|l| l.unwrap()).as_deref(), Some("kapu stopped"));
 }
 
+/// The log on standard error: no colour codes when it is not a terminal,
+/// one JSON object per line with `--log-format json` (or `log.format` in the
+/// file), and admin commands say nothing there unless something is wrong.
+#[test]
+fn logs_suit_collectors_and_admin_commands_are_quiet() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Private, as an operator keeps it (else every command warns, rightly).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let serve_log = |extra: &[&str], config: Option<&std::path::Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kapu"));
+        c.arg("--data-dir").arg(dir.path()).env_remove("KAPU_DATABASE_URL").env_remove("KAPU_CONFIG");
+        c.env_remove("KAPU_LOG").env_remove("KAPU_LOG_FORMAT").env_remove("NO_COLOR");
+        if let Some(file) = config {
+            c.arg("--config").arg(file);
+        }
+        let mut child = c
+            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Stopped once it has said it started (before that, a TERM would
+        // find no handler yet).
+        let mut log = String::new();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains(": started") || line.contains(r#""message":"started""#) {
+                break;
+            }
+        }
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        for line in lines {
+            log.push_str(&line.unwrap());
+            log.push('\n');
+        }
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}\n{log}");
+        log
+    };
+
+    let text = serve_log(&[], None);
+    assert!(text.contains("started"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour codes in a pipe: {text:?}");
+
+    let json_lines = serve_log(&["--log-format", "json"], None);
+    let config = dir.path().join("kapu.toml");
+    std::fs::write(&config, "[log]\nformat = \"json\"\n").unwrap();
+    let from_file = serve_log(&[], Some(&config));
+    for log in [&json_lines, &from_file] {
+        let events: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
+            .collect();
+        let started = events.iter().find(|e| e["fields"]["message"] == "started").expect("the start event");
+        assert_eq!(started["level"], "INFO");
+        assert_eq!(started["fields"]["database"], "sqlite");
+    }
+
+    let bad = kapu(dir.path()).env_remove("KAPU_LOG").args(["--log-format", "xml", "migrate"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("use text or json"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    let list = kapu(dir.path()).env_remove("KAPU_LOG").args(["admin", "user", "list"]).output().unwrap();
+    assert!(list.status.success());
+    assert_eq!(String::from_utf8_lossy(&list.stderr), "", "an admin command that went well logs nothing");
+}
+
 /// Services are registered from the command line; the secret is shown once.
 #[test]
 fn services_are_registered_listed_and_removed() {

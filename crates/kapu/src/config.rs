@@ -30,12 +30,41 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub retention: RetentionConfig,
     pub links: LinkConfig,
+    pub contact: ContactConfig,
     pub email_links: EmailLinkConfig,
     pub password_policy: PasswordPolicy,
     pub password_hash: PasswordHashConfig,
     pub mail: MailConfig,
     pub two_step: TwoStepConfig,
     pub oidc: OidcConfig,
+    pub log: LogConfig,
+}
+
+/// How kapu writes its log to standard error.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// `text` for people (colour only on a terminal), `json` for log collectors:
+/// one object per line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Result<LogFormat, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("{other:?} is not a log format: use text or json")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -175,6 +204,42 @@ pub struct LinkConfig {
     pub document_storage_url: String,
 }
 
+/// Who runs this kapu and how citizens reach them: the footer's "Kapcsolat",
+/// the privacy notice's controller and the accessibility statement's
+/// feedback address.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactConfig {
+    /// The organisation that operates this kapu (the data controller).
+    pub operator: String,
+    /// The help desk's address; also where accessibility problems are reported.
+    pub email: String,
+    /// The help desk's telephone number, if there is one.
+    pub phone: Option<String>,
+    /// When the telephone help desk answers, in words ("hétköznap 8–20").
+    pub phone_hours: Option<String>,
+    /// The operator's postal address.
+    pub postal_address: Option<String>,
+    /// The data protection officer's address; default: `email`.
+    pub data_protection_email: Option<String>,
+    /// Where citizens find an office (kormányablak) for an in-person reset.
+    pub offices_url: String,
+}
+
+impl Default for ContactConfig {
+    fn default() -> Self {
+        Self {
+            operator: "kapu".into(),
+            email: "ugyfelszolgalat@example.hu".into(),
+            phone: None,
+            phone_hours: None,
+            postal_address: None,
+            data_protection_email: None,
+            offices_url: "https://kormanyablak.hu/".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailLinkConfig {
@@ -195,12 +260,14 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             retention: RetentionConfig::default(),
             links: LinkConfig::default(),
+            contact: ContactConfig::default(),
             email_links: EmailLinkConfig::default(),
             password_policy: PasswordPolicy::default(),
             password_hash: PasswordHashConfig::default(),
             mail: MailConfig::default(),
             two_step: TwoStepConfig::default(),
             oidc: OidcConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -272,6 +339,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
+    pub log_format: Option<LogFormat>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -306,6 +374,9 @@ impl Config {
         }
         if let Some(url) = &overrides.public_url {
             config.server.public_url = Some(url.clone());
+        }
+        if let Some(format) = overrides.log_format {
+            config.log.format = format;
         }
         config.validate()?;
         Ok(config)
@@ -381,9 +452,23 @@ impl Config {
         for (option, url) in [
             ("links.case_handling_url", &self.links.case_handling_url),
             ("links.document_storage_url", &self.links.document_storage_url),
+            ("contact.offices_url", &self.contact.offices_url),
         ] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(invalid(option, "must be an absolute http(s) URL"));
+            }
+        }
+        let c = &self.contact;
+        if c.operator.trim().is_empty() || c.operator.len() > 200 {
+            return Err(invalid("contact.operator", "must be the operator's name, 1 to 200 characters"));
+        }
+        for (option, address) in
+            [("contact.email", Some(&c.email)), ("contact.data_protection_email", c.data_protection_email.as_ref())]
+        {
+            if let Some(a) = address
+                && crate::mail::EmailAddress::parse(a).is_err()
+            {
+                return Err(invalid(option, format!("{a:?} is not an email address, e.g. ugyfelszolgalat@example.hu")));
             }
         }
         if let Some(url) = &self.server.public_url {

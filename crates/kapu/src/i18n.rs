@@ -57,7 +57,28 @@ catalogue! {
     login_required: "Az oldal megtekintéséhez jelentkezzen be.", "Please log in to see that page.";
     portal_title: "Ügyfélkapu", "Ügyfélkapu";
     portal_welcome: "Üdvözöljük, {name}!", "Welcome, {name}!";
-    portal_intro: "A bal oldali menüben kezelheti regisztrációs adatait, jelszavát és beállításait. Az Ügyfélkapu+ kétlépcsős azonosítással védi fiókját.", "Use the menu to manage your registration data, password and settings. Ügyfélkapu+ protects your account with two-step login.";
+    portal_intro: "A menüben kezelheti regisztrációs adatait, jelszavát és beállításait.", "Use the menu to manage your registration data, password and settings.";
+    home_state_title: "Fiókja állapota", "Your account";
+    home_plus_on: "Az Ügyfélkapu+ kétlépcsős azonosítás be van kapcsolva ({time} óta): bejelentkezéskor a jelszó mellett a telefonján látható kódot is kérjük.", "Ügyfélkapu+ two-step login is on (since {time}): when you log in, we ask for the code on your phone as well as your password.";
+    home_plus_off: "Az Ügyfélkapu+ kétlépcsős azonosítás nincs bekapcsolva: fiókját most csak a jelszava védi.", "Ügyfélkapu+ two-step login is off: only your password protects your account now.";
+    home_plus_deadline: "{date} után jelszóval egyedül nem lehet bejelentkezni a szolgáltatásokba.", "After {date} you cannot log in to services with a password alone.";
+    home_plus_next: "Ügyfélkapu+ igénylése", "Set up Ügyfélkapu+";
+    home_done_next: "Tovább az ügyintézéshez", "Go on to case handling";
+    home_first_login: "Ez az első bejelentkezése.", "This is your first login.";
+    copy_key: "Kulcs másolása", "Copy the key";
+    copy_revocation: "Törlőkód másolása", "Copy the revocation code";
+    copied: "Kimásolva a vágólapra.", "Copied to the clipboard.";
+    copy_failed: "A másolás nem sikerült: jelölje ki a szöveget, és másolja ki kézzel.", "Copying did not work: select the text and copy it yourself.";
+    dialog_time_left: "Hátralévő idő: {time}", "Time left: {time}";
+    unit_minute: "perc", "minute";
+    unit_minutes: "perc", "minutes";
+    unit_second: "másodperc", "second";
+    unit_seconds: "másodperc", "seconds";
+    footer_nav_label: "Tájékoztatás", "Information";
+    footer_help: "Súgó", "Help";
+    footer_contact: "Kapcsolat", "Contact";
+    footer_privacy: "Adatkezelési tájékoztató", "Privacy notice";
+    footer_accessibility: "Akadálymentességi nyilatkozat", "Accessibility statement";
     portal_last_login: "Legutóbbi bejelentkezés: {time}, {address}", "Last login: {time}, from {address}";
     login_title: "Azonosítás", "Identification";
     username: "Felhasználónév", "Username";
@@ -165,7 +186,7 @@ catalogue! {
     setup_password: "Ügyfélkapus jelszó", "Ügyfélkapu password";
     setup_step3: "3. Mobilalkalmazásban kapott azonosító", "3. The code from the mobile app";
     setup_code: "Azonosító megadása", "Enter the code";
-    setup_code_hint: "A hitelesítő alkalmazásban látható 6 jegyű kód. Ha 6-7 másodpercnél kevesebb van hátra, várja meg a következőt.", "The 6-digit code shown in the authenticator app. If fewer than 6-7 seconds are left, wait for the next one.";
+    setup_code_hint: "A hitelesítő alkalmazásban látható 6 jegyű kód (a szóköz és a kötőjel nem számít). Ha 6-7 másodpercnél kevesebb van hátra, várja meg a következőt.", "The 6-digit code shown in the authenticator app (spaces and dashes do not matter). If fewer than 6-7 seconds are left, wait for the next one.";
     setup_continue: "Tovább", "Continue";
     setup_cancel: "Mégsem", "Cancel";
     setup_expired: "A beállítás lejárt vagy nem található. Kérjük, kezdje újra.", "The set-up expired or was not found. Please start again.";
@@ -231,6 +252,7 @@ catalogue! {
     form_post_text: "Ha a böngésző nem lép tovább magától, kattintson a gombra.", "If your browser does not go on by itself, press the button.";
     form_post_button: "Tovább a szolgáltatáshoz", "Continue to the service";
     problem_username_empty: "Adja meg a felhasználónevet.", "Enter a username.";
+    problem_password_empty: "Adja meg a jelszavát.", "Enter your password.";
     problem_username_short: "A felhasználónév legalább 3 karakter legyen.", "The username must be at least 3 characters.";
     problem_username_long: "A felhasználónév legfeljebb 64 karakter lehet.", "The username can be at most 64 characters.";
     problem_username_chars: "A felhasználónév csak kisbetűket (a–z), számokat, pontot, aláhúzást és kötőjelet tartalmazhat, és betűvel vagy számmal kezdődik.", "The username can only contain letters a–z, digits, dot, underscore and hyphen, and starts with a letter or digit.";
@@ -370,6 +392,7 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
             PasswordRejection::ControlCharacters => t.problem_password_control.to_owned(),
         },
         Problem::PasswordMismatch => t.problem_password_mismatch.to_owned(),
+        Problem::PasswordEmpty => t.problem_password_empty.to_owned(),
         Problem::WrongPassword => t.problem_wrong_password.to_owned(),
         Problem::MustConfirm => t.problem_must_confirm.to_owned(),
         Problem::CodeFormat(_) => t.problem_code_format.to_owned(),

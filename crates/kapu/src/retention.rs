@@ -18,11 +18,18 @@ use crate::accounts::repo::AccountRepo;
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::repo::AuditRepo;
 use crate::audit::{Actor, Subject};
+use crate::config::Config;
 use crate::oidc::repo::OidcRepo;
 use crate::sessions::repo::SessionRepo;
 use crate::store::StoreError;
 use crate::throttle::ThrottleRepo;
 use crate::twostep::repo::TwoStepRepo;
+
+/// A limit counter is deleted once it has been quiet this long: past every
+/// window that counts it (and at least an hour).
+pub fn counters_quiet_for(config: &Config) -> i64 {
+    3600.max(config.login_limits.window_seconds).max(config.two_step.revocation_window_seconds)
+}
 
 impl Kapu {
     /// One sweep. Returns the rows deleted per table.
@@ -33,8 +40,7 @@ impl Kapu {
         // Codes stay while tokens issued from them live: a code presented
         // again must still find its row to revoke them.
         let codes_before = now - self.config.oidc.access_token_ttl_seconds;
-        let counters_quiet_for =
-            3600.max(self.config.login_limits.window_seconds).max(self.config.two_step.revocation_window_seconds);
+        let counters_quiet_for = counters_quiet_for(&self.config);
         let mut swept = vec![
             ("sessions", store.delete_expired_sessions(now).await?),
             ("pending_logins", store.delete_expired_pending_logins(now).await?),

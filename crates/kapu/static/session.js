@@ -2,7 +2,10 @@
 // server's real idle expiry, which the page gives in data-seconds-left; two
 // minutes before the end a dialog offers to stay logged in or to log out, and
 // at zero the page goes to the login page (after asking the server, in case
-// another tab kept the session alive).
+// another tab kept the session alive). As in GOV.UK's timeout warning, the
+// dialog shows the time left in words every second, and a live region says it
+// to screen readers when the dialog opens and then every 15 seconds (every 5
+// in the last 20), not every second.
 (function () {
   "use strict";
   var el = document.getElementById("session-countdown");
@@ -12,6 +15,9 @@
   var warning = parseInt(el.getAttribute("data-warning-seconds"), 10) || 120;
   var deadline = 0;
   var timer = null;
+  var leftText = document.getElementById("session-dialog-left");
+  var live = document.getElementById("session-dialog-live");
+  var lastSaid = null;
 
   function setLeft(seconds) {
     deadline = performance.now() + Math.max(0, seconds) * 1000;
@@ -22,6 +28,24 @@
   function show(seconds) {
     var m = Math.floor(seconds / 60), s = seconds % 60;
     el.textContent = (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s;
+  }
+  function inWords(seconds) {
+    var unit = function (n, one, many) { return n + " " + leftText.getAttribute(n === 1 ? one : many); };
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    var parts = [];
+    if (m > 0) { parts.push(unit(m, "data-minute", "data-minutes")); }
+    if (s > 0 || m === 0) { parts.push(unit(s, "data-second", "data-seconds")); }
+    return leftText.getAttribute("data-text").replace("{time}", parts.join(" "));
+  }
+  function showLeft(seconds) {
+    if (!leftText || !dialog || !dialog.open) { return; }
+    var words = inWords(seconds);
+    leftText.textContent = words;
+    var every = seconds > 20 ? 15 : 5;
+    if (live && (lastSaid === null || (lastSaid - seconds >= every))) {
+      live.textContent = words;
+      lastSaid = seconds;
+    }
   }
   function expired() {
     window.location.assign("/login?msg=expired");
@@ -43,6 +67,8 @@
   }
   function closeDialog() {
     if (dialog && dialog.open) { dialog.close(); }
+    lastSaid = null;
+    if (live) { live.textContent = ""; }
   }
   function tick() {
     var seconds = left();
@@ -53,6 +79,7 @@
       checkServer();
     } else if (seconds <= warning) {
       openDialog();
+      showLeft(seconds);
     }
   }
   function start() {

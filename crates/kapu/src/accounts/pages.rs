@@ -13,7 +13,7 @@ use crate::accounts::model::Language;
 use crate::accounts::service::{AccountError, Field, LoginError, NewSession, RegistrationInput};
 use crate::clock::UnixTime;
 use crate::i18n::fill;
-use crate::oidc::pages::{ServiceContext, service_context};
+use crate::oidc::pages::{ServiceContext, for_service, service_context};
 use crate::passwords::Password;
 use crate::twostep::service::LoginStep;
 use crate::web::context::{
@@ -34,33 +34,37 @@ pub struct MessageQuery {
     request: Option<String>,
 }
 
-fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<String> {
+/// The login page's notice and whether it only informs (not a success).
+fn login_notice(ctx: &Ctx, msg: Option<&str>) -> Option<(String, bool)> {
     let t = ctx.t();
-    let text = match msg? {
-        "expired" => t.session_expired,
-        "required" => t.login_required,
-        "logged_out" => t.logged_out,
-        "cancelled" => t.cancelled,
-        "confirmed" => t.confirmed_text,
-        "reset" => t.reset_done,
-        "deleted" => t.deleted_text,
-        "pending_expired" => t.pending_expired,
-        "lost_done" => t.lost_done,
-        "unlocked" => t.unlock_done,
+    let (text, info) = match msg? {
+        "expired" => (t.session_expired, true),
+        "required" => (t.login_required, true),
+        "logged_out" => (t.logged_out, false),
+        "cancelled" => (t.cancelled, true),
+        "confirmed" => (t.confirmed_text, false),
+        "reset" => (t.reset_done, false),
+        "deleted" => (t.deleted_text, false),
+        "pending_expired" => (t.pending_expired, true),
+        "lost_done" => (t.lost_done, false),
+        "unlocked" => (t.unlock_done, false),
         _ => return None,
     };
-    Some(text.to_owned())
+    Some((text.to_owned(), info))
 }
 
 fn login_form(
     kapu: &Kapu,
     ctx: &Ctx,
     username: &str,
-    notice: Option<String>,
+    notice: Option<(String, bool)>,
     service: Option<&ServiceContext>,
 ) -> FormPage {
     let t = ctx.t();
-    let p = Page::new(kapu, ctx, t.login_title).with_notice(notice);
+    let p = match notice {
+        Some((text, true)) => Page::new(kapu, ctx, t.login_title).with_info(Some(text)),
+        other => Page::new(kapu, ctx, t.login_title).with_notice(other.map(|(text, _)| text)),
+    };
     let fields = vec![
         FieldView::text(Field::Username, t.username, "username", username, 256).focus(),
         FieldView::password(Field::Password, t.password, "current-password"),
@@ -82,7 +86,38 @@ pub async fn home_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
     let session = ctx.require_session()?;
     let t = ctx.t();
     let welcome = fill(t.portal_welcome, &[("name", session.account.full_name.as_str())]);
-    let page = HomePage { p: Page::new(&kapu, &ctx, t.portal_title), welcome, last_login: None };
+    let last_login = match kapu.previous_login(&session.account.id, session.record.created_at).await? {
+        Some(l) => fill(
+            t.portal_last_login,
+            &[("time", &kapu.format_time(l.at)), ("address", l.client_addr.as_deref().unwrap_or("–"))],
+        ),
+        None => t.home_first_login.to_owned(),
+    };
+    let (plus_state, deadline, next) = match kapu.two_step_credential(&session.account).await? {
+        Some(c) => (
+            fill(t.home_plus_on, &[("time", &kapu.format_time(c.enabled_at))]),
+            None,
+            LinkView::new(&kapu.config.links.case_handling_url, t.home_done_next),
+        ),
+        None => (
+            t.home_plus_off.to_owned(),
+            kapu.config
+                .two_step
+                .legacy_login_until
+                .as_deref()
+                .map(|date| fill(t.home_plus_deadline, &[("date", date)])),
+            LinkView::new("/plus", t.home_plus_next),
+        ),
+    };
+    let page = HomePage {
+        p: Page::new(&kapu, &ctx, t.portal_title),
+        welcome,
+        last_login,
+        plus_state,
+        deadline,
+        next_external: next.href.starts_with("http"),
+        next,
+    };
     Ok(html(&page)?)
 }
 
@@ -94,10 +129,7 @@ pub async fn login_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<
     }
     let notice = login_notice(&ctx, q.msg.as_deref());
     let page = login_form(&kapu, &ctx, "", notice, service.as_ref()).render()?;
-    Ok(match &service {
-        Some(s) => s.allow_form_target(page),
-        None => page,
-    })
+    Ok(for_service(service.as_ref(), page))
 }
 
 #[derive(Deserialize)]
@@ -135,14 +167,14 @@ pub async fn login_post(
             (StatusCode::TOO_MANY_REQUESTS, msg)
         }
         Err(LoginError::NotConfirmed) => (StatusCode::FORBIDDEN, t.login_not_confirmed.to_owned()),
+        Err(LoginError::Form(errors)) => {
+            let page = login_form(&kapu, &ctx, &form.username, None, service.as_ref()).field_errors(&errors);
+            return Ok(for_service(service.as_ref(), with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY)));
+        }
         Err(e) => return Err(e.into()),
     };
     let page = login_form(&kapu, &ctx, &form.username, None, service.as_ref()).page_error("username", message);
-    let response = with_status(page.render()?, status);
-    Ok(match &service {
-        Some(s) => s.allow_form_target(response),
-        None => response,
-    })
+    Ok(for_service(service.as_ref(), with_status(page.render()?, status)))
 }
 
 /// A finished login: the old session (if any) ends, a new one starts with a

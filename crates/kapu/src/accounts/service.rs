@@ -65,6 +65,8 @@ pub enum Problem {
     Email(EmailAddressError),
     Password(PasswordRejection),
     PasswordMismatch,
+    /// Nothing typed in a password field.
+    PasswordEmpty,
     WrongPassword,
     MustConfirm,
     /// Not six digits (a typing slip, not counted as a guess).
@@ -144,6 +146,10 @@ impl From<CheckError> for AccountError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
+    /// A field was left empty: said per field, no attempt taken (nothing was
+    /// guessed, and it tells nothing about any account).
+    #[error("a field is empty")]
+    Form(FormErrors),
     /// Wrong username or password: one answer for both. `blocked_until` is set
     /// when this failure means waiting before the next try.
     #[error("wrong username or password")]
@@ -396,6 +402,16 @@ impl Kapu {
         password: &Password,
         actor: &Actor,
     ) -> Result<LoginStep, LoginError> {
+        let mut empty = FormErrors::default();
+        if typed_username.trim().is_empty() {
+            empty.add(Field::Username, Problem::Username(UsernameError::Empty));
+        }
+        if password.expose().is_empty() {
+            empty.add(Field::Password, Problem::PasswordEmpty);
+        }
+        if !empty.is_empty() {
+            return Err(LoginError::Form(empty));
+        }
         let account = match Username::parse(typed_username) {
             Ok(name) => self.store.account_by_username(&name).await?,
             Err(_) => None,

@@ -7,6 +7,7 @@ pub mod repo;
 
 use crate::Kapu;
 use crate::accounts::model::{Account, AccountId};
+use crate::clock::UnixTime;
 use crate::store::{Db, StoreError};
 use model::{AuditEvent, AuditRecord, Outcome};
 use repo::AuditRepo;
@@ -72,5 +73,31 @@ impl Kapu {
             "audit"
         );
         db.insert_audit(&record).await
+    }
+}
+
+/// A login before this one, for the home page ("Legutóbbi bejelentkezés").
+pub struct PreviousLogin {
+    pub at: UnixTime,
+    pub client_addr: Option<String>,
+}
+
+impl Kapu {
+    /// The account's last successful login before `before` (the start of the
+    /// current session), among its recent events.
+    pub async fn previous_login(
+        &self,
+        account_id: &AccountId,
+        before: UnixTime,
+    ) -> Result<Option<PreviousLogin>, StoreError> {
+        let recent = self.store.audit_for_account(account_id, 50).await?;
+        Ok(recent
+            .into_iter()
+            .find(|e| {
+                e.at < before
+                    && e.event == AuditEvent::LoginSucceeded.as_str()
+                    && e.outcome == Outcome::Success.as_str()
+            })
+            .map(|e| PreviousLogin { at: e.at, client_addr: e.client_addr }))
     }
 }

@@ -105,8 +105,9 @@ pub fn mailer_from_config(cfg: &MailConfig, outbox_dir: PathBuf) -> Result<Arc<d
         }
         None => {
             let mailer = OutboxMailer::new(outbox_dir, from)?;
-            // Loud on purpose: in production this means nobody gets their links.
-            tracing::warn!(
+            // `kapu serve` says it loudly at start-up (in production nobody
+            // would get their links); one-shot commands need not repeat it.
+            tracing::debug!(
                 dir = %mailer.dir().display(),
                 "mail: no [mail.smtp] configured; messages are only written to the outbox directory"
             );

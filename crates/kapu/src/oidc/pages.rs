@@ -72,6 +72,14 @@ impl ServiceContext {
     }
 }
 
+/// A login page, for a service's request or not.
+pub fn for_service(service: Option<&ServiceContext>, response: Response) -> Response {
+    match service {
+        Some(s) => s.allow_form_target(response),
+        None => response,
+    }
+}
+
 fn origin_of(uri: &str) -> String {
     url::Url::parse(uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }

@@ -12,7 +12,7 @@ use crate::Kapu;
 use crate::accounts::pages::logged_in;
 use crate::accounts::service::{Field, FormErrors};
 use crate::i18n::{fill, problem_text};
-use crate::oidc::pages::{RequestQuery, ServiceContext, service_context};
+use crate::oidc::pages::{RequestQuery, ServiceContext, for_service, service_context};
 use crate::passwords::Password;
 use crate::twostep::model::EnrolmentPurpose;
 use crate::twostep::service::{Finished, TwoStepError};
@@ -63,11 +63,11 @@ pub async fn plus_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<P
     }
     if let Some(credential) = kapu.two_step_credential(&session.account).await? {
         let text = fill(t.plus_active, &[("time", &kapu.format_time(credential.enabled_at))]);
-        let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_title).with_notice(notice), t.plus_title, text)
+        let page = MessagePage::new(Page::new(&kapu, &ctx, t.plus_title).with_info(notice), t.plus_title, text)
             .link("/plus/device", t.menu_plus_device);
         return Ok(page.render()?);
     }
-    Ok(html(&PlusPage { p: Page::new(&kapu, &ctx, t.plus_title).with_notice(notice) })?)
+    Ok(html(&PlusPage { p: Page::new(&kapu, &ctx, t.plus_title).with_info(notice) })?)
 }
 
 pub async fn plus_start_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
@@ -135,7 +135,7 @@ pub struct NewKeyForm {
 pub async fn plus_setup_new_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): Form<NewKeyForm>) -> PageResult {
     let session = ctx.require_any_session()?;
     match kapu.renew_enrolment_key(&session.account).await {
-        Ok(()) => Ok(redirect(if form.manual == "1" { "/plus/setup?manual=1" } else { "/plus/setup" })),
+        Ok(()) => Ok(redirect(if form.manual == "1" { "/plus/setup?manual=1#step1" } else { "/plus/setup#step1" })),
         Err(TwoStepError::NoEnrolment) => Ok(redirect("/plus?msg=setup_expired")),
         Err(e) => Err(e.into()),
     }
@@ -383,13 +383,6 @@ fn code_form(kapu: &Kapu, ctx: &Ctx, service: Option<&ServiceContext>) -> FormPa
     ])
 }
 
-fn for_service(service: &Option<ServiceContext>, response: Response) -> Response {
-    match service {
-        Some(s) => s.allow_form_target(response),
-        None => response,
-    }
-}
-
 fn pending_token<'a>(kapu: &Kapu, headers: &'a HeaderMap) -> Option<&'a str> {
     cookie_value(headers, &cookie_name(kapu, PENDING_COOKIE)).filter(|t| !t.is_empty())
 }
@@ -411,7 +404,7 @@ pub async fn login_code_get(
         return Ok(pending_expired(&kapu));
     }
     let service = service_context(&kapu, q.request.as_deref()).await?;
-    Ok(for_service(&service, code_form(&kapu, &ctx, service.as_ref()).render()?))
+    Ok(for_service(service.as_ref(), code_form(&kapu, &ctx, service.as_ref()).render()?))
 }
 
 #[derive(Deserialize)]
@@ -447,7 +440,7 @@ pub async fn login_code_post(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(for_service(&service, with_status(page.render()?, status)))
+    Ok(for_service(service.as_ref(), with_status(page.render()?, status)))
 }
 
 fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {
@@ -456,7 +449,7 @@ fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {
         FieldView::text(Field::Username, t.username, "username", username, 256),
         FieldView::password(Field::Password, t.password, "current-password"),
         // The code as kapu shows it (19 characters with spaces) must fit.
-        FieldView { maxlength: 64, ..FieldView::code(Field::RevocationCode, t.lost_code_label) }
+        FieldView { maxlength: 64, width: "revocation", ..FieldView::code(Field::RevocationCode, t.lost_code_label) }
             .hint(t.lost_code_hint.to_owned()),
     ];
     FormPage::new(Page::new(kapu, ctx, t.lost_title), t.lost_title, "/login/lost", t.lost_button, fields)
@@ -464,8 +457,12 @@ fn lost_form(kapu: &Kapu, ctx: &Ctx, username: &str) -> FormPage {
         .links(vec![LinkView::new("/login", t.login_title)])
 }
 
-pub async fn lost_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
-    Ok(lost_form(&kapu, &ctx, "").render()?)
+pub async fn lost_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, headers: HeaderMap) -> PageResult {
+    let username = match pending_token(&kapu, &headers) {
+        Some(token) => kapu.pending_login_username(token).await?.unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(lost_form(&kapu, &ctx, &username).render()?)
 }
 
 #[derive(Deserialize)]

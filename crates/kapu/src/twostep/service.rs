@@ -272,7 +272,7 @@ impl Kapu {
             errors.add(Field::Password, Problem::WrongPassword);
         }
         let totp = self.totp_from_sealed(&account.id, &enrolment.secret_sealed)?;
-        let step = match Code::parse(code, Digits::SIX) {
+        let step = match typed_code(code) {
             Err(e) => {
                 errors.add(Field::Code, Problem::CodeFormat(e));
                 None
@@ -463,16 +463,7 @@ impl Kapu {
     /// `kapu admin confirm-2fa`: a clerk checked the citizen's ID and makes
     /// the waiting set-up active (for a citizen whose mailbox is lost too).
     pub async fn office_confirm_two_step(&self, username: &str, reason: &str) -> Result<Account, TwoStepError> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(TwoStepError::Internal("a reason is required (e.g. the ID document checked)".into()));
-        }
-        let name = Username::parse(username).map_err(|_| TwoStepError::Internal(format!("no account {username:?}")))?;
-        let account = self
-            .store
-            .account_by_username(&name)
-            .await?
-            .ok_or_else(|| TwoStepError::Internal(format!("no account {username:?}")))?;
+        let (account, reason) = self.office_account(username, reason).await?;
         let tx = self.store.begin().await?;
         let Some(finished) = tx.take_confirmed_enrolment(&account.id, true, self.now()).await? else {
             tx.rollback().await?;
@@ -484,6 +475,19 @@ impl Kapu {
         tx.delete_sessions_of(&account.id, None).await?;
         tx.commit().await?;
         Ok(account)
+    }
+
+    /// An office action's account and its reason (required: the audit log
+    /// keeps it, e.g. the ID document checked).
+    async fn office_account<'r>(&self, username: &str, reason: &'r str) -> Result<(Account, &'r str), TwoStepError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(TwoStepError::Internal("a reason is required (e.g. the ID document checked)".into()));
+        }
+        let no_account = || TwoStepError::Internal(format!("no account {username:?}"));
+        let name = Username::parse(username).map_err(|_| no_account())?;
+        let account = self.store.account_by_username(&name).await?.ok_or_else(no_account)?;
+        Ok((account, reason))
     }
 
     /// Leaves a set-up half way ("Mégsem"): nothing about the account changes.
@@ -521,6 +525,15 @@ impl Kapu {
         Ok(self.store.pending_login(&token_hash(pending_token), self.now()).await?.is_some())
     }
 
+    /// The username of a half-finished login, for "Elveszett a telefonom"
+    /// opened from the code page: the citizen has just typed it.
+    pub async fn pending_login_username(&self, pending_token: &str) -> Result<Option<String>, StoreError> {
+        let Some(pending) = self.store.pending_login(&token_hash(pending_token), self.now()).await? else {
+            return Ok(None);
+        };
+        Ok(self.store.account_by_id(&pending.account_id).await?.map(|a| a.username.as_str().to_owned()))
+    }
+
     /// The code page. The attempt is taken first (one conditional statement
     /// that refuses while the code step waits or is locked), then the code
     /// is checked, and everything the answer changes — the used step, the
@@ -534,7 +547,7 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<NewSession, TwoStepError> {
         // A malformed entry (letters, 5 digits) is a typing slip, not a guess.
-        let code = Code::parse(code, Digits::SIX).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
+        let code = typed_code(code).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
         let now = self.now();
         let pending_hash = token_hash(pending_token);
         let tx = self.store.begin().await?;
@@ -659,7 +672,7 @@ impl Kapu {
     /// The unlock link's page: a valid code (and the link) lift the lock.
     /// Each try uses one of the link's `unlock_link_attempts`, taken first.
     pub async fn unlock_codes(&self, token: &str, code: &str, actor: &Actor) -> Result<Account, TwoStepError> {
-        let code = Code::parse(code, Digits::SIX).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
+        let code = typed_code(code).map_err(|e| form_error(Field::Code, Problem::CodeFormat(e)))?;
         let now = self.now();
         let hash = token_hash(token);
         let max = self.config.two_step.unlock_link_attempts;
@@ -705,7 +718,7 @@ impl Kapu {
         actor: &Actor,
     ) -> Result<(), TwoStepError> {
         let mut errors = FormErrors::default();
-        let code = Code::parse(code, Digits::SIX).map_err(|e| errors.add(Field::Code, Problem::CodeFormat(e))).ok();
+        let code = typed_code(code).map_err(|e| errors.add(Field::Code, Problem::CodeFormat(e))).ok();
         let now = self.now();
         let attempt = match &code {
             Some(_) => match self.store.take_code_attempt(&self.limits.codes, &account.id, now).await? {
@@ -851,16 +864,7 @@ impl Kapu {
 
     /// `kapu admin reset-2fa`: a clerk checked the citizen's ID in person.
     pub async fn office_reset_two_step(&self, username: &str, reason: &str) -> Result<Account, TwoStepError> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(TwoStepError::Internal("a reason is required (e.g. the ID document checked)".into()));
-        }
-        let name = Username::parse(username).map_err(|_| TwoStepError::Internal(format!("no account {username:?}")))?;
-        let account = self
-            .store
-            .account_by_username(&name)
-            .await?
-            .ok_or_else(|| TwoStepError::Internal(format!("no account {username:?}")))?;
+        let (account, reason) = self.office_account(username, reason).await?;
         let tx = self.store.begin().await?;
         if !self.turn_two_step_off(&tx, &account).await? {
             tx.rollback().await?;
@@ -880,4 +884,10 @@ impl Kapu {
         tx.commit().await?;
         Ok(account)
     }
+}
+
+/// A 6-digit code as the citizen typed or pasted it: spaces, line breaks and
+/// dashes (some apps show "123-456") are ignored.
+fn typed_code(code: &str) -> Result<Code, otp::CodeError> {
+    Code::parse(&code.replace('-', ""), Digits::SIX)
 }

@@ -10,6 +10,7 @@ use crate::web::error::PageError;
 const FILES: &[(&str, &str, &str)] = &[
     ("kapu.css", "text/css; charset=utf-8", include_str!("../../static/kapu.css")),
     ("session.js", "text/javascript; charset=utf-8", include_str!("../../static/session.js")),
+    ("copy.js", "text/javascript; charset=utf-8", include_str!("../../static/copy.js")),
     ("form_post.js", "text/javascript; charset=utf-8", include_str!("../../static/form_post.js")),
 ];
 

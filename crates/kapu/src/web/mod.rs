@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod info;
 pub mod infra;
 pub mod server;
 pub mod templates;
@@ -31,6 +32,10 @@ use crate::twostep::pages as twostep;
 pub fn router(kapu: Arc<Kapu>) -> Router {
     let pages = Router::new()
         .route("/", get(accounts::home_get))
+        .route("/help", get(info::help_get))
+        .route("/contact", get(info::contact_get))
+        .route("/privacy", get(info::privacy_get))
+        .route("/accessibility", get(info::accessibility_get))
         .route("/login", get(accounts::login_get).post(accounts::login_post))
         .route("/login/cancel", get(accounts::login_cancel_get))
         .route("/logout", post(accounts::logout_post))

@@ -24,10 +24,14 @@ pub struct Page {
     pub case_handling_url: String,
     pub storage_url: String,
     pub notice: Option<String>,
+    /// The notice informs or warns (blue) rather than confirms a success (green).
+    pub notice_info: bool,
 }
 
 pub struct UserHeader {
     pub two_step_active: bool,
+    /// Password-only after the cut-off: the menu lists only what it may use.
+    pub restricted: bool,
     pub name_upper: String,
     pub seconds_left: i64,
     pub warning_seconds: i64,
@@ -45,6 +49,7 @@ impl Page {
             let left = kapu.session_seconds_left(s);
             UserHeader {
                 two_step_active: s.two_step_active,
+                restricted: ctx.restricted,
                 name_upper: s.account.full_name.as_str().to_uppercase(),
                 seconds_left: left,
                 warning_seconds: kapu.config.session.warning_seconds,
@@ -61,11 +66,20 @@ impl Page {
             case_handling_url: kapu.config.links.case_handling_url.clone(),
             storage_url: kapu.config.links.document_storage_url.clone(),
             notice: None,
+            notice_info: false,
         }
     }
 
+    /// A notice that confirms what the citizen just did.
     pub fn with_notice(mut self, notice: Option<String>) -> Self {
         self.notice = notice;
+        self
+    }
+
+    /// A notice that informs or warns ("log in to see that page").
+    pub fn with_info(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self.notice_info = true;
         self
     }
 }
@@ -99,6 +113,8 @@ pub struct FieldView {
     pub describedby: String,
     /// `numeric` for codes: the phone keyboard shows digits.
     pub inputmode: &'static str,
+    /// `code` or `revocation`: the input is as wide as what goes in it.
+    pub width: &'static str,
 }
 
 impl FieldView {
@@ -118,6 +134,7 @@ impl FieldView {
             autofocus: false,
             describedby: String::new(),
             inputmode: "",
+            width: "",
         }
     }
 
@@ -145,7 +162,12 @@ impl FieldView {
 
     /// A one-time code: digits keyboard, the browser may fill it from an SMS-less authenticator.
     pub fn code(field: Field, label: &str) -> Self {
-        Self { inputmode: "numeric", maxlength: 16, ..Self::input(field, "text", label, "one-time-code") }
+        Self {
+            inputmode: "numeric",
+            maxlength: 16,
+            width: "code",
+            ..Self::input(field, "text", label, "one-time-code")
+        }
     }
 
     pub fn focus(mut self) -> Self {
@@ -320,7 +342,14 @@ impl FormPostPage {
 pub struct HomePage {
     pub p: Page,
     pub welcome: String,
-    pub last_login: Option<String>,
+    pub last_login: String,
+    /// Ügyfélkapu+ on (since when) or off.
+    pub plus_state: String,
+    /// When one-step login ends, for an account without Ügyfélkapu+.
+    pub deadline: Option<String>,
+    /// The one thing to do next.
+    pub next: LinkView,
+    pub next_external: bool,
 }
 
 pub struct ActivityRow {
@@ -417,6 +446,7 @@ pub fn render_error(kapu: &Kapu, lang: Language, error: &ErrorPage) -> Response 
         case_handling_url: kapu.config.links.case_handling_url.clone(),
         storage_url: kapu.config.links.document_storage_url.clone(),
         notice: None,
+        notice_info: false,
     };
     let page = MessagePage::new(p, t.error_title, text).link("/", t.back_home);
     match page.render() {

@@ -16,6 +16,7 @@ both_backends!(
     citizen_journey,
     registration_errors_store_nothing,
     unknown_user_and_wrong_password_look_the_same,
+    empty_login_fields_are_named_and_take_no_attempt,
     repeated_failures_slow_down_then_lock,
     forms_without_csrf_token_are_refused,
     idle_sessions_expire,
@@ -220,6 +221,25 @@ async fn registration_errors_store_nothing(backend: Backend) {
     }
     assert_eq!(app.kapu.admin_list_users(100, 0).await.unwrap().len(), 1, "nothing stored on error");
     assert_eq!(app.mail_count().await, mails_before, "no mail on error");
+    app.stop().await;
+}
+
+/// An empty login form names each empty field (422), before any lookup:
+/// fifteen empty passwords, past the lock at ten, take no attempt.
+async fn empty_login_fields_are_named_and_take_no_attempt(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.register_confirmed("ures", "Üres Üllő", "ures@example.hu", PASSWORD).await;
+    let both = app.login("", "").await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY);
+    both.assert_contains("Adja meg a felhasználónevet.");
+    both.assert_contains("Adja meg a jelszavát.");
+    for _ in 0..15 {
+        let page = app.login("ures", "").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        page.assert_contains("Adja meg a jelszavát.");
+        assert!(!page.body.contains("Adja meg a felhasználónevet."), "the username was given");
+    }
+    assert_eq!(app.login("ures", PASSWORD).await.location.as_deref(), Some("/"), "no attempt was taken");
     app.stop().await;
 }
 
