@@ -153,6 +153,9 @@ pub struct ClientUpdateArgs {
     /// Replaces every post-logout URI. Repeat for several.
     #[arg(long = "post-logout-uri")]
     post_logout_uris: Vec<String>,
+    /// Remove every post-logout URI (logout then ends at kapu's own page).
+    #[arg(long, conflicts_with = "post_logout_uris")]
+    no_post_logout_uris: bool,
     #[arg(long, value_parser = parse_auth_method)]
     auth_method: Option<kapu::oidc::model::AuthMethod>,
     #[arg(long, value_parser = parse_alg)]
@@ -456,7 +459,11 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
             let changes = kapu::oidc::clients::ClientChanges {
                 name: a.name.clone(),
                 redirect_uris: (!a.redirect_uris.is_empty()).then(|| a.redirect_uris.clone()),
-                post_logout_redirect_uris: (!a.post_logout_uris.is_empty()).then(|| a.post_logout_uris.clone()),
+                post_logout_redirect_uris: if a.no_post_logout_uris {
+                    Some(Vec::new())
+                } else {
+                    (!a.post_logout_uris.is_empty()).then(|| a.post_logout_uris.clone())
+                },
                 auth_method: a.auth_method,
                 id_token_alg: a.alg,
                 required_level: a.level,

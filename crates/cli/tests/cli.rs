@@ -277,6 +277,11 @@ fn services_are_registered_listed_and_removed() {
         .output()
         .unwrap();
     assert!(json(&renewed)["client_secret"].as_str().unwrap().len() >= 43);
+    let emptied = kapu(dir.path())
+        .args(["admin", "client", "update", "--client-id", &id, "--no-post-logout-uris", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&emptied)["client"]["post_logout_redirect_uris"], serde_json::json!([]), "emptied");
     let fapi = kapu(dir.path())
         .args(["admin", "client", "update", "--client-id", &id, "--fapi2", "true", "--json"])
         .output()

@@ -128,7 +128,8 @@ pub async fn login_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<
         return Ok(redirect("/"));
     }
     let notice = login_notice(&ctx, q.msg.as_deref());
-    let page = login_form(&kapu, &ctx, "", notice, service.as_ref()).render()?;
+    let hint = service.as_ref().and_then(|s| s.login_hint.as_deref()).unwrap_or_default();
+    let page = login_form(&kapu, &ctx, hint, notice, service.as_ref()).render()?;
     Ok(for_service(service.as_ref(), page))
 }
 

@@ -45,6 +45,15 @@ async fn any_service_origins(kapu: &Kapu, headers: &HeaderMap) -> Vec<String> {
     kapu.store.all_web_origins().await.unwrap_or_default()
 }
 
+/// The web origins the named service registered, for a request that came
+/// with an `Origin` (a browser application).
+async fn client_origins(kapu: &Kapu, headers: &HeaderMap, client_id: Option<&str>) -> Vec<String> {
+    match (origin(headers), client_id) {
+        (Some(_), Some(id)) => kapu.store.client(id).await.ok().flatten().map(|c| c.web_origins).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// A CORS preflight: allowed for origins some service registered (the
 /// request itself is then checked against its own service's).
 pub async fn preflight(State(kapu): State<Arc<Kapu>>, method: Method, headers: HeaderMap) -> Response {
@@ -164,10 +173,7 @@ pub async fn token_post(
         Ok(pairs) => token_params(&pairs),
         Err(e) => return token_error(&e),
     };
-    let allowed = match (origin(&headers), params.client_id.as_deref()) {
-        (Some(_), Some(id)) => kapu.store.client(id).await.ok().flatten().map(|c| c.web_origins).unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    let allowed = client_origins(&kapu, &headers, params.client_id.as_deref()).await;
     let response = match kapu.exchange_code(&params, basic_credentials(&headers), &actor(peer)).await {
         Ok(tokens) => {
             ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response()
@@ -183,12 +189,16 @@ pub async fn par_post(State(kapu): State<Arc<Kapu>>, headers: HeaderMap, body: B
         Ok(pairs) => pairs,
         Err(e) => return token_error(&e),
     };
+    // A browser application pushes through CORS, like its token requests.
+    let allowed = client_origins(&kapu, &headers, token_params(&pairs).client_id.as_deref()).await;
     let params = match AuthorizeParams::from_pairs(&pairs) {
         Ok(p) => p,
-        Err(problem) => return token_error(&TokenError::InvalidRequest(problem)),
+        Err(problem) => {
+            return with_cors(token_error(&TokenError::InvalidRequest(problem)), origin(&headers), &allowed);
+        }
     };
     let creds = token_params(&pairs).credentials(basic_credentials(&headers));
-    match kapu.push_authorization_request(&creds, &params).await {
+    let response = match kapu.push_authorization_request(&creds, &params).await {
         Ok((request_uri, expires_in)) => (
             StatusCode::CREATED,
             [(header::CACHE_CONTROL, "no-store")],
@@ -196,7 +206,8 @@ pub async fn par_post(State(kapu): State<Arc<Kapu>>, headers: HeaderMap, body: B
         )
             .into_response(),
         Err(e) => token_error(&e),
-    }
+    };
+    with_cors(response, origin(&headers), &allowed)
 }
 
 /// `/userinfo` by GET or POST: the access token in the `Authorization`

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::Kapu;
-use crate::accounts::model::Language;
+use crate::accounts::model::{Language, Username};
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
 use crate::crypto::{random_token, token_hash};
@@ -68,6 +68,8 @@ pub struct AuthorizeParams {
     pub acr_values: Option<String>,
     pub response_mode: Option<String>,
     pub ui_locales: Option<String>,
+    /// OIDC Core §3.1.2.1: the username the citizen will likely use.
+    pub login_hint: Option<String>,
     pub claims: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -94,6 +96,7 @@ impl AuthorizeParams {
                 "acr_values" => &mut p.acr_values,
                 "response_mode" => &mut p.response_mode,
                 "ui_locales" => &mut p.ui_locales,
+                "login_hint" => &mut p.login_hint,
                 "claims" => &mut p.claims,
                 "request" => &mut p.request,
                 "request_uri" => &mut p.request_uri,
@@ -109,14 +112,20 @@ impl AuthorizeParams {
 
     /// The language `ui_locales` asks for, if kapu speaks one of them.
     pub fn ui_language(&self) -> Option<Language> {
-        self.ui_locales.as_deref()?.split(' ').find_map(|tag| {
-            match tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase().as_str() {
-                "hu" => Some(Language::Hu),
-                "en" => Some(Language::En),
-                _ => None,
-            }
-        })
+        ui_language(self.ui_locales.as_deref())
     }
+}
+
+/// The first language of a `ui_locales` list (space-separated BCP 47 tags,
+/// `en-GB` counts as `en`) that kapu speaks.
+pub fn ui_language(ui_locales: Option<&str>) -> Option<Language> {
+    ui_locales?.split(' ').find_map(|tag| {
+        match tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase().as_str() {
+            "hu" => Some(Language::Hu),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    })
 }
 
 /// What the browser does next.
@@ -279,6 +288,7 @@ impl Kapu {
             ("max_age", &p.max_age),
             ("code_challenge", &p.code_challenge),
             ("ui_locales", &p.ui_locales),
+            ("login_hint", &p.login_hint),
             ("response_mode", &p.response_mode),
         ] {
             if value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LENGTH) {
@@ -397,6 +407,8 @@ impl Kapu {
             acr_essential,
             response_mode,
             claims: claims.map(|c| c.requested).unwrap_or_default(),
+            // Only a hint that can be a username fills the login form.
+            login_hint: p.login_hint.as_deref().and_then(|h| Username::parse(h).ok()).map(|u| u.as_str().to_owned()),
             created_at: self.now(),
         })
     }
@@ -627,6 +639,7 @@ mod tests {
             acr_essential: false,
             response_mode: ResponseMode::Query,
             claims: RequestedClaims::default(),
+            login_hint: None,
             created_at: 0,
         }
     }

@@ -91,7 +91,8 @@ impl Kapu {
     }
 
     /// RFC 7523 §3 and OIDC Core §9: signed by a key the client registered;
-    /// `iss` and `sub` the client; `aud` kapu (the issuer, or the endpoint);
+    /// `iss` and `sub` the client; `aud` kapu (the issuer, or the endpoint;
+    /// for a FAPI 2.0 client the issuer only);
     /// not expired, not longer-lived than `oidc.max_assertion_seconds`; a
     /// `jti` never seen before from this client.
     async fn check_assertion(&self, client: &Client, creds: &ClientCredentials) -> Result<(), TokenError> {
@@ -121,7 +122,11 @@ impl Kapu {
         .ok_or_else(|| bad("signed with a key the client did not register"))?;
         let decoding = jsonwebtoken::DecodingKey::from_jwk(key).map_err(|_| bad("unusable registered key"))?;
         let iss = self.issuer();
-        let audiences = [iss.clone(), format!("{iss}/token"), format!("{iss}/par")];
+        let audiences = if client.fapi2 {
+            vec![iss.clone()]
+        } else {
+            vec![iss.clone(), format!("{iss}/token"), format!("{iss}/par")]
+        };
         let mut validation = jsonwebtoken::Validation::new(header.alg);
         validation.set_audience(&audiences);
         validation.set_issuer(&[client.client_id.as_str()]);
@@ -133,6 +138,10 @@ impl Kapu {
         let data = jsonwebtoken::decode::<serde_json::Value>(assertion, &decoding, &validation)
             .map_err(|e| bad(&e.to_string()))?;
         let claims = data.claims;
+        // FAPI 2.0 Security Profile §5.3.2.1: the issuer alone, as a string.
+        if client.fapi2 && claims["aud"].as_str() != Some(iss.as_str()) {
+            return Err(bad("a FAPI 2.0 client's aud is the issuer, as a string"));
+        }
         if claims["sub"].as_str() != Some(client.client_id.as_str()) {
             return Err(bad("sub must be the client id"));
         }

@@ -122,6 +122,10 @@ fn check_client(client: &Client) -> Result<(), OidcError> {
     if client.fapi2 && client.auth_method != AuthMethod::PrivateKeyJwt {
         return invalid("FAPI 2.0 (--fapi2) needs --auth-method private_key_jwt".into());
     }
+    // FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA.
+    if client.fapi2 && client.id_token_alg == SigningAlg::RS256 {
+        return invalid("FAPI 2.0 (--fapi2) signs ID tokens with ES256, not RS256 (--alg ES256)".into());
+    }
     if !client.web_origins.is_empty() && client.auth_method != AuthMethod::None {
         return invalid("--web-origin is for browser applications (--auth-method none)".into());
     }

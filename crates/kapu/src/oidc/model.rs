@@ -293,6 +293,9 @@ pub struct AuthRequest {
     pub response_mode: ResponseMode,
     #[serde(default)]
     pub claims: RequestedClaims,
+    /// `login_hint`, if it can be a username: the login form starts with it.
+    #[serde(default)]
+    pub login_hint: Option<String>,
     /// When the request was saved: a login made after it is fresh for it.
     #[serde(default)]
     pub created_at: UnixTime,

@@ -31,6 +31,8 @@ pub struct ServiceContext {
     pub password_allowed: bool,
     /// The service's origin: forms on the login pages may end up there.
     pub redirect_origin: String,
+    /// The username the service expects (`login_hint`).
+    pub login_hint: Option<String>,
 }
 
 impl ServiceContext {
@@ -41,6 +43,7 @@ impl ServiceContext {
             name: client.name,
             password_allowed: request.required_level == Level::Password,
             redirect_origin: origin_of(&request.redirect_uri),
+            login_hint: request.login_hint,
         }))
     }
 
@@ -272,8 +275,12 @@ async fn rp_logout(kapu: &Kapu, ctx: &Ctx, params: &LogoutParams) -> PageResult 
         }
         Err(e) => return Err(PageError::Internal(e.to_string())),
     };
-    let t = ctx.t();
     if ctx.session.is_none() {
+        // ui_locales, as at /authorize: the service's language for someone
+        // not logged in (a logged-in citizen keeps their own).
+        let lang = crate::oidc::authorize::ui_language(params.ui_locales.as_deref()).unwrap_or(ctx.lang);
+        let ctx = &Ctx { lang, ..ctx.clone() };
+        let t = ctx.t();
         // Nothing to end: back to the service, or say so.
         return match &plan.redirect {
             Some(url) => Ok(redirect(url)),
@@ -286,6 +293,7 @@ async fn rp_logout(kapu: &Kapu, ctx: &Ctx, params: &LogoutParams) -> PageResult 
             .render()?),
         };
     }
+    let t = ctx.t();
     if plan.proven {
         return end_and_leave(kapu, ctx, &plan).await;
     }

@@ -85,7 +85,7 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/session/status", get(infra::session_status))
         .route("/.well-known/openid-configuration", get(oidc_api::discovery).options(oidc_api::preflight))
         .route("/jwks", get(oidc_api::jwks).options(oidc_api::preflight))
-        .route("/par", post(oidc_api::par_post))
+        .route("/par", post(oidc_api::par_post).options(oidc_api::preflight))
         .route("/token", post(oidc_api::token_post).options(oidc_api::preflight))
         .route("/userinfo", get(oidc_api::userinfo).post(oidc_api::userinfo).options(oidc_api::preflight))
         .route("/static/{file}", get(assets::static_file))

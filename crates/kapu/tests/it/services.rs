@@ -442,6 +442,44 @@ async fn ui_locales_claims_and_form_post(backend: Backend) {
     let login = app.get_with(&english, to_login.location.as_deref().unwrap()).await;
     login.assert_contains("lang=\"en\"");
     login.assert_contains("Log in");
+    // login_hint (OIDC Core §3.1.2.1) fills the username; one that cannot
+    // be a username, or is too long, does not.
+    let hinted = app.new_browser();
+    let to_login = app.get_with(&hinted, &auth_url(&svc.id, &challenge, &[("login_hint", "Tipp.Elek")])).await;
+    let login = app.get_with(&hinted, to_login.location.as_deref().unwrap()).await;
+    login.assert_contains("name=\"username\" value=\"tipp.elek\"");
+    let odd = app.get_with(&hinted, &auth_url(&svc.id, &challenge, &[("login_hint", "<nem név>")])).await;
+    let login = app.get_with(&hinted, odd.location.as_deref().unwrap()).await;
+    login.assert_contains("name=\"username\" value=\"\"");
+    // Every stored parameter is capped at 1024 bytes (the request waits in
+    // the database until the login ends).
+    let long = "a".repeat(1025);
+    for name in ["login_hint", "ui_locales", "acr_values", "max_age", "response_mode"] {
+        let refused = app.get_with(&hinted, &auth_url(&svc.id, &challenge, &[(name, &long)])).await;
+        let location = refused.location.unwrap_or_else(|| panic!("{name}: {}", refused.body));
+        assert_eq!(query_param(&location, "error").as_deref(), Some("invalid_request"), "{name}");
+        assert!(query_param(&location, "error_description").unwrap().contains(name), "{location}");
+    }
+    // A POST to /authorize without kapu's cookie (SameSite=Lax keeps it
+    // off a cross-site POST) is asked again by GET, parameters kept.
+    let form = url::Url::parse(&format!("http://x{}", auth_url(&svc.id, &challenge, &[]))).unwrap();
+    let pairs: Vec<(String, String)> = form.query_pairs().into_owned().collect();
+    let again = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/authorize", app.url))
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let by_get = again.headers()["location"].to_str().unwrap().to_owned();
+    assert!(by_get.starts_with("/authorize?") && by_get.contains(&format!("client_id={}", svc.id)), "{by_get}");
+    // ui_locales at /logout/oidc: the page for someone not logged in speaks it.
+    let bye = app.get_with(&app.new_browser(), "/logout/oidc?ui_locales=en").await;
+    bye.assert_contains("lang=\"en\"");
+    bye.assert_contains("You are not logged in to Ügyfélkapu.");
     let totp = citizen_with_two_step(&app, "formos").await;
     let browser = logged_in(&app, "formos", &totp).await;
     let (verifier, challenge) = pkce();
@@ -658,6 +696,34 @@ async fn pushed_requests_and_the_fapi2_baseline(backend: Backend) {
     let (status, body) = push(fapi.id.clone(), None, with_rs256).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("not RS256"), "{body}");
+    // FAPI 2.0 §5.3.2.1: the assertion's aud is the issuer, as a string
+    // (an endpoint's URL or an array, accepted from other clients, is not).
+    for (jti, aud) in [("par", serde_json::json!(format!("{}/par", app.url))), ("arr", serde_json::json!([app.url]))] {
+        let a = assertion(
+            &key,
+            serde_json::json!({"iss": fapi.id, "sub": fapi.id, "aud": aud, "exp": now + 60, "jti": jti}),
+        );
+        let form: Vec<_> = params(&challenge)
+            .into_iter()
+            .chain([("client_assertion_type", JWT_BEARER.to_owned()), ("client_assertion", a)])
+            .collect();
+        let (status, body) = push(fapi.id.clone(), None, form).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "aud {aud}: {body}");
+    }
+    // And its ID tokens are not RS256.
+    let refused = app
+        .kapu
+        .register_client(NewClient {
+            name: "RS256".into(),
+            redirect_uris: vec![CALLBACK.into()],
+            auth_method: AuthMethod::PrivateKeyJwt,
+            jwks: Some(key.jwks.clone()),
+            id_token_alg: kapu::oidc::model::SigningAlg::RS256,
+            fapi2: true,
+            ..Default::default()
+        })
+        .await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("not RS256")));
     let without_pkce: Vec<_> =
         params(&challenge).into_iter().filter(|(k, _)| !k.starts_with("code_challenge")).chain(signed("a")).collect();
     let (status, body) = push(fapi.id.clone(), None, without_pkce).await;
@@ -731,6 +797,40 @@ async fn cors_answers_only_registered_origins(backend: Backend) {
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
     assert_eq!(allow(&preflight).as_deref(), Some(SPA));
     assert!(preflight.headers()["access-control-allow-headers"].to_str().unwrap().contains("Authorization"));
+    // /par too: a browser application pushes its request through CORS, for
+    // its own registered origin only.
+    let push_from = |client: &Service, origin: &'static str| {
+        let (app, id) = (&app, client.id.clone());
+        async move {
+            let (_, challenge) = pkce();
+            reqwest::Client::new()
+                .post(format!("{}/par", app.url))
+                .header("origin", origin)
+                .form(&[
+                    ("client_id", id.as_str()),
+                    ("response_type", "code"),
+                    ("redirect_uri", CALLBACK),
+                    ("scope", "openid"),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let pushed = push_from(&spa, SPA).await;
+    assert_eq!((pushed.status(), allow(&pushed).as_deref()), (StatusCode::CREATED, Some(SPA)));
+    let foreign = push_from(&other, SPA).await;
+    assert_eq!(allow(&foreign), None, "another service's origin list decides");
+    let par_preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}/par", app.url))
+        .header("origin", SPA)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((par_preflight.status(), allow(&par_preflight).as_deref()), (StatusCode::NO_CONTENT, Some(SPA)));
     let totp = citizen_with_two_step(&app, "spa").await;
     let browser = logged_in(&app, "spa", &totp).await;
     let token_from = |client: &Service, origin: &'static str| {
