@@ -104,7 +104,7 @@ describe('phone first: set-up and lost phone at 390×844, every page at phone an
     const main = page.getByRole('main');
     const text = await main.innerText();
     assert.match(text, /Ügyfélkapu\+ kétlépcsős azonosítás nincs bekapcsolva/, 'the home page says Ügyfélkapu+ is off');
-    assert.match(text, /Ez az első bejelentkezése/, 'the home page says this is the first login');
+    assert.match(text, /Korábbi bejelentkezése nincs a biztonsági naplóban/, 'the home page says there was no earlier login');
     assert.doesNotMatch(text, /bal oldali/, 'no "left-hand menu" on a phone');
     await assertInWindow(page, main.getByRole('link', { name: exactRe(MENU_PLUS) }), `the next step "${MENU_PLUS}" on the home page`);
 
@@ -166,6 +166,21 @@ describe('phone first: set-up and lost phone at 390×844, every page at phone an
     await checkA11y(page, 'set-up: key at 390 px');
     await assertNoSidewaysScroll(page, 'set-up: key at 390 px');
     await shot(page, 'phone-setup-key');
+
+    // Without JavaScript the key is still there to select, and no button
+    // that would do nothing is shown.
+    const noScript = await state.browser.newContext({
+      javaScriptEnabled: false, viewport: PHONE, storageState: await page.context().storageState(),
+    });
+    try {
+      const plain = await noScript.newPage();
+      await plain.goto(page.url());
+      assert.equal((await plain.locator('#secret-key').innerText()).trim(), shown, 'the key without JavaScript');
+      assert.equal(await plain.getByRole('button', { name: exactRe('Kulcs másolása') }).isVisible(), false,
+        'no copy button without JavaScript');
+    } finally {
+      await noScript.close();
+    }
 
     await tabTo(page, link(page, 'Inkább kérem a QR-kódot'), { what: 'link "Inkább kérem a QR-kódot"' });
     await navigates(page, () => page.keyboard.press('Enter'));

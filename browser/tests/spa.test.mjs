@@ -194,10 +194,14 @@ describe('a single-page application on another origin (oauth4webapi, public clie
     assert.match(await page.locator('body').innerText(), /Kijelentkezik a\(z\) „Önkormányzati ügyintézés” szolgáltatásból és az Ügyfélkapuból\?/);
     await checkA11y(page, 'spa: logout question');
     await page.getByRole('main').getByRole('button', { name: 'Kijelentkezés az Ügyfélkapuból' }).click();
-    await page.waitForURL((u) => u.origin === app.origin, { timeout: 15_000 });
-    assert.equal(new URL(page.url()).searchParams.get('state'), 'bye');
-    // Logged out at kapu: its front page offers the login again.
-    await page.goto(`${kapu.url}/`);
+    // Back at the application (the URL as it arrived: the application goes
+    // on at once to a new login).
+    let back = null;
+    await page.waitForURL((u) => { if (u.origin === app.origin) back = u; return back !== null; }, { timeout: 15_000 });
+    assert.equal(back.searchParams.get('state'), 'bye');
+    // Logged out at kapu: the application's new login is asked for the password.
+    await page.waitForURL((u) => u.origin === kapu.url && u.pathname === '/login', { timeout: 15_000 });
+    await waitForText(h1(page), /^\s*azonosítás\s*$/i);
     assert.doesNotMatch(await page.locator('body').innerText(), /bejelentkezve:/i, 'no longer logged in at kapu');
   });
 

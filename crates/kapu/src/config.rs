@@ -459,8 +459,17 @@ impl Config {
             }
         }
         let c = &self.contact;
-        if c.operator.trim().is_empty() || c.operator.len() > 200 {
+        if c.operator.trim().is_empty() || c.operator.chars().count() > 200 {
             return Err(invalid("contact.operator", "must be the operator's name, 1 to 200 characters"));
+        }
+        for (option, value) in [
+            ("contact.phone", &c.phone),
+            ("contact.phone_hours", &c.phone_hours),
+            ("contact.postal_address", &c.postal_address),
+        ] {
+            if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > 200) {
+                return Err(invalid(option, "must be 1 to 200 characters when set (leave it out otherwise)"));
+            }
         }
         for (option, address) in
             [("contact.email", Some(&c.email)), ("contact.data_protection_email", c.data_protection_email.as_ref())]

@@ -64,7 +64,7 @@ catalogue! {
     home_plus_deadline: "{date} után jelszóval egyedül nem lehet bejelentkezni a szolgáltatásokba.", "After {date} you cannot log in to services with a password alone.";
     home_plus_next: "Ügyfélkapu+ igénylése", "Set up Ügyfélkapu+";
     home_done_next: "Tovább az ügyintézéshez", "Go on to case handling";
-    home_first_login: "Ez az első bejelentkezése.", "This is your first login.";
+    home_first_login: "Korábbi bejelentkezése nincs a biztonsági naplóban.", "Your security log holds no earlier login.";
     copy_key: "Kulcs másolása", "Copy the key";
     copy_revocation: "Törlőkód másolása", "Copy the revocation code";
     copied: "Kimásolva a vágólapra.", "Copied to the clipboard.";

@@ -1,7 +1,7 @@
 //! Retention: nothing grows without end. The sweeper deletes every row that
 //! can no longer be used — sessions, half-finished logins and set-ups,
-//! emailed links, registrations never confirmed, a service's waiting
-//! requests, codes and tokens, quiet limit counters — and audit events past
+//! emailed links, registrations never confirmed, a service's waiting and
+//! pushed requests, codes, tokens and used assertion ids, quiet limit counters — and audit events past
 //! `retention.audit_days`, counting each table's rows in
 //! `kapu_swept_rows_total`. It also sums up the tries refused while a name
 //! or address waited into one audit event per wait.
@@ -50,6 +50,8 @@ impl Kapu {
             ("oidc_auth_requests", store.delete_expired_auth_requests(now).await?),
             ("oidc_access_tokens", store.delete_expired_access_tokens(now).await?),
             ("oidc_codes", store.delete_expired_codes(codes_before).await?),
+            ("oidc_par_requests", store.delete_expired_par_requests(now).await?),
+            ("oidc_assertion_jtis", store.delete_expired_assertions(now).await?),
             ("login_throttle", store.sweep_throttle(now, counters_quiet_for).await?),
         ];
         if self.config.retention.audit_days > 0 {

@@ -5,10 +5,14 @@
 // result is said in the row's role="status" paragraph, for screen readers too.
 (function () {
   "use strict";
-  function say(button, text) {
+  function say(button, text, failed) {
     var row = button.closest(".copy-row");
     var status = row && row.querySelector(".copy-status");
-    if (status) { status.textContent = ""; status.textContent = text; }
+    if (status) {
+      status.classList.toggle("failed", !!failed);
+      status.textContent = "";
+      status.textContent = text;
+    }
   }
   function selectText(el) {
     var range = document.createRange();
@@ -23,7 +27,7 @@
     var text = source.textContent.trim();
     if (button.hasAttribute("data-copy-compact")) { text = text.replace(/\s+/g, ""); }
     var done = function () { say(button, button.getAttribute("data-copied")); };
-    var failed = function () { selectText(source); say(button, button.getAttribute("data-copy-failed")); };
+    var failed = function () { selectText(source); say(button, button.getAttribute("data-copy-failed"), true); };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, failed);
     } else {

@@ -4,8 +4,8 @@
 // at zero the page goes to the login page (after asking the server, in case
 // another tab kept the session alive). As in GOV.UK's timeout warning, the
 // dialog shows the time left in words every second, and a live region says it
-// to screen readers when the dialog opens and then every 15 seconds (every 5
-// in the last 20), not every second.
+// to screen readers a second after the dialog opens and then every 15 seconds
+// (every 5 in the last 20), not every second.
 (function () {
   "use strict";
   var el = document.getElementById("session-countdown");
@@ -18,6 +18,7 @@
   var leftText = document.getElementById("session-dialog-left");
   var live = document.getElementById("session-dialog-live");
   var lastSaid = null;
+  var openedAt = 0;
 
   function setLeft(seconds) {
     deadline = performance.now() + Math.max(0, seconds) * 1000;
@@ -42,7 +43,9 @@
     var words = inWords(seconds);
     leftText.textContent = words;
     var every = seconds > 20 ? 15 : 5;
-    if (live && (lastSaid === null || (lastSaid - seconds >= every))) {
+    // The first announcement waits a second after the dialog opened, so that
+    // screen readers have read its title and moved into it.
+    if (live && performance.now() - openedAt >= 1000 && (lastSaid === null || (lastSaid - seconds >= every))) {
       live.textContent = words;
       lastSaid = seconds;
     }
@@ -61,6 +64,7 @@
   function openDialog() {
     if (dialog && !dialog.open && typeof dialog.showModal === "function") {
       dialog.showModal();
+      openedAt = performance.now();
       var stay = document.getElementById("session-stay");
       if (stay) { stay.focus(); }
     }

@@ -65,10 +65,12 @@ fn login_form(
         Some((text, true)) => Page::new(kapu, ctx, t.login_title).with_info(Some(text)),
         other => Page::new(kapu, ctx, t.login_title).with_notice(other.map(|(text, _)| text)),
     };
-    let fields = vec![
-        FieldView::text(Field::Username, t.username, "username", username, 256).focus(),
+    // Focus where the typing starts: the password when the name is filled in.
+    let (name, password) = (
+        FieldView::text(Field::Username, t.username, "username", username, 256),
         FieldView::password(Field::Password, t.password, "current-password"),
-    ];
+    );
+    let fields = if username.is_empty() { vec![name.focus(), password] } else { vec![name, password.focus()] };
     let query = service.map(ServiceContext::query).unwrap_or_default();
     let mut page = FormPage::new(p, t.login_title, &format!("/login{query}"), t.login_button, fields);
     for line in service.map(|s| s.describe(ctx)).unwrap_or_default() {
@@ -200,14 +202,14 @@ pub async fn login_cancel_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q):
     let t = ctx.t();
     let page = MessagePage::new(Page::new(&kapu, &ctx, t.login_cancel), t.login_cancel, t.cancelled)
         .link("/login", t.login_title);
-    Ok(page.render()?)
+    Ok(with_cookies(page.render()?, vec![clear_pending_cookie(&kapu)]))
 }
 
 pub async fn logout_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
     if let (Some(token), Some(session)) = (&ctx.session_token, &ctx.session) {
         kapu.logout(token, &session.account, &ctx.actor()).await?;
     }
-    Ok(with_cookies(redirect("/login?msg=logged_out"), vec![clear_session_cookie(&kapu)]))
+    Ok(with_cookies(redirect("/login?msg=logged_out"), vec![clear_session_cookie(&kapu), clear_pending_cookie(&kapu)]))
 }
 
 #[derive(Deserialize)]

@@ -84,20 +84,16 @@ pub struct PreviousLogin {
 
 impl Kapu {
     /// The account's last successful login before `before` (the start of the
-    /// current session), among its recent events.
+    /// current session), however many other events came since.
     pub async fn previous_login(
         &self,
         account_id: &AccountId,
         before: UnixTime,
     ) -> Result<Option<PreviousLogin>, StoreError> {
-        let recent = self.store.audit_for_account(account_id, 50).await?;
-        Ok(recent
-            .into_iter()
-            .find(|e| {
-                e.at < before
-                    && e.event == AuditEvent::LoginSucceeded.as_str()
-                    && e.outcome == Outcome::Success.as_str()
-            })
-            .map(|e| PreviousLogin { at: e.at, client_addr: e.client_addr }))
+        let last = self
+            .store
+            .last_event_before(account_id, AuditEvent::LoginSucceeded.as_str(), Outcome::Success.as_str(), before)
+            .await?;
+        Ok(last.map(|e| PreviousLogin { at: e.at, client_addr: e.client_addr }))
     }
 }

@@ -39,6 +39,28 @@ pub trait AuditRepo: Db {
         .await
     }
 
+    /// The account's newest event `event` with `outcome` before `before`
+    /// (the index on account and id walks back from the newest).
+    async fn last_event_before(
+        &self,
+        account_id: &AccountId,
+        event: &str,
+        outcome: &str,
+        before: crate::clock::UnixTime,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        self.fetch_optional(
+            query(
+                "SELECT id, at, account_id, username, event, outcome, client_addr, detail FROM audit_events \
+                 WHERE account_id = $1 AND event = $2 AND outcome = $3 AND at < $4 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(&account_id.0)
+            .bind(event)
+            .bind(outcome)
+            .bind(before),
+        )
+        .await
+    }
+
     /// Events older than the retention (the sweeper).
     async fn delete_audit_before(&self, before: crate::clock::UnixTime) -> Result<u64, StoreError> {
         self.execute(query("DELETE FROM audit_events WHERE at < $1").bind(before)).await

@@ -138,7 +138,7 @@ fn form_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, 
     let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(TokenError::InvalidRequest(format!("{} is given more than once", w[0])));
+        return Err(TokenError::InvalidRequest(format!("{:?} is given more than once", w[0])));
     }
     Ok(pairs)
 }

@@ -60,6 +60,13 @@ impl Kapu {
         BASE64URL_NOPAD.encode(&self.pairwise_key.mac(format!("{client_id}\n{}", account_id.0).as_bytes()))
     }
 
+    /// The session id a service sees (`sid` in ID and logout tokens): one per
+    /// session and service, like `sub`, so that two services cannot join
+    /// their users by comparing session ids.
+    pub fn pairwise_sid(&self, client_id: &str, sid: &str) -> String {
+        BASE64URL_NOPAD.encode(&self.pairwise_key.mac(format!("sid\n{client_id}\n{sid}").as_bytes())[..24])
+    }
+
     /// The key that signs for `alg` now, made on first use.
     pub async fn signing_key(&self, alg: SigningAlg) -> Result<SigningKeyRecord, OidcError> {
         let now = self.now();

@@ -148,7 +148,7 @@ impl Kapu {
         // account at that service.
         let proven = match (&hint, session) {
             (Some((claims, c)), Some(s)) => {
-                claims.sid.as_deref() == Some(s.record.sid.as_str())
+                claims.sid.as_deref() == Some(self.pairwise_sid(&c.client_id, &s.record.sid).as_str())
                     && claims.sub == self.pairwise_sub(&c.client_id, &s.account.id)
             }
             _ => false,
@@ -226,7 +226,7 @@ impl Kapu {
             exp: now + LOGOUT_TOKEN_SECONDS,
             jti: crate::crypto::random_id(),
             sub: self.pairwise_sub(&client.client_id, &AccountId(logout.account_id.clone())),
-            sid: logout.sid.clone(),
+            sid: self.pairwise_sid(&client.client_id, &logout.sid),
             events: serde_json::json!({ BACKCHANNEL_EVENT: {} }),
         };
         let key = self.signing_key(client.id_token_alg).await.map_err(|e| e.to_string())?;

@@ -206,7 +206,7 @@ impl Kapu {
             nonce: code.nonce.clone(),
             acr: code.acr.clone(),
             amr: code.level.amr().iter().map(|s| (*s).to_owned()).collect(),
-            sid: Some(code.sid.clone()).filter(|s| !s.is_empty()),
+            sid: Some(code.sid.as_str()).filter(|s| !s.is_empty()).map(|sid| self.pairwise_sid(&client.client_id, sid)),
             name: value("name").and_then(|v| v.as_str().map(str::to_owned)),
             email: value("email").and_then(|v| v.as_str().map(str::to_owned)),
             email_verified: value("email_verified").and_then(|v| v.as_bool()),

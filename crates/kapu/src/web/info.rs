@@ -233,6 +233,8 @@ pub struct PrivacyPage {
     pub service_login: String,
     /// A mail that cannot be delivered is dropped after this.
     pub mail_give_up: String,
+    /// No SMTP relay: mails are written to the outbox directory as files.
+    pub mail_outbox: bool,
     pub cookies: CookieNames,
 }
 
@@ -254,6 +256,7 @@ pub async fn privacy_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult 
         counters_quiet: span(counters_quiet, lang),
         service_login: span(service_login, lang),
         mail_give_up: span(config.mail.give_up_after_seconds, lang),
+        mail_outbox: config.mail.smtp.is_none(),
         cookies: CookieNames {
             session: cookie_name(&kapu, SESSION_COOKIE).into_owned(),
             csrf: cookie_name(&kapu, CSRF_COOKIE).into_owned(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use kapu::oidc::repo::OidcRepo;
 use kapu::store::{Db, query};
 use reqwest::StatusCode;
 
@@ -247,8 +248,26 @@ async fn the_sweeper_deletes_every_expired_row(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(token.status(), StatusCode::OK);
-    // A service that asked, and a citizen who never came back.
+    // A service that asked, and a citizen who never came back; a request
+    // pushed and never used; a client assertion's id kept against replays.
     app.get_with(&app.new_browser(), &auth).await;
+    let pushed = app
+        .client
+        .post(format!("{}/par", app.url))
+        .form(&[
+            ("client_id", client.client_id.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::CREATED);
+    let now = app.kapu.now();
+    assert!(app.kapu.store.remember_assertion(&client.client_id, "jti-1", now + 60).await.unwrap());
     let (browser, _) = app.browser_with_jar();
     app.register_confirmed("felbe", "Félbe Ferenc", "felbe@example.hu", PASSWORD).await;
     app.login_with(&browser, "felbe", PASSWORD).await;
@@ -259,6 +278,8 @@ async fn the_sweeper_deletes_every_expired_row(backend: Backend) {
         "login_throttle",
         "totp_enrolments",
         "oidc_auth_requests",
+        "oidc_par_requests",
+        "oidc_assertion_jtis",
         "oidc_codes",
         "oidc_access_tokens",
         "audit_events",
@@ -277,6 +298,8 @@ async fn the_sweeper_deletes_every_expired_row(backend: Backend) {
         "login_throttle",
         "totp_enrolments",
         "oidc_auth_requests",
+        "oidc_par_requests",
+        "oidc_assertion_jtis",
         "oidc_codes",
         "oidc_access_tokens",
         "audit_events",

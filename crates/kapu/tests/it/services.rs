@@ -440,7 +440,7 @@ async fn ui_locales_claims_and_form_post(backend: Backend) {
     let english = app.new_browser();
     let to_login = app.get_with(&english, &auth_url(&svc.id, &challenge, &[("ui_locales", "en-GB hu")])).await;
     let login = app.get_with(&english, to_login.location.as_deref().unwrap()).await;
-    login.assert_contains("lang=\"en\"");
+    login.assert_contains("<html lang=\"en\">");
     login.assert_contains("Log in");
     // login_hint (OIDC Core §3.1.2.1) fills the username; one that cannot
     // be a username, or is too long, does not.
@@ -478,7 +478,7 @@ async fn ui_locales_claims_and_form_post(backend: Backend) {
     assert!(by_get.starts_with("/authorize?") && by_get.contains(&format!("client_id={}", svc.id)), "{by_get}");
     // ui_locales at /logout/oidc: the page for someone not logged in speaks it.
     let bye = app.get_with(&app.new_browser(), "/logout/oidc?ui_locales=en").await;
-    bye.assert_contains("lang=\"en\"");
+    bye.assert_contains("<html lang=\"en\">");
     bye.assert_contains("You are not logged in to Ügyfélkapu.");
     let totp = citizen_with_two_step(&app, "formos").await;
     let browser = logged_in(&app, "formos", &totp).await;
@@ -956,6 +956,10 @@ async fn backchannel_logout_tells_every_service_once(backend: Backend) {
         let (_, tokens) = exchange(&app, svc, &c, &verifier).await;
         id_tokens.push(verified_claims(&app, tokens["id_token"].as_str().unwrap(), "JWT").await);
     }
+    // One session, a sid per service (as `sub`): services cannot join their
+    // users by comparing session ids.
+    assert_ne!(id_tokens[0]["sid"], id_tokens[1]["sid"]);
+    assert_ne!(id_tokens[0]["sid"], id_tokens[2]["sid"]);
     // Logout at kapu: A and B are told, once each, on either instance.
     let home = app.get_with(&browser, "/").await;
     app.post_with(&browser, "/logout", &[("csrf", &home.csrf())]).await;
