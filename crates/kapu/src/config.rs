@@ -226,6 +226,13 @@ pub struct ContactConfig {
     pub offices_url: String,
 }
 
+impl ContactConfig {
+    /// The data protection officer's address, or the help desk's.
+    pub fn data_protection_email(&self) -> String {
+        self.data_protection_email.clone().unwrap_or_else(|| self.email.clone())
+    }
+}
+
 impl Default for ContactConfig {
     fn default() -> Self {
         Self {

@@ -198,7 +198,7 @@ pub async fn contact_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult 
         email: c.email.clone(),
         phone,
         postal_address: c.postal_address.clone(),
-        data_protection_email: c.data_protection_email.clone().unwrap_or_else(|| c.email.clone()),
+        data_protection_email: c.data_protection_email(),
         offices_url: c.offices_url.clone(),
         site_url: kapu.config.public_url(),
     };
@@ -250,7 +250,7 @@ pub async fn privacy_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult 
         operator: c.operator.clone(),
         postal_address: c.postal_address.clone(),
         email: c.email.clone(),
-        data_protection_email: c.data_protection_email.clone().unwrap_or_else(|| c.email.clone()),
+        data_protection_email: c.data_protection_email(),
         periods: Periods::new(&kapu, lang),
         audit_retention: (audit_days > 0).then(|| span(audit_days * 24 * 3600, lang)),
         counters_quiet: span(counters_quiet, lang),
