@@ -10,6 +10,9 @@ use clap::{Args, Subcommand};
 use kapu::Kapu;
 use kapu::accounts::model::Language;
 use kapu::accounts::seed::SeedRequest;
+use kapu::identity::model::{BirthDateError, NameError};
+use kapu::identity::service::{IdentityError, InputField, InputProblem, VerificationInput};
+use kapu::mail::EmailAddress;
 use kapu::passwords::Password;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -32,6 +35,9 @@ pub enum AdminCommand {
     /// with the password alone waits for the mailed link or for this).
     #[command(name = "confirm-2fa")]
     ConfirmTwoStep(ResetArgs),
+    /// Verified identities: record a citizen's identity checked in person.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Services that log their users in through kapu (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -130,6 +136,12 @@ pub struct ClientAddArgs {
     /// (public clients only). Repeat for several.
     #[arg(long = "web-origin")]
     web_origins: Vec<String>,
+    /// Verified identity data the service may receive, with the citizen's
+    /// consent: `identity` for all, or claim names (family_name, given_name,
+    /// birthdate, birth_family_name, birth_given_name, mother_birth_name,
+    /// place_of_birth). Repeat or separate with commas.
+    #[arg(long = "allow-claims", value_delimiter = ',')]
+    allowed_claims: Vec<String>,
     /// Accept authorization requests only through /par (RFC 9126).
     #[arg(long)]
     par_required: bool,
@@ -175,6 +187,12 @@ pub struct ClientUpdateArgs {
     /// Remove every web origin.
     #[arg(long, conflicts_with = "web_origins")]
     no_web_origins: bool,
+    /// Replaces the identity claims the service may receive (as for add).
+    #[arg(long = "allow-claims", value_delimiter = ',')]
+    allowed_claims: Vec<String>,
+    /// The service receives no identity data any more.
+    #[arg(long, conflicts_with = "allowed_claims")]
+    no_allowed_claims: bool,
     #[arg(long)]
     par_required: Option<bool>,
     #[arg(long)]
@@ -214,6 +232,9 @@ fn print_client(kapu: &Kapu, verb: &str, client: &kapu::oidc::model::Client, sec
     if let Some(uri) = &client.backchannel_logout_uri {
         println!("back-channel logout: {uri}");
     }
+    if !client.allowed_claims.is_empty() {
+        println!("identity claims (with consent): {}", client.allowed_claims.join(", "));
+    }
     if client.fapi2 {
         println!("FAPI 2.0 baseline: PAR, PKCE S256 and private_key_jwt required");
     } else if client.par_required {
@@ -239,6 +260,109 @@ pub struct ResetArgs {
     reason: String,
     #[command(flatten)]
     out: Json,
+}
+
+#[derive(Subcommand)]
+pub enum IdentityCommand {
+    /// Record the identity of a citizen checked in person at an office.
+    ///
+    /// With --user, the identity is bound to that account at once (the
+    /// citizen is at the counter). Otherwise a single-use activation code is
+    /// printed for the clerk to hand over, or with --mail-to sent as the
+    /// letter; the citizen enters it on "Regisztrációs adatok". Audited with
+    /// the clerk, the office and the reason.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[arg(long, value_name = "NAME")]
+    family_name: String,
+    #[arg(long, value_name = "NAME")]
+    given_name: String,
+    #[arg(long, value_name = "NAME")]
+    birth_family_name: String,
+    #[arg(long, value_name = "NAME")]
+    birth_given_name: String,
+    #[arg(long, value_name = "NAME")]
+    mother_birth_name: String,
+    #[arg(long, value_name = "PLACE")]
+    place_of_birth: String,
+    /// 1980-05-17 or 1980.05.17.
+    #[arg(long, value_name = "DATE")]
+    birth_date: String,
+    /// id_card, passport, driving_licence or residence_card.
+    #[arg(long, value_name = "KIND")]
+    document_kind: String,
+    /// Stored sealed; never shown again.
+    #[arg(long, value_name = "NUMBER")]
+    document_number: String,
+    /// The clerk who checked the document.
+    #[arg(long, value_name = "NAME")]
+    clerk: String,
+    #[arg(long, value_name = "OFFICE")]
+    office: String,
+    /// Why, for the audit log (e.g. "asked in person").
+    #[arg(long)]
+    reason: String,
+    /// Bind to this account now instead of issuing a code.
+    #[arg(long = "user", value_name = "USERNAME", conflicts_with = "mail_to")]
+    user: Option<String>,
+    /// Send the code to this address (the letter) instead of printing it.
+    #[arg(long, value_name = "EMAIL")]
+    mail_to: Option<String>,
+    #[command(flatten)]
+    out: Json,
+}
+
+impl VerifyArgs {
+    fn input(&self) -> VerificationInput {
+        VerificationInput {
+            family_name: self.family_name.clone(),
+            given_name: self.given_name.clone(),
+            birth_family_name: self.birth_family_name.clone(),
+            birth_given_name: self.birth_given_name.clone(),
+            mother_birth_name: self.mother_birth_name.clone(),
+            place_of_birth: self.place_of_birth.clone(),
+            birth_date: self.birth_date.clone(),
+            document_kind: self.document_kind.clone(),
+            document_number: self.document_number.clone(),
+            clerk: self.clerk.clone(),
+            office: self.office.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// What is wrong with one option of `identity verify`, for the clerk.
+fn input_problem_text(field: InputField, problem: InputProblem) -> String {
+    let option = match field {
+        InputField::FamilyName => "--family-name",
+        InputField::GivenName => "--given-name",
+        InputField::BirthFamilyName => "--birth-family-name",
+        InputField::BirthGivenName => "--birth-given-name",
+        InputField::MotherBirthName => "--mother-birth-name",
+        InputField::PlaceOfBirth => "--place-of-birth",
+        InputField::BirthDate => "--birth-date",
+        InputField::DocumentKind => "--document-kind",
+        InputField::DocumentNumber => "--document-number",
+        InputField::Clerk => "--clerk",
+        InputField::Office => "--office",
+        InputField::Reason => "--reason",
+    };
+    let what = match problem {
+        InputProblem::Name(NameError::Empty) => "is empty",
+        InputProblem::Name(NameError::TooLong) => "is longer than 100 characters",
+        InputProblem::Name(NameError::InvalidCharacters) => {
+            "may hold only letters, spaces, hyphens, apostrophes and dots, as on the document"
+        }
+        InputProblem::BirthDate(BirthDateError::Format) => "is not a date like 1980-05-17",
+        InputProblem::BirthDate(BirthDateError::OutOfRange) => "must be between 1900-01-01 and today",
+        InputProblem::DocumentKind => "must be id_card, passport, driving_licence or residence_card",
+        InputProblem::DocumentNumber => "must be 5 to 20 letters and digits",
+        InputProblem::Text => "must be 1 to 200 characters without control characters",
+    };
+    format!("{option} {what}")
 }
 
 #[derive(Subcommand)]
@@ -328,6 +452,7 @@ fn fail(json: bool, message: &str) -> ExitCode {
 
 pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
     match command {
+        AdminCommand::Identity(IdentityCommand::Verify(a)) => verify_identity(kapu, &a).await,
         AdminCommand::User(UserCommand::Add(a)) => {
             let password = match read_password_stdin() {
                 Ok(p) => p,
@@ -433,6 +558,7 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                 jwks,
                 backchannel_logout_uri: a.backchannel_logout_uri.clone(),
                 web_origins: a.web_origins.clone(),
+                allowed_claims: a.allowed_claims.clone(),
                 par_required: a.par_required,
                 fapi2: a.fapi2,
             };
@@ -477,6 +603,11 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                     Some(Vec::new())
                 } else {
                     (!a.web_origins.is_empty()).then(|| a.web_origins.clone())
+                },
+                allowed_claims: if a.no_allowed_claims {
+                    Some(Vec::new())
+                } else {
+                    (!a.allowed_claims.is_empty()).then(|| a.allowed_claims.clone())
                 },
                 par_required: a.par_required,
                 fapi2: a.fapi2,
@@ -667,4 +798,55 @@ async fn seed(kapu: &Kapu, a: &SeedArgs) -> ExitCode {
         None => println!("TOTP keys were not saved (use --secrets-out FILE to compute codes)"),
     }
     ExitCode::SUCCESS
+}
+
+async fn verify_identity(kapu: &Kapu, a: &VerifyArgs) -> ExitCode {
+    let verification = match kapu.parse_verification(&a.input()) {
+        Ok(v) => v,
+        Err(problems) => {
+            let text: Vec<String> = problems.into_iter().map(|(f, p)| input_problem_text(f, p)).collect();
+            return fail(a.out.json, &text.join("; "));
+        }
+    };
+    if let Some(user) = &a.user {
+        return match kapu.office_verify_account(user, &verification).await {
+            Ok(account) if a.out.json => {
+                println!("{}", json!({ "ok": true, "username": account.username, "verified": true }));
+                ExitCode::SUCCESS
+            }
+            Ok(account) => {
+                println!("the identity is bound to {}; the citizen was emailed", account.username);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(a.out.json, &identity_error_text(&e)),
+        };
+    }
+    let mail_to = match a.mail_to.as_deref().map(EmailAddress::parse).transpose() {
+        Ok(to) => to,
+        Err(_) => return fail(a.out.json, "--mail-to is not an email address"),
+    };
+    match kapu.office_issue_binding_code(&verification, mail_to.as_ref()).await {
+        Ok((code, until)) => {
+            let until = kapu.format_time(until);
+            let shown = if mail_to.is_some() { None } else { Some(code.grouped()) };
+            if a.out.json {
+                println!("{}", json!({ "ok": true, "code": shown, "mailed": mail_to.is_some(), "valid_until": until }));
+            } else if let Some(code) = shown {
+                println!("activation code (hand it to the citizen; shown once): {code}");
+                println!("valid until {until}; the citizen enters it on Regisztrációs adatok");
+            } else {
+                println!("the activation code was mailed; valid until {until}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(a.out.json, &identity_error_text(&e)),
+    }
+}
+
+fn identity_error_text(e: &IdentityError) -> String {
+    match e {
+        IdentityError::AlreadyVerified => "the account already has a verified identity".into(),
+        IdentityError::BoundElsewhere => "this person's identity is bound to another account".into(),
+        other => other.to_string(),
+    }
 }

@@ -282,6 +282,19 @@ fn services_are_registered_listed_and_removed() {
         .output()
         .unwrap();
     assert_eq!(json(&emptied)["client"]["post_logout_redirect_uris"], serde_json::json!([]), "emptied");
+    // Identity data with the citizen's consent: the whole set, a chosen
+    // few, a name that is no claim, none again.
+    let allow = |extra: &[&str]| {
+        let mut args = vec!["admin", "client", "update", "--client-id", &id, "--json"];
+        args.extend_from_slice(extra);
+        json(&kapu(dir.path()).args(&args).output().unwrap())
+    };
+    assert_eq!(allow(&["--allow-claims", "identity"])["client"]["allowed_claims"].as_array().unwrap().len(), 7);
+    let few = allow(&["--allow-claims", "family_name,birthdate"]);
+    assert_eq!(few["client"]["allowed_claims"], serde_json::json!(["family_name", "birthdate"]), "{few}");
+    let wrong = allow(&["--allow-claims", "tax_number"]);
+    assert!(wrong["error"].as_str().unwrap().contains("tax_number"), "{wrong}");
+    assert_eq!(allow(&["--no-allowed-claims"])["client"]["allowed_claims"], serde_json::json!([]));
     let fapi = kapu(dir.path())
         .args(["admin", "client", "update", "--client-id", &id, "--fapi2", "true", "--json"])
         .output()
@@ -370,4 +383,54 @@ fn seeded_accounts_are_listed_and_their_keys_written_privately() {
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(stdout.contains("seeded 2 accounts more0000001..more0000002"), "{stdout}");
     assert!(!stdout.contains("jelmondat") && !stdout.contains("password of every"), "{stdout}");
+}
+
+#[test]
+fn the_office_verifies_an_identity_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "admin",
+            "identity",
+            "verify",
+            "--family-name",
+            "Kovács",
+            "--given-name",
+            "Anna",
+            "--birth-family-name",
+            "Szabó",
+            "--birth-given-name",
+            "Anna",
+            "--mother-birth-name",
+            "Nagy Erzsébet",
+            "--place-of-birth",
+            "Debrecen",
+            "--document-kind",
+            "passport",
+            "--document-number",
+            "BA1234567",
+            "--clerk",
+            "Tóth Judit",
+            "--office",
+            "Debreceni kormányablak",
+            "--reason",
+            "személyesen, útlevéllel",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        kapu(dir.path()).args(&args).output().unwrap()
+    };
+    // Every wrong input at once, in words a clerk can act on.
+    let bad = verify(&["--birth-date", "1984-02-30"]);
+    assert!(!bad.status.success());
+    assert!(json(&bad)["error"].as_str().unwrap().contains("--birth-date is not a date"), "{}", json(&bad));
+    // A code to hand over, shown once.
+    let issued = verify(&["--birth-date", "1984-02-29"]);
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stdout));
+    let code = json(&issued)["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 19, "XXXX-XXXX-XXXX-XXXX: {code}");
+    // Bound at once to an account that does not exist: named in the error.
+    let missing = verify(&["--birth-date", "1984-02-29", "--user", "nincs.ilyen"]);
+    assert!(!missing.status.success());
+    assert!(json(&missing)["error"].as_str().unwrap().contains("nincs.ilyen"));
 }

@@ -66,6 +66,7 @@ fn claims() -> IdTokenClaims {
         name: Some("Kovácsné Szabó Éva Mária".to_owned()),
         email: Some("kovacsne.szabo.eva@example.hu".to_owned()),
         email_verified: Some(true),
+        identity: serde_json::Map::new(),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Kapu {
     pub secret_box: SecretBox,
     /// Derives the pairwise `sub` each service sees.
     pub pairwise_key: DerivedKey,
+    /// Keys the person key of a verified identity and binding-code hashes.
+    pub identity_key: DerivedKey,
     /// The ID-token signing keys as last read.
     pub signing_keys: crate::oidc::discovery::KeyCache,
     /// Wakes the back-channel logout worker when this instance ended a session.
@@ -105,6 +107,7 @@ impl Kapu {
             csrf_key: key.derive("csrf"),
             secret_box: SecretBox::new(&key.derive("totp-secrets")),
             pairwise_key: key.derive("oidc-pairwise-sub"),
+            identity_key: key.derive("identity"),
             config: Arc::new(config),
             store,
             hasher,

@@ -38,6 +38,21 @@ pub struct Config {
     pub two_step: TwoStepConfig,
     pub oidc: OidcConfig,
     pub log: LogConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Identities verified at an office (docs/identity.md).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// How long an office's binding code can be entered (it may go by post).
+    pub binding_code_days: i64,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self { binding_code_days: 30 }
+    }
 }
 
 /// How kapu writes its log to standard error.
@@ -275,6 +290,7 @@ impl Default for Config {
             two_step: TwoStepConfig::default(),
             oidc: OidcConfig::default(),
             log: LogConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -400,6 +416,9 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=365).contains(&self.identity.binding_code_days) {
+            return Err(invalid("identity.binding_code_days", "must be between 1 and 365"));
+        }
         let s = &self.session;
         if s.idle_timeout_seconds < 60 {
             return Err(invalid("session.idle_timeout_seconds", "must be at least 60"));

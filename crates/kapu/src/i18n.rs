@@ -278,6 +278,48 @@ catalogue! {
     problem_must_confirm_saved: "A befejezéshez jelölje be, hogy a törlőkódot elmentette.", "Tick that you have saved the revocation code to finish.";
     problem_revocation_data_wrong: "A felhasználónév, a jelszó vagy a törlőkód nem megfelelő.", "The username, password or revocation code is not correct.";
     problem_revocation_code_format: "A törlőkód 16 számjegyből áll, például 1234 5678 9012 3456. Ez a próbálkozás nem számít hibásnak.", "The revocation code is 16 digits, for example 1234 5678 9012 3456. This try does not count as a wrong one.";
+    problem_binding_code_empty: "Adja meg az aktiváló kódot.", "Enter the activation code.";
+    problem_binding_code_format: "Az aktiváló kód 16 betűből és számjegyből áll, például ABCD-EFGH-JKMN-PQRS. Ez a próbálkozás nem számít hibásnak.", "The activation code is 16 letters and digits, for example ABCD-EFGH-JKMN-PQRS. This try does not count as a wrong one.";
+    problem_binding_code_wrong: "Az aktiváló kód nem érvényes: hibás, lejárt vagy már felhasználták. Ellenőrizze, és írja be újra.", "The activation code is not valid: it is wrong, has expired or was already used. Check it and type it again.";
+    identity_title: "Személyazonosság igazolása", "Verified identity";
+    identity_verified_heading: "Kormányablakban igazolt adatok", "Data verified at a government office";
+    identity_verified_note: "Ezeket az adatokat {office} igazolta ({date}). Csak kormányablakban változtathatók.", "These data were verified by {office} ({date}). Only a government office can change them.";
+    identity_not_verified: "Személyazonosságát még nem igazolták. Kormányablakban igazolhatja; az ott (vagy levélben) kapott aktiváló kóddal kapcsolhatja az igazolt adatokat a fiókjához.", "Your identity has not been verified yet. A government office can verify it; with the activation code you get there (or by post) you link the verified data to your account.";
+    identity_bind_link: "Aktiváló kód megadása", "Enter an activation code";
+    identity_bind_intro: "Írja be a kormányablakban vagy levélben kapott aktiváló kódot. A kód egyszer használható.", "Type the activation code you got at the government office or by post. The code works once.";
+    identity_code_label: "Aktiváló kód", "Activation code";
+    identity_code_hint: "16 betű és számjegy, például ABCD-EFGH-JKMN-PQRS", "16 letters and digits, for example ABCD-EFGH-JKMN-PQRS";
+    identity_bind_button: "Összekapcsolás", "Link to my account";
+    identity_bound: "Az igazolt személyazonosságot összekapcsoltuk a fiókjával.", "Your verified identity is now linked to your account.";
+    identity_already: "Fiókjához már tartozik igazolt személyazonosság.", "Your account already has a verified identity.";
+    identity_elsewhere: "Ez a személyazonosság már egy másik Ügyfélkapu-fiókhoz tartozik. Kérjük, forduljon kormányablakhoz.", "This identity already belongs to another Ügyfélkapu account. Please go to a government office.";
+    identity_blocked: "Túl sok hibás aktiváló kód. Próbálja újra ekkor: {time}.", "Too many wrong activation codes. Try again at {time}.";
+    consent_title: "Adatok átadása a szolgáltatásnak", "Sharing your data with a service";
+    consent_text: "A(z) {service} szolgáltatás a következő adatait kapja meg:", "{service} will receive the following data about you:";
+    consent_note: "Hozzájárulását bármikor visszavonhatja a Szolgáltatások oldalon. Ha nem engedélyezi, a bejelentkezés megszakad, és visszairányítjuk a szolgáltatáshoz.", "You can withdraw your consent at any time on the Services page. If you do not allow it, the login stops and you go back to the service.";
+    consent_allow: "Engedélyezem", "Allow";
+    consent_deny: "Nem engedélyezem", "Do not allow";
+    menu_services: "Szolgáltatások", "Services";
+    services_intro: "Ezek a szolgáltatások kapják meg igazolt adatait az Ön hozzájárulásával. Ha visszavonja, a szolgáltatás a következő bejelentkezéskor újra megkérdezi.", "These services receive your verified data with your consent. If you withdraw it, the service asks again at your next login.";
+    services_none: "Egyetlen szolgáltatásnak sem járult hozzá adatai átadásához.", "You have not agreed to share your data with any service.";
+    services_col_service: "Szolgáltatás", "Service";
+    services_col_data: "Átadott adatok", "Data shared";
+    services_col_granted: "Hozzájárulás ideje", "Consent given";
+    services_col_used: "Utoljára átadva", "Last shared";
+    services_withdraw: "Hozzájárulás visszavonása", "Withdraw consent";
+    services_withdrawn: "Hozzájárulását visszavontuk: a szolgáltatás nem kapja meg többé az adatait, amíg újra hozzá nem járul.", "Your consent was withdrawn: the service no longer receives your data unless you agree again.";
+    identity_family_name: "Családi név", "Family name";
+    identity_given_name: "Utónév", "Given name";
+    identity_birth_family_name: "Születési családi név", "Family name at birth";
+    identity_birth_given_name: "Születési utónév", "Given name at birth";
+    identity_mother_birth_name: "Anyja születési neve", "Mother's name at birth";
+    identity_place_of_birth: "Születési hely", "Place of birth";
+    identity_birth_date: "Születési idő", "Date of birth";
+    identity_document: "Ellenőrzött okmány", "Document checked";
+    identity_doc_id_card: "Személyazonosító igazolvány", "Identity card";
+    identity_doc_passport: "Útlevél", "Passport";
+    identity_doc_driving_licence: "Vezetői engedély", "Driving licence";
+    identity_doc_residence_card: "Tartózkodási kártya", "Residence card";
     lost_code_hint: "16 számjegy, ahogy a mentett törlőkódon áll (a szóközök és kötőjelek nem számítanak).", "16 digits, as on the saved revocation code (spaces and dashes do not matter).";
     error_title: "Hiba", "Error";
     error_bad_request: "A kérés nem értelmezhető. Kérjük, térjen vissza, és próbálja újra.", "The request could not be understood. Please go back and try again.";
@@ -319,6 +361,11 @@ catalogue! {
     event_two_step_activation_requested: "Ügyfélkapu+ bekapcsolása e-mailes megerősítésre vár", "Ügyfélkapu+ set-up waits for the emailed confirmation";
     event_two_step_activation_refused: "Ügyfélkapu+ bekapcsolásának elutasítása", "Ügyfélkapu+ set-up refused";
     event_service_login: "Bejelentkezés szolgáltatásba", "Login to a service";
+    event_identity_verified: "Személyazonosság igazolása kormányablakban", "Identity verified at a government office";
+    event_identity_bound: "Igazolt személyazonosság összekapcsolása", "Verified identity linked";
+    event_consent_granted: "Hozzájárulás adatok átadásához", "Consent to share data";
+    event_consent_refused: "Adatátadás elutasítása", "Data sharing refused";
+    event_consent_withdrawn: "Hozzájárulás visszavonása", "Consent withdrawn";
     mail_two_step_enabled_subject: "Ügyfélkapu+ bekapcsolva", "Ügyfélkapu+ turned on";
     mail_two_step_enabled_body: "Kedves {name}!\n\nÜgyfélkapu-fiókján bekapcsolták az Ügyfélkapu+ kétlépcsős azonosítást ({time}).\n\nHa nem Ön volt, azonnal keresse fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was turned on for your account ({time}).\n\nIf this was not you, visit a government office at once.\n\nkapu\n";
     mail_two_step_device_subject: "Ügyfélkapu+ új eszközre került", "Ügyfélkapu+ moved to a new device";
@@ -327,6 +374,10 @@ catalogue! {
     mail_two_step_revoked_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást a törlőkóddal megszüntették ({time}), és minden munkamenetét lezártuk.\n\nHa nem Ön volt, azonnal változtasson jelszót, és keressen fel egy kormányablakot.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was cancelled with the revocation code ({time}) and all your sessions have ended.\n\nIf this was not you, change your password at once and visit a government office.\n\nkapu\n";
     mail_two_step_reset_subject: "Ügyfélkapu+ megszüntetve kormányablakban", "Ügyfélkapu+ reset at a government office";
     mail_two_step_reset_body: "Kedves {name}!\n\nAz Ügyfélkapu+ azonosítást kormányablakban, személyazonosság-ellenőrzés után megszüntették ({time}). Jelentkezzen be, és állítsa be újra.\n\nHa nem Ön kérte, azonnal jelezze.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ was reset at a government office after an identity check ({time}). Log in and set it up again.\n\nIf you did not ask for this, report it at once.\n\nkapu\n";
+    mail_identity_code_subject: "Aktiváló kód az Ügyfélkapu-fiókjához", "Activation code for your Ügyfélkapu account";
+    mail_identity_code_body: "Kedves {name}!\n\nSzemélyazonosságát {office} igazolta ({time}). Az igazolt adatokat ezzel az aktiváló kóddal kapcsolhatja Ügyfélkapu-fiókjához: jelentkezzen be, nyissa meg a Regisztrációs adatok oldalt, és válassza az „Aktiváló kód megadása” lehetőséget.\n\nAktiváló kód: {code}\n\nA kód {until}-ig érvényes, és egyszer használható. Senkinek ne adja tovább: aki ismeri, a saját fiókjához kapcsolhatja az Ön adatait.\n\nkapu\n", "Dear {name},\n\nYour identity was verified by {office} ({time}). With this activation code you link the verified data to your Ügyfélkapu account: log in, open Registration data and choose \"Enter an activation code\".\n\nActivation code: {code}\n\nThe code is valid until {until} and works once. Give it to nobody: whoever knows it can link your data to their own account.\n\nkapu\n";
+    mail_identity_bound_subject: "Igazolt személyazonosság a fiókjában", "A verified identity in your account";
+    mail_identity_bound_body: "Kedves {name}!\n\nFiókjához kormányablakban igazolt személyazonosság tartozik mostantól ({office}, {time}). A szolgáltatások, amelyeknek megengedi, megkaphatják igazolt adatait.\n\nHa nem Ön kérte, azonnal jelezze.\n\nkapu\n", "Dear {name},\n\nYour account now has an identity verified at a government office ({office}, {time}). Services you allow can receive your verified data.\n\nIf you did not ask for this, report it at once.\n\nkapu\n";
     mail_two_step_activation_subject: "Ügyfélkapu+ bekapcsolásának megerősítése", "Confirm turning on Ügyfélkapu+";
     mail_two_step_activation_body: "Kedves {name}!\n\nÜgyfélkapu-fiókjához Ügyfélkapu+ kétlépcsős azonosítást állítottak be egy hitelesítő alkalmazással ({time}, a(z) {address} címről). Mivel egylépcsős (csak jelszavas) bejelentkezés már nincs, az új eszköz csak akkor lép életbe, ha Ön az alábbi linken megerősíti ({hours} óráig érvényes, egyszer használható):\n\n{url}\n\nHa nem Ön volt: nyissa meg a linket, és válassza a „Nem én voltam” gombot, majd azonnal változtassa meg a jelszavát, mert valaki más ismeri. Ha a levelet nem tudja megnyitni, egy kormányablak is bekapcsolhatja, személyazonosság-ellenőrzés után.\n\nkapu\n", "Dear {name},\n\nÜgyfélkapu+ two-step login was set up for your Ügyfélkapu account with an authenticator app ({time}, from {address}). As one-step (password only) login has ended, the new device only takes effect once you confirm it at this link (valid for {hours} hours, single use):\n\n{url}\n\nIf it was not you: open the link and choose \"It was not me\", then change your password at once, because someone else knows it. If you cannot open this email, a government office can turn it on after checking your identity.\n\nkapu\n";
     mail_code_locked_subject: "Ügyfélkapu+ kódos azonosítás zárolva", "Ügyfélkapu+ code step locked";
@@ -402,6 +453,9 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         Problem::MustConfirmSaved => t.problem_must_confirm_saved.to_owned(),
         Problem::RevocationDataWrong => t.problem_revocation_data_wrong.to_owned(),
         Problem::RevocationCodeFormat => t.problem_revocation_code_format.to_owned(),
+        Problem::BindingCodeEmpty => t.problem_binding_code_empty.to_owned(),
+        Problem::BindingCodeFormat => t.problem_binding_code_format.to_owned(),
+        Problem::BindingCodeWrong => t.problem_binding_code_wrong.to_owned(),
     }
 }
 
@@ -437,6 +491,11 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::TwoStepActivationRequested => t.event_two_step_activation_requested,
         AuditEvent::TwoStepActivationRefused => t.event_two_step_activation_refused,
         AuditEvent::ServiceLogin => t.event_service_login,
+        AuditEvent::IdentityVerified => t.event_identity_verified,
+        AuditEvent::IdentityBound => t.event_identity_bound,
+        AuditEvent::ConsentGranted => t.event_consent_granted,
+        AuditEvent::ConsentRefused => t.event_consent_refused,
+        AuditEvent::ConsentWithdrawn => t.event_consent_withdrawn,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod i18n;
+pub mod identity;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;

@@ -1,7 +1,8 @@
 //! Retention: nothing grows without end. The sweeper deletes every row that
 //! can no longer be used — sessions, half-finished logins and set-ups,
 //! emailed links, registrations never confirmed, a service's waiting and
-//! pushed requests, codes, tokens and used assertion ids, quiet limit counters — and audit events past
+//! pushed requests, codes, tokens and used assertion ids, identity binding codes nobody entered,
+//! quiet limit counters — and audit events past
 //! `retention.audit_days`, counting each table's rows in
 //! `kapu_swept_rows_total`. It also sums up the tries refused while a name
 //! or address waited into one audit event per wait.
@@ -19,6 +20,7 @@ use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::repo::AuditRepo;
 use crate::audit::{Actor, Subject};
 use crate::config::Config;
+use crate::identity::repo::IdentityRepo;
 use crate::oidc::repo::OidcRepo;
 use crate::sessions::repo::SessionRepo;
 use crate::store::StoreError;
@@ -52,6 +54,7 @@ impl Kapu {
             ("oidc_codes", store.delete_expired_codes(codes_before).await?),
             ("oidc_par_requests", store.delete_expired_par_requests(now).await?),
             ("oidc_assertion_jtis", store.delete_expired_assertions(now).await?),
+            ("identity_bindings", store.sweep_bindings(now).await?),
             ("login_throttle", store.sweep_throttle(now, counters_quiet_for).await?),
         ];
         if self.config.retention.audit_days > 0 {

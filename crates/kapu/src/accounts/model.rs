@@ -167,6 +167,8 @@ pub struct Account {
     pub language: Language,
     pub notify_logins: bool,
     pub created_at: UnixTime,
+    /// An office verified who the account belongs to (`identities`).
+    pub verified: bool,
 }
 
 fn serialize_email<S: serde::Serializer>(e: &EmailAddress, s: S) -> Result<S::Ok, S::Error> {

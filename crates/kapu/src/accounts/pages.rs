@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
 use crate::Kapu;
@@ -23,7 +22,7 @@ use crate::web::error::PageError;
 use crate::web::form::{Form, redirect, with_cookies, with_status};
 use crate::web::templates::{FieldView, FormPage, HomePage, LinkView, MessagePage, Page, SelectOption, html};
 
-type PageResult = Result<Response, PageError>;
+use crate::web::error::PageResult;
 
 #[derive(Deserialize, Default)]
 pub struct MessageQuery {
@@ -554,10 +553,12 @@ pub async fn registration_data_get(
     let notice = match q.msg.as_deref() {
         Some("saved") => Some(t.data_saved.to_owned()),
         Some("email_confirmed") => Some(t.email_confirmed.to_owned()),
+        Some("identity_bound") => Some(t.identity_bound.to_owned()),
         _ => None,
     };
     let a = &session.account;
-    let mut page = registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice);
+    let page = registration_data_form(&kapu, &ctx, a.full_name.as_str(), a.email.as_str(), notice);
+    let mut page = crate::identity::pages::with_identity(&kapu, &ctx, page).await?;
     if let Some(pending) = kapu.pending_email_change(a).await? {
         page = page.intro(fill(t.data_email_pending, &[("email", pending.as_str())]));
         page.links.push(LinkView::new("/account/email/resend", t.mail_not_received));

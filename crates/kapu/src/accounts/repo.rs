@@ -39,6 +39,7 @@ pub(crate) struct AccountRow {
     language: String,
     notify_logins: bool,
     created_at: i64,
+    verified: bool,
 }
 
 /// The columns of [`AccountRow`], as a literal for `concat!`.
@@ -62,7 +63,10 @@ macro_rules! account_columns {
             $prefix,
             "notify_logins, ",
             $prefix,
-            "created_at"
+            "created_at, ",
+            "EXISTS (SELECT 1 FROM identities i WHERE i.account_id = ",
+            $prefix,
+            "id) AS verified"
         )
     };
 }
@@ -87,6 +91,7 @@ impl TryFrom<AccountRow> for Account {
             language: Language::parse(&r.language).unwrap_or_default(),
             notify_logins: r.notify_logins,
             created_at: r.created_at,
+            verified: r.verified,
         })
     }
 }

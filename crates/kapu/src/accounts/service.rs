@@ -37,6 +37,7 @@ pub enum Field {
     Confirm,
     Code,
     RevocationCode,
+    BindingCode,
 }
 
 impl Field {
@@ -52,6 +53,7 @@ impl Field {
             Field::Confirm => "confirm",
             Field::Code => "code",
             Field::RevocationCode => "revocation_code",
+            Field::BindingCode => "binding_code",
         }
     }
 }
@@ -83,6 +85,12 @@ pub enum Problem {
     /// What was typed cannot be a revocation code (not 16 digits): not a
     /// guess, so no try is used.
     RevocationCodeFormat,
+    /// No identity binding code typed.
+    BindingCodeEmpty,
+    /// What was typed cannot be a binding code (not 16 letters and digits).
+    BindingCodeFormat,
+    /// Not a live binding code (wrong, used or expired: one answer).
+    BindingCodeWrong,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

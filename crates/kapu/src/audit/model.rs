@@ -45,10 +45,21 @@ pub enum AuditEvent {
     /// A service could not be told that a session ended (back-channel
     /// logout given up; detail: which service, the last error).
     ServiceLogoutFailed,
+    /// A clerk verified a citizen's identity in person (detail: clerk,
+    /// office, the reason typed; whether bound at once or a code issued).
+    IdentityVerified,
+    /// The citizen bound a verified identity with its code (or failed to).
+    IdentityBound,
+    /// The citizen agreed that a service receives identity data (detail: which, what).
+    ConsentGranted,
+    /// The citizen refused it (the login went back to the service).
+    ConsentRefused,
+    /// The citizen withdrew an earlier consent on "Szolgáltatások".
+    ConsentWithdrawn,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 30] = [
+    pub const ALL: [AuditEvent; 35] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -79,6 +90,11 @@ impl AuditEvent {
         AuditEvent::TwoStepActivationRequested,
         AuditEvent::TwoStepActivationRefused,
         AuditEvent::ServiceLogoutFailed,
+        AuditEvent::IdentityVerified,
+        AuditEvent::IdentityBound,
+        AuditEvent::ConsentGranted,
+        AuditEvent::ConsentRefused,
+        AuditEvent::ConsentWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +129,11 @@ impl AuditEvent {
             AuditEvent::TwoStepActivationRequested => "two_step_activation_requested",
             AuditEvent::TwoStepActivationRefused => "two_step_activation_refused",
             AuditEvent::ServiceLogoutFailed => "service_logout_failed",
+            AuditEvent::IdentityVerified => "identity_verified",
+            AuditEvent::IdentityBound => "identity_bound",
+            AuditEvent::ConsentGranted => "consent_granted",
+            AuditEvent::ConsentRefused => "consent_refused",
+            AuditEvent::ConsentWithdrawn => "consent_withdrawn",
         }
     }
 

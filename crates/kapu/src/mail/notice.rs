@@ -59,6 +59,16 @@ pub enum Notice {
         hours: i64,
     },
     AccountDeleted,
+    /// The letter of an office's verification: the binding code.
+    IdentityBindingCode {
+        code: String,
+        office: String,
+        until: String,
+    },
+    /// A verified identity now belongs to the account.
+    IdentityBound {
+        office: String,
+    },
 }
 
 impl Notice {
@@ -110,6 +120,14 @@ impl Notice {
                 vec![("url", url.clone()), ("address", address.clone()), ("hours", hours.to_string())],
             ),
             Notice::AccountDeleted => (t.mail_deleted_subject, t.mail_deleted_body, vec![]),
+            Notice::IdentityBindingCode { code, office, until } => (
+                t.mail_identity_code_subject,
+                t.mail_identity_code_body,
+                vec![("code", code.clone()), ("office", office.clone()), ("until", until.clone())],
+            ),
+            Notice::IdentityBound { office } => {
+                (t.mail_identity_bound_subject, t.mail_identity_bound_body, vec![("office", office.clone())])
+            }
         };
         let mut all: Vec<(&str, &str)> = vec![("name", name), ("time", time)];
         all.extend(values.iter().map(|(k, v)| (*k, v.as_str())));

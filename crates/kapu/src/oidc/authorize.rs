@@ -139,6 +139,8 @@ pub enum AuthorizeNext {
     Login { request_token: String },
     /// Logged in, but below the level the service needs: explain and offer set-up.
     LevelTooLow { request_token: String },
+    /// The service asks for identity data the citizen has not agreed to share.
+    Consent { request_token: String },
 }
 
 /// The response for the service, in the mode it asked for.
@@ -444,10 +446,9 @@ impl Kapu {
     }
 
     /// The assurance of a session's login: how the user logged in, and
-    /// whether the account's identity was verified at an office. Accounts
-    /// are self-registered (unverified) until identity proofing exists.
+    /// whether the account's identity was verified at an office.
     pub fn assurance(&self, session: &ActiveSession) -> Assurance {
-        Assurance { level: crate::oidc::service::session_level(session), verified: false }
+        Assurance { level: crate::oidc::service::session_level(session), verified: session.account.verified }
     }
 
     /// Decides for a checked request and the browser's session.
@@ -484,6 +485,16 @@ impl Kapu {
         };
         match (usable, outcome) {
             (Some(s), Some(AcrOutcome::Met(acr))) => {
+                if !self.consent_needed(client, &request, &s.account).await?.is_empty() {
+                    if prompt_none {
+                        return Err(redirect_error("consent_required", "the user must agree to share their data"));
+                    }
+                    let token = match saved_as {
+                        Some(t) => t.to_owned(),
+                        None => self.save_auth_request(&request).await?,
+                    };
+                    return Ok(AuthorizeNext::Consent { request_token: token });
+                }
                 Ok(self.issue_code(client, &request, s, &acr, saved_as, actor).await?)
             }
             (Some(_), Some(AcrOutcome::Unmet)) => {
@@ -551,15 +562,18 @@ impl Kapu {
 
     /// "Azonosítás megszakítása" for a service's request: back with access_denied.
     pub async fn cancel_authorize(&self, token: &str) -> Result<Option<AuthorizeNext>, StoreError> {
+        self.deny_authorize(token, "the user cancelled the login").await
+    }
+
+    /// Ends a saved request with `access_denied` (cancelled, or consent refused).
+    pub(crate) async fn deny_authorize(
+        &self,
+        token: &str,
+        description: &str,
+    ) -> Result<Option<AuthorizeNext>, StoreError> {
         let Some((_, request)) = self.pending_auth_request(token).await? else { return Ok(None) };
         self.store.delete_auth_request(&token_hash(token)).await?;
-        let iss = self.issuer();
-        let mut pairs = vec![("error", "access_denied"), ("error_description", "the user cancelled the login")];
-        if let Some(state) = &request.state {
-            pairs.push(("state", state));
-        }
-        pairs.push(("iss", &iss));
-        Ok(Some(respond(&request.redirect_uri, request.response_mode, pairs)))
+        Ok(Some(crate::oidc::consent::access_denied(&request, &self.issuer(), description)))
     }
 
     async fn issue_code(

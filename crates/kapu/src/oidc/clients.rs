@@ -23,6 +23,8 @@ pub struct NewClient {
     pub web_origins: Vec<String>,
     pub par_required: bool,
     pub fapi2: bool,
+    /// Identity claims it may receive (see [`Client::allowed_claims`]).
+    pub allowed_claims: Vec<String>,
 }
 
 impl Default for NewClient {
@@ -39,6 +41,7 @@ impl Default for NewClient {
             web_origins: Vec::new(),
             par_required: false,
             fapi2: false,
+            allowed_claims: Vec::new(),
         }
     }
 }
@@ -58,8 +61,25 @@ pub struct ClientChanges {
     pub web_origins: Option<Vec<String>>,
     pub par_required: Option<bool>,
     pub fapi2: Option<bool>,
+    pub allowed_claims: Option<Vec<String>>,
     /// A new client secret (the old one stops working).
     pub new_secret: bool,
+}
+
+/// Identity claims a service may be allowed: known ones only, each once,
+/// in the catalogue's order; `identity` stands for all of them.
+fn check_allowed_claims(claims: &[String]) -> Result<Vec<String>, OidcError> {
+    use crate::oidc::discovery::IDENTITY_CLAIMS;
+    for c in claims {
+        if c != "identity" && !IDENTITY_CLAIMS.contains(&c.as_str()) {
+            return Err(OidcError::Invalid(format!(
+                "{c:?} is not an identity claim; allowed: identity (all), {}",
+                IDENTITY_CLAIMS.join(", ")
+            )));
+        }
+    }
+    let all = claims.iter().any(|c| c == "identity");
+    Ok(IDENTITY_CLAIMS.iter().filter(|c| all || claims.iter().any(|x| x == *c)).map(|c| (*c).to_owned()).collect())
 }
 
 /// Redirect and logout URIs: absolute, no fragment; https, or http only on
@@ -166,6 +186,7 @@ impl Kapu {
             par_required: new.par_required || new.fapi2,
             fapi2: new.fapi2,
             created_at: self.now(),
+            allowed_claims: check_allowed_claims(&new.allowed_claims)?,
         };
         check_client(&client)?;
         self.store.insert_client(&client).await?;
@@ -223,6 +244,9 @@ impl Kapu {
         }
         if let Some(v) = changes.par_required {
             c.par_required = v;
+        }
+        if let Some(v) = changes.allowed_claims {
+            c.allowed_claims = check_allowed_claims(&v)?;
         }
         c.par_required |= c.fapi2;
         let secret_method = matches!(c.auth_method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost);

@@ -44,10 +44,35 @@ impl KeyCache {
 }
 
 /// The scopes kapu grants; others asked for are left out of the grant.
-pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "identity"];
 
 /// The claims kapu can release, and the scope that releases each.
-pub const CLAIMS: [(&str, &str); 3] = [("name", "profile"), ("email", "email"), ("email_verified", "email")];
+pub const CLAIMS: [(&str, &str); 10] = [
+    ("name", "profile"),
+    ("email", "email"),
+    ("email_verified", "email"),
+    ("family_name", "profile"),
+    ("given_name", "profile"),
+    ("birthdate", "profile"),
+    ("birth_family_name", "identity"),
+    ("birth_given_name", "identity"),
+    ("mother_birth_name", "identity"),
+    ("place_of_birth", "identity"),
+];
+
+/// The claims of a verified identity: released only of a verified account,
+/// to a service allowed them at registration, with the citizen's consent.
+/// The `identity` scope asks for the four that are kapu's own; the standard
+/// three come with `profile` (OpenID Connect Core §5.4).
+pub const IDENTITY_CLAIMS: [&str; 7] = [
+    "family_name",
+    "given_name",
+    "birthdate",
+    "birth_family_name",
+    "birth_given_name",
+    "mother_birth_name",
+    "place_of_birth",
+];
 
 impl Kapu {
     pub fn issuer(&self) -> String {

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod config;
+pub mod consent;
 pub mod discovery;
 pub mod keys;
 pub mod logout;

@@ -215,6 +215,9 @@ pub struct Client {
     /// `private_key_jwt` required (docs/oidc.md).
     pub fapi2: bool,
     pub created_at: UnixTime,
+    /// Identity claims the service may receive (with the citizen's consent,
+    /// of a verified account): a subset of `discovery::IDENTITY_CLAIMS`.
+    pub allowed_claims: Vec<String>,
 }
 
 impl Client {
@@ -356,4 +359,7 @@ pub struct IdTokenClaims {
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+    /// Identity claims released to this service (family_name, birthdate, ...).
+    #[serde(flatten)]
+    pub identity: serde_json::Map<String, serde_json::Value>,
 }

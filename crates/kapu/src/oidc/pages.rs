@@ -20,7 +20,7 @@ use crate::web::error::PageError;
 use crate::web::form::{redirect, with_cookies, with_status};
 use crate::web::templates::{FormPostPage, MessagePage, Page};
 
-type PageResult = Result<Response, PageError>;
+use crate::web::error::PageResult;
 
 /// A service's login request shown on the login pages.
 pub struct ServiceContext {
@@ -138,6 +138,9 @@ pub fn service_response(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext) -> PageResu
             Ok(allow_form_target(&origin_of(&action), page.render()?))
         }
         AuthorizeNext::Login { request_token } => Ok(redirect(&format!("/login?request={request_token}"))),
+        AuthorizeNext::Consent { request_token } => {
+            Ok(redirect(&format!("/authorize/consent?request={request_token}")))
+        }
         AuthorizeNext::LevelTooLow { .. } => Err(PageError::BadRequest),
     }
 }
@@ -358,4 +361,115 @@ async fn end_and_leave(kapu: &Kapu, ctx: &Ctx, plan: &LogoutPlan) -> PageResult 
     }
     let target = plan.redirect.clone().unwrap_or_else(|| "/login?msg=logged_out".to_owned());
     Ok(with_cookies(redirect(&target), vec![clear_session_cookie(kapu)]))
+}
+
+/// The label of an identity claim, in the page's language.
+pub fn claim_label(t: &crate::i18n::Texts, claim: &str) -> String {
+    match claim {
+        "family_name" => t.identity_family_name,
+        "given_name" => t.identity_given_name,
+        "birthdate" => t.identity_birth_date,
+        "birth_family_name" => t.identity_birth_family_name,
+        "birth_given_name" => t.identity_birth_given_name,
+        "mother_birth_name" => t.identity_mother_birth_name,
+        "place_of_birth" => t.identity_place_of_birth,
+        other => other,
+    }
+    .to_owned()
+}
+
+/// "A(z) X szolgáltatás a következő adatait kapja meg: ...": allow or refuse.
+pub async fn consent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<RequestQuery>) -> PageResult {
+    let session = ctx.require_session()?;
+    let token = q.request.unwrap_or_default();
+    let Some((client, claims)) = kapu.consent_request(&token, session).await? else {
+        return error_page(&kapu, &ctx, ctx.t().oidc_request_expired);
+    };
+    if claims.is_empty() {
+        // Nothing (left) to agree to: on to the service.
+        return Ok(redirect(&format!("/authorize/continue?request={token}")));
+    }
+    let t = ctx.t();
+    let mut page = MessagePage::new(
+        Page::new(&kapu, &ctx, t.consent_title),
+        t.consent_title,
+        fill(t.consent_text, &[("service", &client.name)]),
+    )
+    .button_with("/authorize/consent", t.consent_allow, &[("request", &token), ("decision", "allow")])
+    .secondary_button("/authorize/consent", t.consent_deny, &[("request", &token), ("decision", "deny")]);
+    page.items = claims.iter().map(|c| claim_label(t, c)).collect();
+    page.paragraphs.push(t.consent_note.to_owned());
+    Ok(page.render()?)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn consent_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    crate::web::form::Form(form): crate::web::form::Form<ConsentForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let name = kapu.pending_auth_request(&form.request).await?.map(|(c, _)| c.name).unwrap_or_default();
+    let next = match form.decision.as_str() {
+        "allow" => kapu.grant_consent(&form.request, session, &ctx.actor()).await,
+        "deny" => kapu.refuse_consent(&form.request, session, &ctx.actor()).await.map_err(AuthorizeError::Store),
+        _ => return Err(PageError::BadRequest),
+    };
+    match next {
+        Ok(Some(next)) => next_step(&kapu, &ctx, next, &name),
+        Ok(None) => error_page(&kapu, &ctx, ctx.t().oidc_request_expired),
+        Err(e) => authorize_error(&kapu, &ctx, e),
+    }
+}
+
+/// "Szolgáltatások": which service receives which data, since when.
+pub async fn services_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<MessageQuery>) -> PageResult {
+    let session = ctx.require_session()?;
+    let t = ctx.t();
+    let consents = kapu.consents(&session.account).await?;
+    let notice = (q.msg.as_deref() == Some("withdrawn")).then(|| t.services_withdrawn.to_owned());
+    let rows = consents
+        .iter()
+        .map(|c| crate::web::templates::ServiceRow {
+            client_id: c.client_id.clone(),
+            name: c.service_name.clone(),
+            data: c.claims.iter().map(|claim| claim_label(t, claim)).collect::<Vec<_>>().join(", "),
+            granted: kapu.format_time(c.granted_at),
+            last_used: kapu.format_time(c.last_used_at),
+        })
+        .collect();
+    let page =
+        crate::web::templates::ServicesPage { p: Page::new(&kapu, &ctx, t.menu_services).with_notice(notice), rows };
+    Ok(crate::web::templates::html(&page)?)
+}
+
+#[derive(Deserialize)]
+pub struct MessageQuery {
+    #[serde(default)]
+    msg: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    #[serde(default)]
+    client_id: String,
+}
+
+pub async fn services_withdraw_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    crate::web::form::Form(form): crate::web::form::Form<WithdrawForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    match kapu.withdraw_consent(&session.account, &form.client_id, &ctx.actor()).await? {
+        Some(_) => Ok(redirect("/services?msg=withdrawn")),
+        None => Ok(redirect("/services")),
+    }
 }

@@ -31,6 +31,7 @@ struct ClientRow {
     par_required: bool,
     fapi2: bool,
     created_at: i64,
+    allowed_claims: String,
 }
 
 impl From<ClientRow> for Client {
@@ -51,6 +52,7 @@ impl From<ClientRow> for Client {
             par_required: r.par_required,
             fapi2: r.fapi2,
             created_at: r.created_at,
+            allowed_claims: serde_json::from_str(&r.allowed_claims).unwrap_or_default(),
         }
     }
 }
@@ -59,8 +61,24 @@ impl From<ClientRow> for Client {
 macro_rules! client_columns {
     () => {
         "client_id, name, redirect_uris, post_logout_redirect_uris, auth_method, secret_hash, jwks, id_token_alg, \
-         required_level, backchannel_logout_uri, web_origins, par_required, fapi2, created_at"
+         required_level, backchannel_logout_uri, web_origins, par_required, fapi2, created_at, allowed_claims"
     };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ConsentClaimsRow {
+    claims: String,
+}
+
+/// A consent as listed on "Szolgáltatások".
+#[derive(Debug, sqlx::FromRow)]
+pub struct ConsentRow {
+    pub client_id: String,
+    pub name: String,
+    /// JSON list of claim names.
+    pub claims: String,
+    pub granted_at: i64,
+    pub last_used_at: i64,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -163,12 +181,13 @@ pub trait OidcRepo: Db {
         let redirect_uris = serde_json::to_string(&c.redirect_uris).unwrap_or_default();
         let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris).unwrap_or_default();
         let origins = serde_json::to_string(&c.web_origins).unwrap_or_default();
+        let allowed = serde_json::to_string(&c.allowed_claims).unwrap_or_default();
         self.execute(
             query(
                 "INSERT INTO oidc_clients (client_id, name, redirect_uris, post_logout_redirect_uris, confidential, \
                  secret_hash, jwks, id_token_alg, required_level, created_at, auth_method, backchannel_logout_uri, \
-                 web_origins, par_required, fapi2) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 web_origins, par_required, fapi2, allowed_claims) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(&c.client_id)
             .bind(&c.name)
@@ -184,7 +203,8 @@ pub trait OidcRepo: Db {
             .bind(c.backchannel_logout_uri.as_deref())
             .bind(&origins)
             .bind(c.par_required)
-            .bind(c.fapi2),
+            .bind(c.fapi2)
+            .bind(&allowed),
         )
         .await
         .map(drop)
@@ -195,13 +215,14 @@ pub trait OidcRepo: Db {
         let redirect_uris = serde_json::to_string(&c.redirect_uris).unwrap_or_default();
         let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris).unwrap_or_default();
         let origins = serde_json::to_string(&c.web_origins).unwrap_or_default();
+        let allowed = serde_json::to_string(&c.allowed_claims).unwrap_or_default();
         let rows = self
             .execute(
                 query(
                     "UPDATE oidc_clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
                      confidential = $5, secret_hash = $6, jwks = $7, id_token_alg = $8, required_level = $9, \
                      auth_method = $10, backchannel_logout_uri = $11, web_origins = $12, par_required = $13, \
-                     fapi2 = $14 WHERE client_id = $1",
+                     fapi2 = $14, allowed_claims = $15 WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
                 .bind(&c.name)
@@ -216,7 +237,8 @@ pub trait OidcRepo: Db {
                 .bind(c.backchannel_logout_uri.as_deref())
                 .bind(&origins)
                 .bind(c.par_required)
-                .bind(c.fapi2),
+                .bind(c.fapi2)
+                .bind(&allowed),
             )
             .await?;
         Ok(rows == 1)
@@ -616,6 +638,79 @@ pub trait OidcRepo: Db {
             ))
             .await?;
         Ok(n)
+    }
+
+    /// The identity claims the citizen agreed `client_id` may receive.
+    async fn consent(&self, account_id: &AccountId, client_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let row: Option<ConsentClaimsRow> = self
+            .fetch_optional(
+                query("SELECT claims FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
+                    .bind(&account_id.0)
+                    .bind(client_id),
+            )
+            .await?;
+        Ok(row.map(|r| serde_json::from_str(&r.claims).unwrap_or_default()))
+    }
+
+    /// The citizen agreed: these claims, from now (replaces an earlier yes).
+    async fn upsert_consent(
+        &self,
+        account_id: &AccountId,
+        client_id: &str,
+        claims: &[String],
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let claims = serde_json::to_string(claims).unwrap_or_default();
+        self.execute(
+            query(
+                "INSERT INTO oidc_consents (account_id, client_id, claims, granted_at, last_used_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, client_id) \
+                 DO UPDATE SET claims = excluded.claims, granted_at = excluded.granted_at",
+            )
+            .bind(&account_id.0)
+            .bind(client_id)
+            .bind(&claims)
+            .bind(now),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The service received the data again.
+    async fn touch_consent(&self, account_id: &AccountId, client_id: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.execute(
+            query("UPDATE oidc_consents SET last_used_at = $3 WHERE account_id = $1 AND client_id = $2")
+                .bind(&account_id.0)
+                .bind(client_id)
+                .bind(now),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Every service the citizen agreed to, with its name, newest first.
+    async fn consents_of(&self, account_id: &AccountId) -> Result<Vec<ConsentRow>, StoreError> {
+        self.fetch_all(
+            query(
+                "SELECT c.client_id, k.name, c.claims, c.granted_at, c.last_used_at FROM oidc_consents c \
+                 JOIN oidc_clients k ON k.client_id = c.client_id WHERE c.account_id = $1 \
+                 ORDER BY c.granted_at DESC, k.name",
+            )
+            .bind(&account_id.0),
+        )
+        .await
+    }
+
+    /// Withdrawn. Whether there was one.
+    async fn delete_consent(&self, account_id: &AccountId, client_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .execute(
+                query("DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
+                    .bind(&account_id.0)
+                    .bind(client_id),
+            )
+            .await?
+            == 1)
     }
 }
 

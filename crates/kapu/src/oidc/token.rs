@@ -13,7 +13,7 @@ use crate::audit::{Actor, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_token, token_hash};
 use crate::oidc::client_auth::ClientCredentials;
-use crate::oidc::discovery::CLAIMS;
+use crate::oidc::discovery::{CLAIMS, IDENTITY_CLAIMS};
 use crate::oidc::keys::{self, KeyError};
 use crate::oidc::model::{AccessToken, AuthCode, Client, IdTokenClaims};
 use crate::oidc::repo::OidcRepo;
@@ -121,12 +121,18 @@ fn released<'a>(scope: &str, asked: &'a [String]) -> Vec<&'a str> {
         .collect()
 }
 
-fn claim_value(account: &Account, claim: &str) -> Option<serde_json::Value> {
+/// A claim's value: the account's own, or an identity claim the service
+/// may receive now (`identity`, from [`Kapu::identity_claims`]).
+fn claim_value(
+    account: &Account,
+    identity: &serde_json::Map<String, serde_json::Value>,
+    claim: &str,
+) -> Option<serde_json::Value> {
     match claim {
         "name" => Some(account.full_name.as_str().into()),
         "email" => Some(account.email.as_str().into()),
         "email_verified" => Some(true.into()),
-        _ => None,
+        other => identity.get(other).cloned(),
     }
 }
 
@@ -183,19 +189,44 @@ impl Kapu {
             expires_at: now + ttl,
         })
         .await?;
-        let detail = Some(format!("tokens for service={} acr={}", client.client_id, issued.acr));
-        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&account), actor, detail).await?;
+        let identity = self.identity_claims(&tx, &client, &account).await?;
+        let asked: Vec<&str> = released(&issued.scope, &issued.claims.id_token)
+            .into_iter()
+            .chain(released(&issued.scope, &issued.claims.userinfo))
+            .collect();
+        let released_identity: Vec<&str> =
+            IDENTITY_CLAIMS.iter().copied().filter(|c| identity.contains_key(*c) && asked.contains(c)).collect();
+        if !released_identity.is_empty() {
+            tx.touch_consent(&account.id, &client.client_id, now).await?;
+        }
+        let mut detail = format!("tokens for service={} acr={}", client.client_id, issued.acr);
+        if !released_identity.is_empty() {
+            detail.push_str(&format!(" identity={}", released_identity.join(",")));
+        }
+        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&account), actor, Some(detail))
+            .await?;
         tx.commit().await?;
-        let claims = self.id_token_claims(&client, &account, &issued);
+        let claims = self.id_token_claims(&client, &account, &identity, &issued);
         let key = self.signing_key(client.id_token_alg).await?;
         let id_token = keys::sign(&key, &self.secret_box, &claims)?;
         Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, id_token, scope: issued.scope })
     }
 
-    fn id_token_claims(&self, client: &Client, account: &Account, code: &AuthCode) -> IdTokenClaims {
+    fn id_token_claims(
+        &self,
+        client: &Client,
+        account: &Account,
+        identity: &serde_json::Map<String, serde_json::Value>,
+        code: &AuthCode,
+    ) -> IdTokenClaims {
         let now = self.now();
         let release = released(&code.scope, &code.claims.id_token);
-        let value = |claim: &str| release.contains(&claim).then(|| claim_value(account, claim)).flatten();
+        let value = |claim: &str| release.contains(&claim).then(|| claim_value(account, identity, claim)).flatten();
+        let identity_released = identity
+            .iter()
+            .filter(|(k, _)| release.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         IdTokenClaims {
             iss: self.issuer(),
             sub: self.pairwise_sub(&client.client_id, &account.id),
@@ -210,6 +241,7 @@ impl Kapu {
             name: value("name").and_then(|v| v.as_str().map(str::to_owned)),
             email: value("email").and_then(|v| v.as_str().map(str::to_owned)),
             email_verified: value("email_verified").and_then(|v| v.as_bool()),
+            identity: identity_released,
         }
     }
 
@@ -219,9 +251,13 @@ impl Kapu {
             return Ok(None);
         };
         let Some(account) = self.store.account_by_id(&token.account_id).await? else { return Ok(None) };
+        let identity = match self.store.client(&token.client_id).await? {
+            Some(client) => self.identity_claims(&self.store, &client, &account).await?,
+            None => return Ok(None),
+        };
         let mut claims = serde_json::json!({ "sub": self.pairwise_sub(&token.client_id, &account.id) });
         for claim in released(&token.scope, &token.userinfo_claims) {
-            if let Some(v) = claim_value(&account, claim) {
+            if let Some(v) = claim_value(&account, &identity, claim) {
                 claims[claim] = v;
             }
         }

@@ -42,6 +42,7 @@ pub mod repos {
     pub use crate::accounts::repo::AccountRepo;
     pub use crate::accounts::seed::repo::SeedRepo;
     pub use crate::audit::repo::AuditRepo;
+    pub use crate::identity::repo::IdentityRepo;
     pub use crate::oidc::repo::OidcRepo;
     pub use crate::sessions::repo::SessionRepo;
     pub use crate::throttle::repo::ThrottleRepo;
@@ -370,6 +371,7 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "limits", include_str!("migrations/sqlite/0004_limits.sql")),
     (5, "abuse", include_str!("migrations/sqlite/0005_abuse.sql")),
     (6, "services", include_str!("migrations/sqlite/0006_services.sql")),
+    (7, "identity", include_str!("migrations/sqlite/0007_identity.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
@@ -378,6 +380,7 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "limits", include_str!("migrations/postgres/0004_limits.sql")),
     (5, "abuse", include_str!("migrations/postgres/0005_abuse.sql")),
     (6, "services", include_str!("migrations/postgres/0006_services.sql")),
+    (7, "identity", include_str!("migrations/postgres/0007_identity.sql")),
 ];
 
 impl Store {

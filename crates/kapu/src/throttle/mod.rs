@@ -121,6 +121,8 @@ pub struct Limits {
     email_change: [AttemptSet; 2],
     /// Mail a stranger can cause, per recipient.
     mail_to: AttemptSet,
+    /// Identity binding codes per account (the revocation code's limit).
+    identity_binding: AttemptSet,
 }
 
 impl Limits {
@@ -165,6 +167,7 @@ impl Limits {
             password_reset: rate(rates.password_resets_per_address_per_hour, rates.password_resets_per_hour),
             email_change: rate(rates.email_changes_per_address_per_hour, rates.email_changes_per_hour),
             mail_to: set(&[&Limit::per_hour(rates.mails_per_recipient_per_hour)]),
+            identity_binding: set(&[&revocation]),
             codes: crate::twostep::repo::CodeLimit::new(two_step.code_limit()),
             username,
             address,
@@ -255,6 +258,12 @@ impl<'a> AttemptKeys<'a> {
     /// Mail that someone else can cause, to one address.
     pub fn mail_to(limits: &'a Limits, recipient: &str) -> Self {
         Self { set: &limits.mail_to, keys: vec![(format!("mail-to:{}", recipient.to_lowercase()), false)] }
+    }
+
+    /// An identity binding code typed by a logged-in citizen: per account
+    /// (a wrong code gets nothing back; the code has 80 bits besides).
+    pub fn identity_binding(limits: &'a Limits, account_id: &str) -> Self {
+        Self { set: &limits.identity_binding, keys: vec![(format!("bind:{account_id}"), true)] }
     }
 
     /// "Elveszett a telefonom": the password's keys and the revocation code's,

@@ -25,7 +25,7 @@ use crate::web::templates::{
     ErrorItem, FieldView, FormPage, LinkView, MessagePage, Page, PlusPage, PlusRevocationPage, PlusSetupPage, html,
 };
 
-type PageResult = Result<Response, PageError>;
+use crate::web::error::PageResult;
 
 impl From<TwoStepError> for PageError {
     fn from(e: TwoStepError) -> Self {

@@ -61,6 +61,9 @@ pub enum PageError {
     Internal(String),
 }
 
+/// What a page handler returns (or a part of a page that can fail).
+pub type PageResult<T = axum::response::Response> = Result<T, PageError>;
+
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -75,6 +78,15 @@ impl From<AccountError> for PageError {
         match e {
             AccountError::Busy => PageError::Busy,
             AccountError::Store(e) => e.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::identity::service::IdentityError> for PageError {
+    fn from(e: crate::identity::service::IdentityError) -> Self {
+        match e {
+            crate::identity::service::IdentityError::Store(e) => e.into(),
             other => PageError::Internal(other.to_string()),
         }
     }

@@ -10,15 +10,13 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
 
 use crate::Kapu;
 use crate::accounts::model::Language;
 use crate::web::context::{CSRF_COOKIE, Ctx, LANG_COOKIE, PENDING_COOKIE, SESSION_COOKIE, cookie_name};
-use crate::web::error::PageError;
 use crate::web::templates::{Page, html};
 
-type PageResult = Result<Response, PageError>;
+use crate::web::error::PageResult;
 
 /// A duration in words, in the largest unit that divides it ("15 perc",
 /// "730 nap"); days only from two on, so a day-long link reads "24 óra".

@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::Kapu;
 use crate::accounts::pages as accounts;
 use crate::audit::pages as audit;
+use crate::identity::pages as identity;
 use crate::oidc::api as oidc_api;
 use crate::oidc::pages as oidc;
 use crate::twostep::pages as twostep;
@@ -49,6 +50,7 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/account", get(accounts::registration_data_get).post(accounts::registration_data_post))
         .route("/account/email/confirm/{token}", get(accounts::email_confirm_get).post(accounts::email_confirm_post))
         .route("/account/email/resend", get(accounts::email_resend_get).post(accounts::email_resend_post))
+        .route("/account/identity", get(identity::identity_get).post(identity::identity_post))
         .route("/account/delete", get(accounts::delete_get).post(accounts::delete_post))
         .route("/settings", get(accounts::settings_get).post(accounts::settings_post))
         .route("/activity", get(audit::activity_get))
@@ -74,6 +76,9 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/session/keepalive", post(infra::keepalive_post))
         .route("/authorize", get(oidc::authorize_get).post(oidc::authorize_post))
         .route("/authorize/continue", get(oidc::authorize_continue_get))
+        .route("/authorize/consent", get(oidc::consent_get).post(oidc::consent_post))
+        .route("/services", get(oidc::services_get))
+        .route("/services/withdraw", post(oidc::services_withdraw_post))
         .route("/logout/oidc", get(oidc::oidc_logout_get).post(oidc::oidc_logout_post))
         .route("/logout/oidc/confirm", post(oidc::oidc_logout_confirm_post))
         .fallback(infra::not_found)

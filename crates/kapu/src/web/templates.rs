@@ -208,6 +208,15 @@ pub struct FormPage {
     pub has_required: bool,
     pub submit: String,
     pub links: Vec<LinkView>,
+    /// Read-only data shown before the form (a verified identity).
+    pub facts: Option<Facts>,
+}
+
+/// A titled list of read-only data, with a note under it.
+pub struct Facts {
+    pub heading: String,
+    pub rows: Vec<(String, String)>,
+    pub note: String,
 }
 
 impl FormPage {
@@ -223,6 +232,7 @@ impl FormPage {
             has_required,
             submit: submit.to_owned(),
             links: Vec::new(),
+            facts: None,
         }
     }
 
@@ -278,13 +288,22 @@ pub struct MessagePage {
     pub p: Page,
     pub heading: String,
     pub paragraphs: Vec<String>,
+    /// A list under the first paragraph.
+    pub items: Vec<String>,
     pub buttons: Vec<ButtonForm>,
     pub links: Vec<LinkView>,
 }
 
 impl MessagePage {
     pub fn new(p: Page, heading: &str, text: impl Into<String>) -> Self {
-        Self { p, heading: heading.to_owned(), paragraphs: vec![text.into()], buttons: Vec::new(), links: Vec::new() }
+        Self {
+            p,
+            heading: heading.to_owned(),
+            paragraphs: vec![text.into()],
+            items: Vec::new(),
+            buttons: Vec::new(),
+            links: Vec::new(),
+        }
     }
 
     pub fn button(mut self, action: &str, label: &str) -> Self {
@@ -385,6 +404,22 @@ pub struct SessionsPage {
     pub rows: Vec<SessionRow>,
     pub ended: Option<String>,
     pub zone_note: String,
+}
+
+/// "Szolgáltatások": the services that receive identity data, by consent.
+#[derive(Template)]
+#[template(path = "services.html")]
+pub struct ServicesPage {
+    pub p: Page,
+    pub rows: Vec<ServiceRow>,
+}
+
+pub struct ServiceRow {
+    pub client_id: String,
+    pub name: String,
+    pub data: String,
+    pub granted: String,
+    pub last_used: String,
 }
 
 #[derive(Template)]

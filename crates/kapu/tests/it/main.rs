@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod faults;
+mod identity;
 mod infra;
 mod limits;
 mod oidc;

@@ -90,6 +90,35 @@ pub async fn burst(requests: &[RawRequest]) -> Vec<RawResponse> {
     out
 }
 
+/// Sends one request whose body the server may refuse before reading it all
+/// (a 413): the body is written while the response is read, so a server that
+/// answers and closes early is heard, not reported as a broken pipe. What
+/// arrived before a reset is the response.
+pub async fn send_while_reading(request: &RawRequest) -> RawResponse {
+    let addr = request.base.trim_start_matches("http://").to_owned();
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let bytes = request.bytes.clone();
+    let writer = tokio::spawn(async move {
+        // The server may stop reading and close: that refusal is the point.
+        let _ = write.write_all(&bytes).await;
+        write
+    });
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), read.read(&mut chunk)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => raw.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => break,
+            Ok(Err(e)) => panic!("reading the response: {e}"),
+            Err(_) => panic!("no response within 60 s"),
+        }
+    }
+    drop(writer.await);
+    parse(&raw)
+}
+
 fn parse(raw: &[u8]) -> RawResponse {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
