@@ -39,6 +39,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub log: LogConfig,
     pub identity: IdentityConfig,
+    pub delegations: DelegationsConfig,
 }
 
 /// Identities verified at an office (docs/identity.md).
@@ -52,6 +53,38 @@ pub struct IdentityConfig {
 impl Default for IdentityConfig {
     fn default() -> Self {
         Self { binding_code_days: 30 }
+    }
+}
+
+/// Delegations (meghatalmazás): the matters one citizen may let another act
+/// in, and how long one may last (docs/identity.md).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DelegationsConfig {
+    pub matters: Vec<MatterConfig>,
+    /// The longest a delegation may run, in days.
+    pub max_days: i64,
+}
+
+/// A matter type: its id (in ID tokens) and its name in each language.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatterConfig {
+    pub id: String,
+    pub hu: String,
+    pub en: String,
+}
+
+impl Default for DelegationsConfig {
+    fn default() -> Self {
+        let matter = |id: &str, hu: &str, en: &str| MatterConfig { id: id.into(), hu: hu.into(), en: en.into() };
+        Self {
+            matters: vec![
+                matter("adobevallas", "Adóbevallás", "Tax return"),
+                matter("tarhely", "Tárhely (iratok átvétele)", "Document storage (receiving documents)"),
+            ],
+            max_days: 5 * 365,
+        }
     }
 }
 
@@ -291,6 +324,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             log: LogConfig::default(),
             identity: IdentityConfig::default(),
+            delegations: DelegationsConfig::default(),
         }
     }
 }
@@ -418,6 +452,27 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(1..=365).contains(&self.identity.binding_code_days) {
             return Err(invalid("identity.binding_code_days", "must be between 1 and 365"));
+        }
+        let d = &self.delegations;
+        if !(1..=36_600).contains(&d.max_days) {
+            return Err(invalid("delegations.max_days", "must be between 1 and 36600"));
+        }
+        for (i, m) in d.matters.iter().enumerate() {
+            let id_ok = (1..=40).contains(&m.id.len())
+                && m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !id_ok {
+                return Err(invalid("delegations.matters", "each id must be 1-40 of a-z, 0-9 and _"));
+            }
+            if d.matters[..i].iter().any(|o| o.id == m.id) {
+                return Err(invalid("delegations.matters", "each id must be unique"));
+            }
+            let label_ok = |l: &str| !l.trim().is_empty() && l.chars().count() <= 100;
+            if !label_ok(&m.hu) || !label_ok(&m.en) {
+                return Err(invalid(
+                    "delegations.matters",
+                    "each matter needs a hu and an en name of 1-100 characters",
+                ));
+            }
         }
         let s = &self.session;
         if s.idle_timeout_seconds < 60 {

@@ -315,6 +315,62 @@ catalogue! {
     identity_mother_birth_name: "Anyja születési neve", "Mother's name at birth";
     identity_place_of_birth: "Születési hely", "Place of birth";
     identity_birth_date: "Születési idő", "Date of birth";
+    menu_delegations: "Meghatalmazások", "Delegations";
+    delegations_intro: "Meghatalmazással egy másik, kormányablakban igazolt ügyfél eljárhat az Ön nevében egy ügytípusban (például adóbevallás), egy vagy bármely szolgáltatásnál, a megadott ideig. A meghatalmazott elfogadja; bármelyikük bármikor visszavonhatja. Az Ügyfélkapu+ bekapcsolása, áthelyezése vagy visszavonása nem érinti a meghatalmazásokat.", "With a delegation another citizen verified at a government office can act for you in one kind of matter (a tax return, for example), at one service or any, for the period you set. The agent accepts it; either of you can end it at any time. Turning Ügyfélkapu+ on, moving it or revoking it does not affect delegations.";
+    delegations_not_verified: "Meghatalmazást csak igazolt személyazonosságú ügyfél adhat és kaphat.", "Only citizens with a verified identity can give and receive delegations.";
+    delegations_waiting: "Elfogadásra vár", "Waiting for your answer";
+    delegations_given: "Adott meghatalmazások", "Delegations you gave";
+    delegations_received: "Kapott meghatalmazások", "Delegations you received";
+    delegations_none: "Nincs ilyen meghatalmazás.", "None.";
+    delegations_col_principal: "Meghatalmazó", "Principal";
+    delegations_col_agent: "Meghatalmazott", "Agent";
+    delegations_col_period: "Időszak", "Period";
+    delegations_col_state: "Állapot", "State";
+    delegations_col_actions: "Műveletek", "Actions";
+    delegation_matter: "Ügytípus", "Matter";
+    delegation_service: "Szolgáltatás", "Service";
+    delegation_any_service: "Bármely szolgáltatás", "Any service";
+    delegation_state_pending: "Elfogadásra vár", "Waiting for the agent";
+    delegation_state_scheduled: "Elfogadva, később kezdődik", "Accepted, starts later";
+    delegation_state_active: "Érvényes", "Valid";
+    delegation_state_expired: "Lejárt", "Expired";
+    delegation_state_revoked: "Visszavonva", "Revoked";
+    delegation_state_refused: "Elutasítva", "Refused";
+    delegation_state_renounced: "A meghatalmazott lemondott róla", "Renounced by the agent";
+    delegation_accept: "Elfogadom", "Accept";
+    delegation_refuse: "Elutasítom", "Refuse";
+    delegation_revoke: "Visszavonás", "Revoke";
+    delegation_renounce: "Lemondás", "Renounce";
+    delegation_granted: "A meghatalmazást rögzítettük. A meghatalmazott e-mailt kapott; elfogadása után érvényes.", "The delegation was recorded. The agent was emailed; it is valid once they accept it.";
+    delegation_accepted: "Elfogadta a meghatalmazást.", "You accepted the delegation.";
+    delegation_ended: "A meghatalmazás megszűnt. A másik felet e-mailben értesítettük.", "The delegation has ended. The other party was emailed.";
+    delegation_new_title: "Új meghatalmazás", "New delegation";
+    delegation_new_intro: "Adja meg, ki járhat el az Ön nevében: a meghatalmazott felhasználónevét és születési dátumát (csak igazolt személyazonosságú ügyfél lehet).", "Say who may act for you: the agent's username and date of birth (they must have a verified identity).";
+    delegation_new_button: "Meghatalmazás rögzítése", "Record the delegation";
+    delegation_agent_username: "A meghatalmazott felhasználóneve", "The agent's username";
+    delegation_agent_birth_date: "A meghatalmazott születési dátuma", "The agent's date of birth";
+    delegation_from: "Érvényesség kezdete", "Valid from";
+    delegation_until: "Érvényesség vége", "Valid until";
+    delegation_until_hint: "Ezt a napot is beleértve.", "This day included.";
+    date_hint: "Például 1980-05-17 (év-hónap-nap).", "For example 1980-05-17 (year-month-day).";
+    problem_date_format: "A dátumot év-hónap-nap alakban adja meg, például 2026-12-31.", "Enter the date as year-month-day, for example 2026-12-31.";
+    problem_delegation_agent_unknown: "Nincs igazolt személyazonosságú ügyfél ezzel a felhasználónévvel és születési dátummal. Ellenőrizze mindkettőt.", "There is no citizen with a verified identity with this username and date of birth. Check both.";
+    problem_delegation_agent_self: "Saját magát nem hatalmazhatja meg.", "You cannot delegate to yourself.";
+    problem_delegation_matter: "Válasszon ügytípust a listából.", "Choose a matter from the list.";
+    problem_delegation_service: "Válasszon szolgáltatást a listából.", "Choose a service from the list.";
+    problem_delegation_start_past: "A kezdőnap nem lehet korábbi a mai napnál.", "The first day cannot be before today.";
+    problem_delegation_end_before_start: "Az utolsó nap nem lehet korábbi a kezdőnapnál.", "The last day cannot be before the first.";
+    problem_delegation_too_long: "Egy meghatalmazás legfeljebb {days} napig tarthat.", "A delegation can last at most {days} days.";
+    event_delegation_granted: "Meghatalmazás adása", "Delegation given";
+    event_delegation_accepted: "Meghatalmazás elfogadása", "Delegation accepted";
+    event_delegation_ended: "Meghatalmazás megszűnése", "Delegation ended";
+    mail_delegation_offered_subject: "Meghatalmazást kapott", "You received a delegation";
+    mail_delegation_offered_body: "Kedves {name}!\n\n{principal} meghatalmazta Önt, hogy a nevében eljárjon ebben az ügytípusban: {matter}, {from} és {until} között.\n\nA meghatalmazás akkor érvényes, ha elfogadja: jelentkezzen be, és nyissa meg a Meghatalmazások oldalt. Ha nem vár ilyet, utasítsa el ugyanott.\n\nkapu\n", "Dear {name},\n\n{principal} has delegated to you the matter {matter}, from {from} to {until}.\n\nThe delegation is valid once you accept it: log in and open the Delegations page. If you did not expect it, refuse it there.\n\nkapu\n";
+    mail_delegation_accepted_subject: "Elfogadták a meghatalmazását", "Your delegation was accepted";
+    mail_delegation_accepted_body: "Kedves {name}!\n\n{agent} elfogadta a meghatalmazását ({matter}). Bármikor visszavonhatja a Meghatalmazások oldalon.\n\nkapu\n", "Dear {name},\n\n{agent} accepted your delegation ({matter}). You can revoke it at any time on the Delegations page.\n\nkapu\n";
+    mail_delegation_ended_subject: "Megszűnt egy meghatalmazás", "A delegation has ended";
+    mail_delegation_ended_body: "Kedves {name}!\n\n{by} megszüntette a meghatalmazást ({matter}). Részletek a Meghatalmazások oldalon.\n\nkapu\n", "Dear {name},\n\n{by} ended the delegation ({matter}). Details are on the Delegations page.\n\nkapu\n";
+    mail_delegation_deleted_body: "Kedves {name}!\n\n{other} törölte Ügyfélkapu-fiókját, ezért a közös meghatalmazásuk ({matter}) megszűnt.\n\nkapu\n", "Dear {name},\n\n{other} deleted their Ügyfélkapu account, so your delegation ({matter}) has ended.\n\nkapu\n";
     identity_document: "Ellenőrzött okmány", "Document checked";
     identity_doc_id_card: "Személyazonosító igazolvány", "Identity card";
     identity_doc_passport: "Útlevél", "Passport";
@@ -456,6 +512,16 @@ pub fn problem_text(t: &Texts, problem: &Problem) -> String {
         Problem::BindingCodeEmpty => t.problem_binding_code_empty.to_owned(),
         Problem::BindingCodeFormat => t.problem_binding_code_format.to_owned(),
         Problem::BindingCodeWrong => t.problem_binding_code_wrong.to_owned(),
+        Problem::DateFormat => t.problem_date_format.to_owned(),
+        Problem::DelegationAgentUnknown => t.problem_delegation_agent_unknown.to_owned(),
+        Problem::DelegationAgentSelf => t.problem_delegation_agent_self.to_owned(),
+        Problem::DelegationMatter => t.problem_delegation_matter.to_owned(),
+        Problem::DelegationService => t.problem_delegation_service.to_owned(),
+        Problem::DelegationStartPast => t.problem_delegation_start_past.to_owned(),
+        Problem::DelegationEndBeforeStart => t.problem_delegation_end_before_start.to_owned(),
+        Problem::DelegationTooLong { max_days } => {
+            fill(t.problem_delegation_too_long, &[("days", &max_days.to_string())])
+        }
     }
 }
 
@@ -496,6 +562,9 @@ pub fn event_text(t: &Texts, event: AuditEvent) -> &'static str {
         AuditEvent::ConsentGranted => t.event_consent_granted,
         AuditEvent::ConsentRefused => t.event_consent_refused,
         AuditEvent::ConsentWithdrawn => t.event_consent_withdrawn,
+        AuditEvent::DelegationGranted => t.event_delegation_granted,
+        AuditEvent::DelegationAccepted => t.event_delegation_accepted,
+        AuditEvent::DelegationEnded => t.event_delegation_ended,
     }
 }
 

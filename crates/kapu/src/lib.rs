@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delegations;
 pub mod i18n;
 pub mod identity;
 pub mod mail;

@@ -653,8 +653,8 @@ fn settings_form(kapu: &Kapu, ctx: &Ctx, language: Language, notify: bool, notic
     lang.id = "language";
     lang.required = false;
     lang.options = vec![
-        SelectOption { value: "hu", label: t.language_hu, selected: language == Language::Hu },
-        SelectOption { value: "en", label: t.language_en, selected: language == Language::En },
+        SelectOption { value: "hu".into(), label: t.language_hu.into(), selected: language == Language::Hu },
+        SelectOption { value: "en".into(), label: t.language_en.into(), selected: language == Language::En },
     ];
     let mut notify_box = FieldView::checkbox(Field::Confirm, t.notify_logins_label, notify, false);
     notify_box.id = "notify_logins";

@@ -38,6 +38,12 @@ pub enum Field {
     Code,
     RevocationCode,
     BindingCode,
+    AgentUsername,
+    AgentBirthDate,
+    Matter,
+    Service,
+    ValidFrom,
+    ValidUntil,
 }
 
 impl Field {
@@ -54,6 +60,12 @@ impl Field {
             Field::Code => "code",
             Field::RevocationCode => "revocation_code",
             Field::BindingCode => "binding_code",
+            Field::AgentUsername => "agent_username",
+            Field::AgentBirthDate => "agent_birth_date",
+            Field::Matter => "matter",
+            Field::Service => "service",
+            Field::ValidFrom => "valid_from",
+            Field::ValidUntil => "valid_until",
         }
     }
 }
@@ -91,6 +103,24 @@ pub enum Problem {
     BindingCodeFormat,
     /// Not a live binding code (wrong, used or expired: one answer).
     BindingCodeWrong,
+    /// Not a date like 2026-12-31.
+    DateFormat,
+    /// No verified citizen with this username and date of birth (one answer).
+    DelegationAgentUnknown,
+    /// A citizen cannot delegate to themselves.
+    DelegationAgentSelf,
+    /// Not one of the configured matters.
+    DelegationMatter,
+    /// Not a registered service.
+    DelegationService,
+    /// The first day is before today.
+    DelegationStartPast,
+    /// The last day is before the first.
+    DelegationEndBeforeStart,
+    /// Longer than `delegations.max_days`.
+    DelegationTooLong {
+        max_days: i64,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -781,6 +811,7 @@ impl Kapu {
         }
         let tx = self.store.begin().await?;
         give_back(&tx, &taken).await?;
+        self.end_delegations_of_deleted(&tx, account).await?;
         tx.anonymise_audit_of(&account.id).await?;
         tx.delete_account(&account.id).await?;
         let subject = Subject::account_id_only(&account.id);

@@ -56,10 +56,16 @@ pub enum AuditEvent {
     ConsentRefused,
     /// The citizen withdrew an earlier consent on "Szolgáltatások".
     ConsentWithdrawn,
+    /// A citizen gave a delegation (pending until the agent accepts).
+    DelegationGranted,
+    /// The agent accepted a delegation.
+    DelegationAccepted,
+    /// A party ended or refused a delegation, or the other party's account was deleted.
+    DelegationEnded,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 35] = [
+    pub const ALL: [AuditEvent; 38] = [
         AuditEvent::Registered,
         AuditEvent::RegistrationConfirmed,
         AuditEvent::AccountCreatedByOffice,
@@ -95,6 +101,9 @@ impl AuditEvent {
         AuditEvent::ConsentGranted,
         AuditEvent::ConsentRefused,
         AuditEvent::ConsentWithdrawn,
+        AuditEvent::DelegationGranted,
+        AuditEvent::DelegationAccepted,
+        AuditEvent::DelegationEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +143,9 @@ impl AuditEvent {
             AuditEvent::ConsentGranted => "consent_granted",
             AuditEvent::ConsentRefused => "consent_refused",
             AuditEvent::ConsentWithdrawn => "consent_withdrawn",
+            AuditEvent::DelegationGranted => "delegation_granted",
+            AuditEvent::DelegationAccepted => "delegation_accepted",
+            AuditEvent::DelegationEnded => "delegation_ended",
         }
     }
 

@@ -190,11 +190,6 @@ impl Kapu {
         data_encoding::HEXLOWER.encode(&self.identity_key.mac(format!("binding\n{}", code.as_str()).as_bytes()))
     }
 
-    /// Today in the configured time zone (birth dates are civil dates).
-    fn today(&self) -> jiff::civil::Date {
-        jiff::Timestamp::from_second(self.now()).unwrap_or_default().to_zoned(self.time_zone.clone()).date()
-    }
-
     /// Parses an office's input against today's date.
     pub fn parse_verification(
         &self,

@@ -69,6 +69,28 @@ pub enum Notice {
     IdentityBound {
         office: String,
     },
+    /// To the agent: a principal delegated a matter to them.
+    DelegationOffered {
+        principal: String,
+        matter: String,
+        from: String,
+        until: String,
+    },
+    /// To the principal: the agent accepted.
+    DelegationAccepted {
+        agent: String,
+        matter: String,
+    },
+    /// To the other party: `by` ended (or refused) the delegation.
+    DelegationEnded {
+        by: String,
+        matter: String,
+    },
+    /// To the other party: `other` deleted their account.
+    DelegationEndedByDeletion {
+        other: String,
+        matter: String,
+    },
 }
 
 impl Notice {
@@ -128,6 +150,31 @@ impl Notice {
             Notice::IdentityBound { office } => {
                 (t.mail_identity_bound_subject, t.mail_identity_bound_body, vec![("office", office.clone())])
             }
+            Notice::DelegationOffered { principal, matter, from, until } => (
+                t.mail_delegation_offered_subject,
+                t.mail_delegation_offered_body,
+                vec![
+                    ("principal", principal.clone()),
+                    ("matter", matter.clone()),
+                    ("from", from.clone()),
+                    ("until", until.clone()),
+                ],
+            ),
+            Notice::DelegationAccepted { agent, matter } => (
+                t.mail_delegation_accepted_subject,
+                t.mail_delegation_accepted_body,
+                vec![("agent", agent.clone()), ("matter", matter.clone())],
+            ),
+            Notice::DelegationEnded { by, matter } => (
+                t.mail_delegation_ended_subject,
+                t.mail_delegation_ended_body,
+                vec![("by", by.clone()), ("matter", matter.clone())],
+            ),
+            Notice::DelegationEndedByDeletion { other, matter } => (
+                t.mail_delegation_ended_subject,
+                t.mail_delegation_deleted_body,
+                vec![("other", other.clone()), ("matter", matter.clone())],
+            ),
         };
         let mut all: Vec<(&str, &str)> = vec![("name", name), ("time", time)];
         all.extend(values.iter().map(|(k, v)| (*k, v.as_str())));

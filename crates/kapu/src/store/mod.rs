@@ -42,6 +42,7 @@ pub mod repos {
     pub use crate::accounts::repo::AccountRepo;
     pub use crate::accounts::seed::repo::SeedRepo;
     pub use crate::audit::repo::AuditRepo;
+    pub use crate::delegations::repo::DelegationRepo;
     pub use crate::identity::repo::IdentityRepo;
     pub use crate::oidc::repo::OidcRepo;
     pub use crate::sessions::repo::SessionRepo;
@@ -372,6 +373,7 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "abuse", include_str!("migrations/sqlite/0005_abuse.sql")),
     (6, "services", include_str!("migrations/sqlite/0006_services.sql")),
     (7, "identity", include_str!("migrations/sqlite/0007_identity.sql")),
+    (8, "delegations", include_str!("migrations/sqlite/0008_delegations.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
@@ -381,6 +383,7 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "abuse", include_str!("migrations/postgres/0005_abuse.sql")),
     (6, "services", include_str!("migrations/postgres/0006_services.sql")),
     (7, "identity", include_str!("migrations/postgres/0007_identity.sql")),
+    (8, "delegations", include_str!("migrations/postgres/0008_delegations.sql")),
 ];
 
 impl Store {

@@ -92,6 +92,15 @@ impl From<crate::identity::service::IdentityError> for PageError {
     }
 }
 
+impl From<crate::delegations::service::DelegationError> for PageError {
+    fn from(e: crate::delegations::service::DelegationError) -> Self {
+        match e {
+            crate::delegations::service::DelegationError::Store(e) => e.into(),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<LoginError> for PageError {
     fn from(e: LoginError) -> Self {
         match e {

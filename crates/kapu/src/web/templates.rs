@@ -90,8 +90,8 @@ pub struct ErrorItem {
 }
 
 pub struct SelectOption {
-    pub value: &'static str,
-    pub label: &'static str,
+    pub value: String,
+    pub label: String,
     pub selected: bool,
 }
 
@@ -412,6 +412,40 @@ pub struct SessionsPage {
 pub struct ServicesPage {
     pub p: Page,
     pub rows: Vec<ServiceRow>,
+}
+
+#[derive(Template)]
+#[template(path = "delegations.html")]
+pub struct DelegationsPage {
+    pub p: Page,
+    /// Only a verified citizen may give a delegation.
+    pub verified: bool,
+    /// Waiting for this citizen's answer, given, received.
+    pub sections: Vec<DelegationSection>,
+}
+
+pub struct DelegationSection {
+    pub title: String,
+    /// The other party's column heading.
+    pub party_col: String,
+    pub rows: Vec<DelegationRow>,
+}
+
+pub struct DelegationRow {
+    /// The other party's verified name.
+    pub party: String,
+    pub matter: String,
+    pub service: String,
+    pub period: String,
+    pub state: String,
+    pub actions: Vec<DelegationAction>,
+}
+
+/// A button that posts the delegation's id to `action`.
+pub struct DelegationAction {
+    pub action: String,
+    pub label: String,
+    pub id: String,
 }
 
 pub struct ServiceRow {

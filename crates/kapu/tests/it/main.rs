@@ -5,6 +5,7 @@
 mod support;
 
 mod abuse;
+mod delegations;
 mod faults;
 mod identity;
 mod infra;

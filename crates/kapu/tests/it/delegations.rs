@@ -1,0 +1,313 @@
+//! Delegations (meghatalmazás, issue 15): between verified citizens, given
+//! in the portal, accepted once however many clicks, ended by either party,
+//! expired by date, ended by deleting an account (the other party is told),
+//! and untouched by everything Ügyfélkapu+ does (the seed guide's promise).
+
+use kapu::accounts::model::{Account, Username};
+use kapu::identity::service::VerificationInput;
+use kapu::store::repos::*;
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::support::burst::{RawRequest, burst, statuses};
+use crate::support::{Backend, TestApp};
+
+const PASSWORD: &str = "tavaszi szel vizet araszt";
+
+both_backends!(a_delegation_lives_from_offer_to_end, the_form_says_what_is_wrong_and_names_nobody);
+
+async fn account(app: &TestApp, username: &str) -> Account {
+    app.kapu.store.account_by_username(&Username::parse(username).unwrap()).await.unwrap().unwrap()
+}
+
+/// A confirmed citizen logged in in their own browser; verified at an
+/// office with `name` (family, given) and `born` if given.
+async fn citizen(app: &TestApp, username: &str, verified: Option<(&str, &str, &str)>) -> reqwest::Client {
+    app.register_confirmed(username, "Teszt Polgár", &format!("{username}@example.hu"), PASSWORD).await;
+    if let Some((family, given, born)) = verified {
+        let input = VerificationInput {
+            family_name: family.into(),
+            given_name: given.into(),
+            birth_family_name: family.into(),
+            birth_given_name: given.into(),
+            mother_birth_name: "Nagy Erzsébet".into(),
+            place_of_birth: "Szeged".into(),
+            birth_date: born.into(),
+            document_kind: "id_card".into(),
+            document_number: format!("{}AB", &born[..4]),
+            clerk: "Tóth Judit".into(),
+            office: "Szegedi kormányablak".into(),
+            reason: "személyesen".into(),
+        };
+        let v = app.kapu.parse_verification(&input).unwrap();
+        app.kapu.office_verify_account(username, &v).await.unwrap();
+    }
+    let browser = app.new_browser();
+    assert_eq!(app.login_with(&browser, username, PASSWORD).await.location.as_deref(), Some("/"));
+    browser
+}
+
+async fn grant(app: &TestApp, browser: &reqwest::Client, fields: &[(&str, &str)]) -> crate::support::Page {
+    app.submit_with(browser, "/delegations/new", "/delegations/new", fields).await
+}
+
+/// Anna offers Béla `matter` from today for `days` more days.
+async fn offer(app: &TestApp, anna: &reqwest::Client, matter: &str, days: i64) {
+    let (from, until) = (day(app, 0), day(app, days));
+    let fields = [
+        ("agent_username", "bela"),
+        ("agent_birth_date", "1985-06-30"),
+        ("matter", matter),
+        ("valid_from", from.as_str()),
+        ("valid_until", until.as_str()),
+    ];
+    let page = grant(app, anna, &fields).await;
+    assert_eq!(page.location.as_deref(), Some("/delegations?msg=granted"), "{}", page.body);
+}
+
+fn day(app: &TestApp, offset: i64) -> String {
+    let today = app.kapu.today();
+    today.checked_add(jiff::Span::new().days(offset)).unwrap().to_string()
+}
+
+async fn events(app: &TestApp, username: &str, event: &str) -> Vec<String> {
+    let all = app.kapu.admin_audit(username, 1000).await.unwrap();
+    all.into_iter().filter(|e| e.event == event).map(|e| e.detail.unwrap_or_default()).collect()
+}
+
+/// The id of the account's only delegation that is not over.
+async fn open_delegation(app: &TestApp, username: &str) -> String {
+    let today = app.kapu.today();
+    let all = app.kapu.delegations(&account(app, username).await).await.unwrap();
+    let open: Vec<_> = all
+        .into_iter()
+        .filter(|d| {
+            !matches!(
+                d.state(today),
+                kapu::delegations::model::State::Ended(_) | kapu::delegations::model::State::Expired
+            )
+        })
+        .collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    open[0].id.clone()
+}
+
+async fn a_delegation_lives_from_offer_to_end(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anna = citizen(&app, "anna", Some(("Kovács", "Anna", "1970-01-02"))).await;
+    let (bela, bela_jar) = app.browser_with_jar();
+    citizen(&app, "bela", Some(("Kiss", "Béla", "1985-06-30"))).await;
+    assert_eq!(app.login_with(&bela, "bela", PASSWORD).await.location.as_deref(), Some("/"));
+
+    // Anna delegates her tax return to Béla for a year.
+    let until = day(&app, 365);
+    let granted = grant(
+        &app,
+        &anna,
+        &[
+            ("agent_username", "bela"),
+            ("agent_birth_date", "1985-06-30"),
+            ("matter", "adobevallas"),
+            ("service", ""),
+            ("valid_from", &day(&app, 0)),
+            ("valid_until", &until),
+        ],
+    )
+    .await;
+    assert_eq!(granted.location.as_deref(), Some("/delegations?msg=granted"), "{}", granted.body);
+    let offered = app.mail_with_subject("Meghatalmazást kapott").await;
+    assert_eq!(offered.to, "bela@example.hu");
+    assert!(offered.text.contains("Kovács Anna") && offered.text.contains("Adóbevallás"), "{}", offered.text);
+    let list = app.get_with(&anna, "/delegations?msg=granted").await;
+    list.assert_contains("Kiss Béla");
+    list.assert_contains("Elfogadásra vár");
+    assert_eq!(events(&app, "anna", "delegation_granted").await.len(), 1);
+
+    // Béla accepts: ten clicks at once on two instances accept it once.
+    let second = app.second_instance().await;
+    let list = app.get_with(&bela, "/delegations").await;
+    list.assert_contains("Elfogadom");
+    let id = open_delegation(&app, "bela").await;
+    let csrf = list.csrf();
+    let clicks: Vec<RawRequest> = (0..10)
+        .map(|i| {
+            let base = if i % 2 == 0 { &app.url } else { &second.url };
+            RawRequest::form(base, "/delegations/accept", &bela_jar, &[("csrf", &csrf), ("id", &id)])
+        })
+        .collect();
+    assert_eq!(statuses(&burst(&clicks).await), vec![(303, 10)]);
+    second.stop().await;
+    assert_eq!(events(&app, "bela", "delegation_accepted").await.len(), 1);
+    assert_eq!(app.mails_with_subject("Elfogadták a meghatalmazását", 1).await.len(), 1);
+    app.get_with(&anna, "/delegations").await.assert_contains("Érvényes");
+
+    // The seed guide: Ügyfélkapu+ on, the office reset and on again change
+    // no delegation.
+    let before = format!("{:?}", app.kapu.delegations(&account(&app, "anna").await).await.unwrap());
+    app.enable_two_step_with(&anna, PASSWORD).await;
+    app.kapu.office_reset_two_step("anna", "lost phone, ID card checked").await.unwrap();
+    let anna = app.new_browser();
+    app.login_with(&anna, "anna", PASSWORD).await;
+    let (anna_key, _) = app.enable_two_step_with(&anna, PASSWORD).await;
+    let after = format!("{:?}", app.kapu.delegations(&account(&app, "anna").await).await.unwrap());
+    assert_eq!(before, after);
+
+    // Anna revokes: Béla is told; revoking again does nothing more.
+    let list = app.get_with(&anna, "/delegations").await;
+    let ended = app.post_with(&anna, "/delegations/end", &[("csrf", &list.csrf()), ("id", &id)]).await;
+    assert_eq!(ended.location.as_deref(), Some("/delegations?msg=ended"));
+    let again = app.post_with(&anna, "/delegations/end", &[("csrf", &list.csrf()), ("id", &id)]).await;
+    assert_eq!(again.location.as_deref(), Some("/delegations"));
+    assert_eq!(events(&app, "anna", "delegation_ended").await.len(), 1);
+    let told = app.mail_with_subject("Megszűnt egy meghatalmazás").await;
+    assert_eq!(told.to, "bela@example.hu");
+    app.get_with(&bela, "/delegations").await.assert_contains("Visszavonva");
+    // An ended delegation cannot be accepted again.
+    let list = app.get_with(&bela, "/delegations").await;
+    let late = app.post_with(&bela, "/delegations/accept", &[("csrf", &list.csrf()), ("id", &id)]).await;
+    assert_eq!(late.location.as_deref(), Some("/delegations"));
+
+    // Béla refuses the next one.
+    offer(&app, &anna, "tarhely", 1).await;
+    let refused_id = open_delegation(&app, "bela").await;
+    let list = app.get_with(&bela, "/delegations").await;
+    app.post_with(&bela, "/delegations/end", &[("csrf", &list.csrf()), ("id", &refused_id)]).await;
+    app.get_with(&anna, "/delegations").await.assert_contains("Elutasítva");
+
+    // A pending one runs out: three days later it has expired and cannot be accepted.
+    offer(&app, &anna, "tarhely", 1).await;
+    let expiring = open_delegation(&app, "bela").await;
+    app.clock.advance(3 * 86_400);
+    let anna = app.new_browser();
+    let home = app.login_with_code(&anna, "anna", PASSWORD, &app.code_for(&anna_key, 0)).await;
+    assert_eq!(home.location.as_deref(), Some("/"), "{}", home.body);
+    let bela = app.new_browser();
+    app.login_with(&bela, "bela", PASSWORD).await;
+    let list = app.get_with(&bela, "/delegations").await;
+    list.assert_contains("Lejárt");
+    app.post_with(&bela, "/delegations/accept", &[("csrf", &list.csrf()), ("id", &expiring)]).await;
+    assert_eq!(events(&app, "bela", "delegation_accepted").await.len(), 1, "an expired offer cannot be accepted");
+
+    // Deleting an account ends its delegations and tells the other party.
+    offer(&app, &anna, "adobevallas", 30).await;
+    let live = open_delegation(&app, "bela").await;
+    let list = app.get_with(&bela, "/delegations").await;
+    app.post_with(&bela, "/delegations/accept", &[("csrf", &list.csrf()), ("id", &live)]).await;
+    let deleted = app
+        .submit_with(&bela, "/account/delete", "/account/delete", &[("password", PASSWORD), ("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    let mut told = None;
+    for _ in 0..100 {
+        told = app.mails_to("anna@example.hu").into_iter().find(|m| m.text.contains("törölte Ügyfélkapu-fiókját"));
+        if told.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let told = told.expect("Anna is told that Béla deleted his account");
+    assert!(told.subject.contains("Megszűnt egy meghatalmazás") && told.text.contains("Kiss Béla"), "{}", told.text);
+    assert!(app.kapu.delegations(&account(&app, "anna").await).await.unwrap().is_empty());
+    let ended = events(&app, "anna", "delegation_ended").await;
+    assert!(ended.iter().any(|d| d.contains("deleted their account")), "{ended:?}");
+    app.stop().await;
+}
+
+async fn the_form_says_what_is_wrong_and_names_nobody(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anna = citizen(&app, "anna", Some(("Kovács", "Anna", "1970-01-02"))).await;
+    citizen(&app, "bela", Some(("Kiss", "Béla", "1985-06-30"))).await;
+    let cecil = citizen(&app, "cecil", None).await;
+
+    // Unverified: the page says why, and there is no form.
+    let list = app.get_with(&cecil, "/delegations").await;
+    list.assert_contains("Meghatalmazást csak igazolt személyazonosságú ügyfél adhat");
+    assert!(!list.contains("href=\"/delegations/new\""));
+    assert_eq!(app.get_with(&cecil, "/delegations/new").await.location.as_deref(), Some("/delegations"));
+
+    // Every problem at once.
+    let wrong = grant(
+        &app,
+        &anna,
+        &[
+            ("agent_username", "bela"),
+            ("agent_birth_date", "1985-06-31"),
+            ("matter", "lopas"),
+            ("service", "nincs-ilyen"),
+            ("valid_from", &day(&app, -1)),
+            ("valid_until", "holnap"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for message in ["év-hónap-nap alakban", "Válasszon ügytípust", "Válasszon szolgáltatást", "role=\"alert\""]
+    {
+        wrong.assert_contains(message);
+    }
+    assert_eq!(
+        wrong.body.matches("év-hónap-nap alakban").count(),
+        4,
+        "two dates, each in the summary and at its field"
+    );
+    // The wrong birth date, an unverified citizen and nobody get one answer.
+    let one_answer = "Nincs igazolt személyazonosságú ügyfél ezzel a felhasználónévvel";
+    for (who, born) in [("bela", "1985-06-29"), ("cecil", "1990-01-01"), ("senki", "1990-01-01")] {
+        let page = grant(
+            &app,
+            &anna,
+            &[
+                ("agent_username", who),
+                ("agent_birth_date", born),
+                ("matter", "adobevallas"),
+                ("valid_from", &day(&app, 0)),
+                ("valid_until", &day(&app, 10)),
+            ],
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{who}");
+        page.assert_contains(one_answer);
+    }
+    let myself = grant(
+        &app,
+        &anna,
+        &[
+            ("agent_username", "anna"),
+            ("agent_birth_date", "1970-01-02"),
+            ("matter", "adobevallas"),
+            ("valid_from", &day(&app, 0)),
+            ("valid_until", &day(&app, 10)),
+        ],
+    )
+    .await;
+    myself.assert_contains("Saját magát nem hatalmazhatja meg");
+    let backwards = grant(
+        &app,
+        &anna,
+        &[
+            ("agent_username", "bela"),
+            ("agent_birth_date", "1985-06-30"),
+            ("matter", "adobevallas"),
+            ("valid_from", &day(&app, 10)),
+            ("valid_until", &day(&app, 5)),
+        ],
+    )
+    .await;
+    backwards.assert_contains("Az utolsó nap nem lehet korábbi a kezdőnapnál");
+    let too_long = grant(
+        &app,
+        &anna,
+        &[
+            ("agent_username", "bela"),
+            ("agent_birth_date", "1985-06-30"),
+            ("matter", "adobevallas"),
+            ("valid_from", &day(&app, 0)),
+            ("valid_until", &day(&app, 5 * 365 + 1)),
+        ],
+    )
+    .await;
+    too_long.assert_contains("legfeljebb 1825 napig");
+    // Nothing was written by any refused form.
+    assert!(app.kapu.delegations(&account(&app, "anna").await).await.unwrap().is_empty());
+    assert!(events(&app, "anna", "delegation_granted").await.is_empty());
+    app.stop().await;
+}
