@@ -67,6 +67,8 @@ fn claims() -> IdTokenClaims {
         email: Some("kovacsne.szabo.eva@example.hu".to_owned()),
         email_verified: Some(true),
         identity: serde_json::Map::new(),
+        act: None,
+        delegated_matters: None,
     }
 }
 

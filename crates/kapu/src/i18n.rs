@@ -316,6 +316,13 @@ catalogue! {
     identity_place_of_birth: "Születési hely", "Place of birth";
     identity_birth_date: "Születési idő", "Date of birth";
     menu_delegations: "Meghatalmazások", "Delegations";
+    represent_title: "Kinek a nevében jár el?", "On whose behalf are you acting?";
+    represent_text: "Meghatalmazás alapján mások nevében is eljárhat a(z) {service} szolgáltatásnál. Válassza ki, kinek a nevében lép be most.", "With a delegation you can also act for others at {service}. Choose on whose behalf you log in now.";
+    represent_myself: "Saját nevemben", "For myself";
+    represent_for: "{name} nevében ({matters})", "For {name} ({matters})";
+    represent_note: "A szolgáltatás megkapja a meghatalmazó nevét, és azt, hogy Ön jár el helyette; az Ön e-mail-címét és igazolt adatait nem.", "The service receives the principal's name and that you act for them; not your email address or your verified data.";
+    represent_gone: "Ez a meghatalmazás időközben megszűnt vagy lejárt. Válasszon újra.", "This delegation has ended or expired meanwhile. Choose again.";
+    represent_again: "Vissza a választáshoz", "Back to the choice";
     delegations_intro: "Meghatalmazással egy másik, kormányablakban igazolt ügyfél eljárhat az Ön nevében egy ügytípusban (például adóbevallás), egy vagy bármely szolgáltatásnál, a megadott ideig. A meghatalmazott elfogadja; bármelyikük bármikor visszavonhatja. Az Ügyfélkapu+ bekapcsolása, áthelyezése vagy visszavonása nem érinti a meghatalmazásokat.", "With a delegation another citizen verified at a government office can act for you in one kind of matter (a tax return, for example), at one service or any, for the period you set. The agent accepts it; either of you can end it at any time. Turning Ügyfélkapu+ on, moving it or revoking it does not affect delegations.";
     delegations_not_verified: "Meghatalmazást csak igazolt személyazonosságú ügyfél adhat és kaphat.", "Only citizens with a verified identity can give and receive delegations.";
     delegations_waiting: "Elfogadásra vár", "Waiting for your answer";

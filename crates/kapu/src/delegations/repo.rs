@@ -124,6 +124,33 @@ pub trait DelegationRepo: Db {
         rows.into_iter().map(Delegation::try_from).collect()
     }
 
+    /// The delegations `agent` may use at `client_id` today: accepted, not
+    /// ended, within their days, for this service or any; of one principal
+    /// if given.
+    async fn usable_delegations(
+        &self,
+        agent_id: &AccountId,
+        client_id: &str,
+        principal_id: Option<&AccountId>,
+        today: jiff::civil::Date,
+    ) -> Result<Vec<Delegation>, StoreError> {
+        let today = today.to_string();
+        let rows: Vec<DelegationRow> = self
+            .fetch_all(
+                query(&format!(
+                    "{SELECT} WHERE d.agent_id = $1 AND (d.client_id IS NULL OR d.client_id = $2) \
+                     AND ($3 = '' OR d.principal_id = $3) AND d.accepted_at IS NOT NULL AND d.ended_at IS NULL \
+                     AND d.valid_from <= $4 AND d.valid_until >= $4 ORDER BY principal_name, d.matter"
+                ))
+                .bind(&agent_id.0)
+                .bind(client_id)
+                .bind(principal_id.map_or("", |p| p.0.as_str()))
+                .bind(today.as_str()),
+            )
+            .await?;
+        rows.into_iter().map(Delegation::try_from).collect()
+    }
+
     /// The agent accepts a pending delegation that has not run out: one
     /// conditional UPDATE, so a double click accepts once. Whether it did.
     async fn accept_delegation(

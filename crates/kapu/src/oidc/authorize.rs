@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::Kapu;
-use crate::accounts::model::{Language, Username};
+use crate::accounts::model::{AccountId, Language, Username};
 use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
 use crate::crypto::{random_token, token_hash};
@@ -141,6 +141,19 @@ pub enum AuthorizeNext {
     LevelTooLow { request_token: String },
     /// The service asks for identity data the citizen has not agreed to share.
     Consent { request_token: String },
+    /// The citizen holds delegations usable at this service: "Kinek a
+    /// nevében jár el?" (myself, or a principal).
+    ChooseRepresented { request_token: String },
+}
+
+/// On whose behalf a login goes to the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acting {
+    /// Ask the citizen if they hold usable delegations.
+    Ask,
+    Myself,
+    /// A principal whose usable delegation was checked.
+    For(AccountId),
 }
 
 /// The response for the service, in the mode it asked for.
@@ -460,9 +473,10 @@ impl Kapu {
         prompt_none: bool,
         actor: &Actor,
     ) -> Result<AuthorizeNext, AuthorizeError> {
-        self.decide(client, request, session, prompt_none, None, actor).await
+        self.decide(client, request, session, prompt_none, None, Acting::Ask, actor).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn decide(
         &self,
         client: &Client,
@@ -470,6 +484,7 @@ impl Kapu {
         session: Option<&ActiveSession>,
         prompt_none: bool,
         saved_as: Option<&str>,
+        acting: Acting,
         actor: &Actor,
     ) -> Result<AuthorizeNext, AuthorizeError> {
         let now = self.now();
@@ -485,6 +500,25 @@ impl Kapu {
         };
         match (usable, outcome) {
             (Some(s), Some(AcrOutcome::Met(acr))) => {
+                let on_behalf_of = match acting {
+                    Acting::For(principal) => Some(principal),
+                    Acting::Myself => None,
+                    // prompt=none cannot ask: the citizen logs in as themselves.
+                    Acting::Ask if prompt_none => None,
+                    Acting::Ask => {
+                        if self.holds_delegations_at(&s.account, client).await? {
+                            let token = match saved_as {
+                                Some(t) => t.to_owned(),
+                                None => self.save_auth_request(&request).await?,
+                            };
+                            return Ok(AuthorizeNext::ChooseRepresented { request_token: token });
+                        }
+                        None
+                    }
+                };
+                if let Some(principal) = on_behalf_of {
+                    return Ok(self.issue_code(client, &request, s, &acr, saved_as, Some(principal), actor).await?);
+                }
                 if !self.consent_needed(client, &request, &s.account).await?.is_empty() {
                     if prompt_none {
                         return Err(redirect_error("consent_required", "the user must agree to share their data"));
@@ -495,7 +529,7 @@ impl Kapu {
                     };
                     return Ok(AuthorizeNext::Consent { request_token: token });
                 }
-                Ok(self.issue_code(client, &request, s, &acr, saved_as, actor).await?)
+                Ok(self.issue_code(client, &request, s, &acr, saved_as, None, actor).await?)
             }
             (Some(_), Some(AcrOutcome::Unmet)) => {
                 if let Some(token) = saved_as {
@@ -548,6 +582,17 @@ impl Kapu {
         session: Option<&ActiveSession>,
         actor: &Actor,
     ) -> Result<Option<AuthorizeNext>, AuthorizeError> {
+        self.resume_authorize_as(token, session, Acting::Ask, actor).await
+    }
+
+    /// As [`Kapu::resume_authorize`], on behalf of whom the citizen chose.
+    pub(crate) async fn resume_authorize_as(
+        &self,
+        token: &str,
+        session: Option<&ActiveSession>,
+        acting: Acting,
+        actor: &Actor,
+    ) -> Result<Option<AuthorizeNext>, AuthorizeError> {
         let Some((client, mut request)) = self.pending_auth_request(token).await? else { return Ok(None) };
         // A login made after the service asked satisfies prompt=login and max_age.
         if let Some(s) = session
@@ -556,7 +601,7 @@ impl Kapu {
             request.force_login = false;
             request.max_age = None;
         }
-        let next = self.decide(&client, request, session, false, Some(token), actor).await?;
+        let next = self.decide(&client, request, session, false, Some(token), acting, actor).await?;
         Ok(Some(next))
     }
 
@@ -576,6 +621,7 @@ impl Kapu {
         Ok(Some(crate::oidc::consent::access_denied(&request, &self.issuer(), description)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn issue_code(
         &self,
         client: &Client,
@@ -583,6 +629,7 @@ impl Kapu {
         session: &ActiveSession,
         acr: &str,
         saved_as: Option<&str>,
+        on_behalf_of: Option<AccountId>,
         actor: &Actor,
     ) -> Result<AuthorizeNext, StoreError> {
         let code = random_token();
@@ -607,14 +654,20 @@ impl Kapu {
             claims: request.claims.clone(),
             created_at: now,
             expires_at: now + self.code_ttl(client),
+            on_behalf_of: on_behalf_of.clone(),
         })
         .await?;
         if client.backchannel_logout_uri.is_some() {
             tx.note_session_login(&session.record.sid, &client.client_id, &session.account.id, now).await?;
         }
-        let detail = Some(format!("service={} ({}) acr={acr}", client.name, client.client_id));
+        let mut detail = format!("service={} ({}) acr={acr}", client.name, client.client_id);
+        if let Some(principal) = &on_behalf_of {
+            // The principal's security log shows who acted for them.
+            self.note_acting_login(&tx, client, &session.account, principal, actor).await?;
+            detail.push_str(&format!(" on_behalf_of={principal}"));
+        }
         let subject = Subject::account(&session.account);
-        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, subject, actor, detail).await?;
+        self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, subject, actor, Some(detail)).await?;
         tx.commit().await?;
         let iss = self.issuer();
         let mut pairs = vec![("code", code.as_str())];

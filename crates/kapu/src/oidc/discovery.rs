@@ -145,6 +145,8 @@ impl Kapu {
         let claims: Vec<&str> = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid"]
             .into_iter()
             .chain(CLAIMS.iter().map(|(c, _)| *c))
+            // An agent's login on a principal's behalf (docs/oidc.md §7b).
+            .chain(["act", "delegated_matters"])
             .collect();
         serde_json::json!({
             "issuer": iss,

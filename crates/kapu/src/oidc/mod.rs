@@ -3,6 +3,7 @@
 //! the login level as `acr`/`amr`, single logout). docs/oidc.md is the
 //! service developer's guide.
 
+pub mod acting;
 pub mod api;
 pub mod authorize;
 pub mod client_auth;

@@ -323,6 +323,8 @@ pub struct AuthCode {
     pub claims: RequestedClaims,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+    /// The principal the logged-in agent acts for (a delegation), if any.
+    pub on_behalf_of: Option<AccountId>,
 }
 
 #[derive(Debug, Clone)]
@@ -335,6 +337,8 @@ pub struct AccessToken {
     /// Claims asked for one by one for userinfo.
     pub userinfo_claims: Vec<String>,
     pub expires_at: UnixTime,
+    /// As [`AuthCode::on_behalf_of`].
+    pub on_behalf_of: Option<AccountId>,
 }
 
 /// The claims of an ID token as kapu issues them.
@@ -362,4 +366,10 @@ pub struct IdTokenClaims {
     /// Identity claims released to this service (family_name, birthdate, ...).
     #[serde(flatten)]
     pub identity: serde_json::Map<String, serde_json::Value>,
+    /// An agent acting on the principal's (`sub`) behalf (RFC 8693 §4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<crate::oidc::acting::ActingParty>,
+    /// The matters the agent may act in for the principal at this service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_matters: Option<Vec<String>>,
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::Kapu;
 use crate::i18n::fill;
+use crate::oidc::acting::ActAsError;
 use crate::oidc::authorize::{AuthorizeError, AuthorizeNext, AuthorizeParams, respond};
 use crate::oidc::logout::{LogoutError, LogoutParams, LogoutPlan};
 use crate::oidc::model::Level;
@@ -140,6 +141,9 @@ pub fn service_response(kapu: &Kapu, ctx: &Ctx, next: AuthorizeNext) -> PageResu
         AuthorizeNext::Login { request_token } => Ok(redirect(&format!("/login?request={request_token}"))),
         AuthorizeNext::Consent { request_token } => {
             Ok(redirect(&format!("/authorize/consent?request={request_token}")))
+        }
+        AuthorizeNext::ChooseRepresented { request_token } => {
+            Ok(redirect(&format!("/authorize/represent?request={request_token}")))
         }
         AuthorizeNext::LevelTooLow { .. } => Err(PageError::BadRequest),
     }
@@ -426,6 +430,62 @@ pub async fn consent_post(
         Ok(Some(next)) => next_step(&kapu, &ctx, next, &name),
         Ok(None) => error_page(&kapu, &ctx, ctx.t().oidc_request_expired),
         Err(e) => authorize_error(&kapu, &ctx, e),
+    }
+}
+
+/// "Kinek a nevében jár el?": myself, or a principal whose delegation is
+/// usable at this service (each with the matters).
+pub async fn represent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<RequestQuery>) -> PageResult {
+    let session = ctx.require_session()?;
+    let token = q.request.unwrap_or_default();
+    let Some((client, principals)) = kapu.represent_request(&token, session).await? else {
+        return error_page(&kapu, &ctx, ctx.t().oidc_request_expired);
+    };
+    let t = ctx.t();
+    let mut page = MessagePage::new(
+        Page::new(&kapu, &ctx, t.represent_title),
+        t.represent_title,
+        fill(t.represent_text, &[("service", &client.name)]),
+    )
+    .button_with("/authorize/represent", t.represent_myself, &[("request", &token), ("principal", "")]);
+    for p in &principals {
+        let matters: Vec<String> = p.matters.iter().map(|m| kapu.matter_label(m, ctx.lang)).collect();
+        let label = fill(t.represent_for, &[("name", &p.name), ("matters", &matters.join(", "))]);
+        page = page.secondary_button(
+            "/authorize/represent",
+            &label,
+            &[("request", &token), ("principal", &p.account_id.0)],
+        );
+    }
+    page.paragraphs.push(t.represent_note.to_owned());
+    Ok(page.render()?)
+}
+
+#[derive(Deserialize)]
+pub struct RepresentForm {
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    principal: String,
+}
+
+pub async fn represent_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    crate::web::form::Form(form): crate::web::form::Form<RepresentForm>,
+) -> PageResult {
+    let session = ctx.require_session()?;
+    let name = kapu.pending_auth_request(&form.request).await?.map(|(c, _)| c.name).unwrap_or_default();
+    match kapu.act_as(&form.request, session, &form.principal, &ctx.actor()).await {
+        Ok(Some(next)) => next_step(&kapu, &ctx, next, &name),
+        Ok(None) => error_page(&kapu, &ctx, ctx.t().oidc_request_expired),
+        Err(ActAsError::NotUsable) => {
+            let t = ctx.t();
+            let page = MessagePage::new(Page::new(&kapu, &ctx, t.represent_title), t.represent_title, t.represent_gone)
+                .link(&format!("/authorize/represent?request={}", form.request), t.represent_again);
+            Ok(with_status(page.render()?, StatusCode::CONFLICT))
+        }
+        Err(ActAsError::Authorize(e)) => authorize_error(&kapu, &ctx, e),
     }
 }
 

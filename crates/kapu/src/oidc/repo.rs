@@ -128,6 +128,7 @@ struct CodeRow {
     claims: String,
     created_at: i64,
     expires_at: i64,
+    on_behalf_of: Option<String>,
 }
 
 impl From<CodeRow> for AuthCode {
@@ -149,6 +150,7 @@ impl From<CodeRow> for AuthCode {
             claims: serde_json::from_str(&r.claims).unwrap_or_default(),
             created_at: r.created_at,
             expires_at: r.expires_at,
+            on_behalf_of: r.on_behalf_of.map(AccountId),
         }
     }
 }
@@ -162,6 +164,7 @@ struct AccessTokenRow {
     code_hash: String,
     claims: String,
     expires_at: i64,
+    on_behalf_of: Option<String>,
 }
 
 /// A back-channel logout due: a session that has ended, and a service it
@@ -443,8 +446,8 @@ pub trait OidcRepo: Db {
         self.execute(
             query(
                 "INSERT INTO oidc_codes (code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, \
-                 auth_time, level, created_at, expires_at, acr, sid, claims) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 auth_time, level, created_at, expires_at, acr, sid, claims, on_behalf_of) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&c.code_hash)
             .bind(&c.client_id)
@@ -459,7 +462,8 @@ pub trait OidcRepo: Db {
             .bind(c.expires_at)
             .bind(&c.acr)
             .bind(&c.sid)
-            .bind(&claims),
+            .bind(&claims)
+            .bind(c.on_behalf_of.as_ref().map(|a| a.0.as_str())),
         )
         .await
         .map(drop)
@@ -473,7 +477,7 @@ pub trait OidcRepo: Db {
                 query(
                     "UPDATE oidc_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
                      RETURNING code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, \
-                     auth_time, level, acr, sid, claims, created_at, expires_at",
+                     auth_time, level, acr, sid, claims, created_at, expires_at, on_behalf_of",
                 )
                 .bind(code_hash)
                 .bind(now),
@@ -513,7 +517,7 @@ pub trait OidcRepo: Db {
         self.execute(
             query(
                 "INSERT INTO oidc_access_tokens (token_hash, client_id, account_id, scope, code_hash, expires_at, \
-                 claims) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 claims, on_behalf_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&t.token_hash)
             .bind(&t.client_id)
@@ -521,7 +525,8 @@ pub trait OidcRepo: Db {
             .bind(&t.scope)
             .bind(&t.code_hash)
             .bind(t.expires_at)
-            .bind(&claims),
+            .bind(&claims)
+            .bind(t.on_behalf_of.as_ref().map(|a| a.0.as_str())),
         )
         .await
         .map(drop)
@@ -531,7 +536,7 @@ pub trait OidcRepo: Db {
         let row: Option<AccessTokenRow> = self
             .fetch_optional(
                 query(
-                    "SELECT token_hash, client_id, account_id, scope, code_hash, claims, expires_at \
+                    "SELECT token_hash, client_id, account_id, scope, code_hash, claims, expires_at, on_behalf_of \
                      FROM oidc_access_tokens WHERE token_hash = $1 AND expires_at > $2",
                 )
                 .bind(token_hash)
@@ -546,6 +551,7 @@ pub trait OidcRepo: Db {
             code_hash: r.code_hash,
             userinfo_claims: serde_json::from_str(&r.claims).unwrap_or_default(),
             expires_at: r.expires_at,
+            on_behalf_of: r.on_behalf_of.map(AccountId),
         }))
     }
 

@@ -12,6 +12,7 @@ use crate::audit::model::{AuditEvent, Outcome};
 use crate::audit::{Actor, Subject};
 use crate::clock::UnixTime;
 use crate::crypto::{constant_time_eq, random_token, token_hash};
+use crate::oidc::acting::OnBehalf;
 use crate::oidc::client_auth::ClientCredentials;
 use crate::oidc::discovery::{CLAIMS, IDENTITY_CLAIMS};
 use crate::oidc::keys::{self, KeyError};
@@ -177,6 +178,17 @@ impl Kapu {
             .account_by_id(&issued.account_id)
             .await?
             .ok_or_else(|| TokenError::InvalidGrant("the account no longer exists".into()))?;
+        // On a principal's behalf: the delegation must still hold now.
+        let on_behalf = match &issued.on_behalf_of {
+            Some(principal) => match self.on_behalf(&tx, &client.client_id, &account.id, principal).await? {
+                Some(b) => Some(b),
+                None => {
+                    tx.rollback().await?;
+                    return Err(TokenError::InvalidGrant("the delegation is no longer valid".into()));
+                }
+            },
+            None => None,
+        };
         let access_token = random_token();
         let ttl = self.config.oidc.access_token_ttl_seconds;
         tx.insert_access_token(&AccessToken {
@@ -187,9 +199,14 @@ impl Kapu {
             code_hash: issued.code_hash.clone(),
             userinfo_claims: issued.claims.userinfo.clone(),
             expires_at: now + ttl,
+            on_behalf_of: issued.on_behalf_of.clone(),
         })
         .await?;
-        let identity = self.identity_claims(&tx, &client, &account).await?;
+        // An agent's login releases none of the agent's own identity data.
+        let identity = match on_behalf {
+            Some(_) => serde_json::Map::new(),
+            None => self.identity_claims(&tx, &client, &account).await?,
+        };
         let asked: Vec<&str> = released(&issued.scope, &issued.claims.id_token)
             .into_iter()
             .chain(released(&issued.scope, &issued.claims.userinfo))
@@ -200,13 +217,16 @@ impl Kapu {
             tx.touch_consent(&account.id, &client.client_id, now).await?;
         }
         let mut detail = format!("tokens for service={} acr={}", client.client_id, issued.acr);
+        if let Some(principal) = &issued.on_behalf_of {
+            detail.push_str(&format!(" on_behalf_of={principal}"));
+        }
         if !released_identity.is_empty() {
             detail.push_str(&format!(" identity={}", released_identity.join(",")));
         }
         self.audit(&tx, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&account), actor, Some(detail))
             .await?;
         tx.commit().await?;
-        let claims = self.id_token_claims(&client, &account, &identity, &issued);
+        let claims = self.id_token_claims(&client, &account, &identity, &issued, on_behalf.as_ref());
         let key = self.signing_key(client.id_token_alg).await?;
         let id_token = keys::sign(&key, &self.secret_box, &claims)?;
         Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, id_token, scope: issued.scope })
@@ -218,6 +238,7 @@ impl Kapu {
         account: &Account,
         identity: &serde_json::Map<String, serde_json::Value>,
         code: &AuthCode,
+        on_behalf: Option<&OnBehalf>,
     ) -> IdTokenClaims {
         let now = self.now();
         let release = released(&code.scope, &code.claims.id_token);
@@ -227,7 +248,7 @@ impl Kapu {
             .filter(|(k, _)| release.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        IdTokenClaims {
+        let mut claims = IdTokenClaims {
             iss: self.issuer(),
             sub: self.pairwise_sub(&client.client_id, &account.id),
             aud: client.client_id.clone(),
@@ -242,7 +263,20 @@ impl Kapu {
             email: value("email").and_then(|v| v.as_str().map(str::to_owned)),
             email_verified: value("email_verified").and_then(|v| v.as_bool()),
             identity: identity_released,
+            act: None,
+            delegated_matters: None,
+        };
+        // On a principal's behalf: the principal and their verified name, the
+        // agent in `act`; nothing else of either (no email, no identity data).
+        if let Some(b) = on_behalf {
+            claims.sub = b.principal_sub.clone();
+            claims.name = Some(b.principal_name.clone());
+            claims.email = None;
+            claims.email_verified = None;
+            claims.act = Some(b.act.clone());
+            claims.delegated_matters = Some(b.matters.clone());
         }
+        claims
     }
 
     /// Userinfo for a bearer access token, and the service it was issued to.
@@ -251,6 +285,18 @@ impl Kapu {
             return Ok(None);
         };
         let Some(account) = self.store.account_by_id(&token.account_id).await? else { return Ok(None) };
+        if let Some(principal) = &token.on_behalf_of {
+            let Some(b) = self.on_behalf(&self.store, &token.client_id, &account.id, principal).await? else {
+                return Ok(None);
+            };
+            let claims = serde_json::json!({
+                "sub": b.principal_sub,
+                "name": b.principal_name,
+                "act": b.act,
+                "delegated_matters": b.matters,
+            });
+            return Ok(Some((claims, token.client_id)));
+        }
         let identity = match self.store.client(&token.client_id).await? {
             Some(client) => self.identity_claims(&self.store, &client, &account).await?,
             None => return Ok(None),

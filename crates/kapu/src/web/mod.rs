@@ -78,6 +78,7 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/authorize/continue", get(oidc::authorize_continue_get))
         .route("/authorize/consent", get(oidc::consent_get).post(oidc::consent_post))
         .route("/services", get(oidc::services_get))
+        .route("/authorize/represent", get(oidc::represent_get).post(oidc::represent_post))
         .route("/delegations", get(crate::delegations::pages::delegations_get))
         .route("/delegations/new", get(crate::delegations::pages::new_get).post(crate::delegations::pages::new_post))
         .route("/delegations/accept", post(crate::delegations::pages::accept_post))

@@ -9,12 +9,18 @@ use kapu::store::repos::*;
 use reqwest::StatusCode;
 
 use crate::both_backends;
+use crate::identity::{authorize_url, exchange, service};
+use crate::oidc::{CALLBACK, browse, query_param};
 use crate::support::burst::{RawRequest, burst, statuses};
 use crate::support::{Backend, TestApp};
 
 const PASSWORD: &str = "tavaszi szel vizet araszt";
 
-both_backends!(a_delegation_lives_from_offer_to_end, the_form_says_what_is_wrong_and_names_nobody);
+both_backends!(
+    a_delegation_lives_from_offer_to_end,
+    the_form_says_what_is_wrong_and_names_nobody,
+    an_agent_logs_in_to_a_service_for_the_principal,
+);
 
 async fn account(app: &TestApp, username: &str) -> Account {
     app.kapu.store.account_by_username(&Username::parse(username).unwrap()).await.unwrap().unwrap()
@@ -309,5 +315,140 @@ async fn the_form_says_what_is_wrong_and_names_nobody(backend: Backend) {
     // Nothing was written by any refused form.
     assert!(app.kapu.delegations(&account(&app, "anna").await).await.unwrap().is_empty());
     assert!(events(&app, "anna", "delegation_granted").await.is_empty());
+    app.stop().await;
+}
+
+/// Béla, with Ügyfélkapu+ on, holds Anna's tax-return delegation for the
+/// tax service: he chooses on whose behalf he logs in; the ID token and
+/// userinfo name Anna (her pairwise `sub` there, her verified name) and him
+/// in `act`, with the matters; a revoked delegation gives nothing more.
+async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    citizen(&app, "anna", Some(("Kovács", "Anna", "1970-01-02"))).await;
+    let bela = citizen(&app, "bela", Some(("Kiss", "Béla", "1985-06-30"))).await;
+    let (key, _) = app.enable_two_step_with(&bela, PASSWORD).await;
+    let home = app.get_with(&bela, "/").await;
+    app.post_with(&bela, "/logout", &[("csrf", &home.csrf())]).await;
+    let tax = service(&app, "Adóbevallás", &["identity"]).await;
+    let other = service(&app, "Parkolás", &[]).await;
+    let anna = account(&app, "anna").await;
+    let bela_account = account(&app, "bela").await;
+    let input = kapu::delegations::service::DelegationInput {
+        agent_username: "bela".into(),
+        agent_birth_date: "1985-06-30".into(),
+        matter: "adobevallas".into(),
+        service: tax.id.clone(),
+        valid_from: day(&app, 0),
+        valid_until: day(&app, 30),
+    };
+    let actor = kapu::audit::Actor::default();
+    let given = app.kapu.grant_delegation(&anna, &input, &actor).await.unwrap();
+
+    // Pending: Béla logs in for himself, nothing asked.
+    let (url, verifier) = authorize_url(&tax, "openid email", "");
+    let back = browse(&app, &bela, &url, "bela", Some(&key)).await;
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let (claims, _) = exchange(&app, &tax, &back, &verifier).await;
+    assert_eq!(claims["sub"], app.kapu.pairwise_sub(&tax.id, &bela_account.id).as_str());
+    assert!(claims.get("act").is_none());
+
+    // Accepted: the next login asks on whose behalf; the service it is not
+    // for asks nothing.
+    app.kapu.accept_delegation(&bela_account, &given.id, &actor).await.unwrap();
+    let (url, _) = authorize_url(&other, "openid", "");
+    assert!(app.get_with(&bela, &url).await.location.unwrap().starts_with(CALLBACK));
+    let (url, verifier) = authorize_url(&tax, "openid profile email identity", "");
+    let at = app.get_with(&bela, &url).await.location.unwrap();
+    assert!(at.starts_with("/authorize/represent?request="), "{at}");
+    let choose = app.get_with(&bela, &at).await;
+    choose.assert_contains("Kinek a nevében jár el?");
+    choose.assert_contains("Saját nevemben");
+    choose.assert_contains("Kovács Anna nevében (Adóbevallás)");
+    let request = query_param(&format!("http://x{at}"), "request").unwrap();
+    let chosen = app
+        .post_with(
+            &bela,
+            "/authorize/represent",
+            &[("csrf", &choose.csrf()), ("request", &request), ("principal", &anna.id.0)],
+        )
+        .await;
+    let back = chosen.location.unwrap_or_else(|| panic!("{}", chosen.body));
+    assert!(back.starts_with(CALLBACK), "{back}");
+    let (claims, userinfo) = exchange(&app, &tax, &back, &verifier).await;
+    let anna_sub = app.kapu.pairwise_sub(&tax.id, &anna.id);
+    let bela_sub = app.kapu.pairwise_sub(&tax.id, &bela_account.id);
+    assert_eq!(claims["sub"], anna_sub.as_str());
+    assert_eq!(claims["name"], "Kovács Anna");
+    assert_eq!(claims["act"], serde_json::json!({ "sub": bela_sub, "name": "Kiss Béla" }));
+    assert_eq!(claims["delegated_matters"], serde_json::json!(["adobevallas"]));
+    assert_eq!(claims["acr"], "ugyfelkapu-plus");
+    for never in ["email", "email_verified", "family_name", "birthdate", "mother_birth_name"] {
+        assert!(claims.get(never).is_none() && userinfo.get(never).is_none(), "{never}: {claims:?} {userinfo:?}");
+    }
+    assert_eq!(userinfo["sub"], anna_sub.as_str());
+    assert_eq!(userinfo["act"]["sub"], bela_sub.as_str());
+    // Anna's security log says who acted for her, where.
+    let logins = events(&app, "anna", "service_login").await;
+    assert!(logins.iter().any(|d| d.contains("acting agent=bela")), "{logins:?}");
+
+    // For himself: his own sub, no act.
+    let (url, verifier) = authorize_url(&tax, "openid", "");
+    let at = app.get_with(&bela, &url).await.location.unwrap();
+    let choose = app.get_with(&bela, &at).await;
+    let request = query_param(&format!("http://x{at}"), "request").unwrap();
+    let myself = app
+        .post_with(&bela, "/authorize/represent", &[("csrf", &choose.csrf()), ("request", &request), ("principal", "")])
+        .await;
+    let (claims, _) = exchange(&app, &tax, &myself.location.unwrap(), &verifier).await;
+    assert_eq!(claims["sub"], bela_sub.as_str());
+    assert!(claims.get("act").is_none());
+
+    // A choice that names someone who gave him nothing: refused.
+    let (url, _) = authorize_url(&tax, "openid", "");
+    let at = app.get_with(&bela, &url).await.location.unwrap();
+    let choose = app.get_with(&bela, &at).await;
+    let request = query_param(&format!("http://x{at}"), "request").unwrap();
+    let forged = app
+        .post_with(
+            &bela,
+            "/authorize/represent",
+            &[("csrf", &choose.csrf()), ("request", &request), ("principal", &bela_account.id.0)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::CONFLICT);
+
+    // A code issued for Anna, then Anna revokes: the exchange is refused,
+    // and the next login asks nothing.
+    let (url, verifier) = authorize_url(&tax, "openid", "");
+    let at = app.get_with(&bela, &url).await.location.unwrap();
+    let choose = app.get_with(&bela, &at).await;
+    let request = query_param(&format!("http://x{at}"), "request").unwrap();
+    let chosen = app
+        .post_with(
+            &bela,
+            "/authorize/represent",
+            &[("csrf", &choose.csrf()), ("request", &request), ("principal", &anna.id.0)],
+        )
+        .await;
+    let code = query_param(&chosen.location.unwrap(), "code").unwrap();
+    app.kapu.end_delegation(&anna, &given.id, &actor).await.unwrap();
+    let refused = reqwest::Client::new()
+        .post(format!("{}/token", app.url))
+        .basic_auth(&tax.id, Some(tax.secret()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body["error_description"].as_str().unwrap().contains("delegation"));
+    let (url, _) = authorize_url(&tax, "openid", "");
+    assert!(app.get_with(&bela, &url).await.location.unwrap().starts_with(CALLBACK), "no choice any more");
     app.stop().await;
 }

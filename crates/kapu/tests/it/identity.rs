@@ -244,17 +244,23 @@ async fn one_code_typed_by_many_accounts_at_once_binds_one(backend: Backend) {
 
 /// The payload of a JWS, as JSON (its signature is checked by the suites
 /// that use a relying-party library).
-fn payload(jwt: &str) -> serde_json::Map<String, Value> {
+pub(crate) fn payload(jwt: &str) -> serde_json::Map<String, Value> {
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(part.as_bytes()).unwrap()).unwrap()
 }
 
-struct Service {
-    id: String,
+pub(crate) struct Service {
+    pub(crate) id: String,
     secret: String,
 }
 
-async fn service(app: &TestApp, name: &str, allowed: &[&str]) -> Service {
+impl Service {
+    pub(crate) fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+pub(crate) async fn service(app: &TestApp, name: &str, allowed: &[&str]) -> Service {
     let (client, secret) = app
         .kapu
         .register_client(NewClient {
@@ -272,7 +278,7 @@ async fn service(app: &TestApp, name: &str, allowed: &[&str]) -> Service {
 }
 
 /// An authorization URL for `scope`, and its PKCE verifier.
-fn authorize_url(s: &Service, scope: &str, extra: &str) -> (String, String) {
+pub(crate) fn authorize_url(s: &Service, scope: &str, extra: &str) -> (String, String) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let url = format!(
         "/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}&state=st4te&nonce=n0nce\
@@ -285,12 +291,17 @@ fn authorize_url(s: &Service, scope: &str, extra: &str) -> (String, String) {
     (url, verifier.secret().clone())
 }
 
-fn urlencoding(s: &str) -> String {
+pub(crate) fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The code exchanged: the ID token's claims and userinfo's answer.
-async fn exchange(app: &TestApp, s: &Service, back: &str, verifier: &str) -> (serde_json::Map<String, Value>, Value) {
+pub(crate) async fn exchange(
+    app: &TestApp,
+    s: &Service,
+    back: &str,
+    verifier: &str,
+) -> (serde_json::Map<String, Value>, Value) {
     let code = query_param(back, "code").unwrap_or_else(|| panic!("no code in {back}"));
     let http = reqwest::Client::new();
     let tokens: Value = http

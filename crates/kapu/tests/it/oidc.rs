@@ -110,7 +110,9 @@ pub(crate) async fn browse(
 ) -> String {
     let mut location = app.get_with(client, auth_url).await.location.expect("a redirect from /authorize");
     for _ in 0..6 {
-        if location.starts_with(CALLBACK) {
+        // Back at the service, or at a page where the citizen decides.
+        let decides = ["/authorize/consent?", "/authorize/represent?"].iter().any(|p| location.starts_with(p));
+        if location.starts_with(CALLBACK) || decides {
             return location;
         }
         let path = location.clone();

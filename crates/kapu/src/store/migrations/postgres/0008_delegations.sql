@@ -24,3 +24,9 @@ CREATE TABLE delegations (
 );
 CREATE INDEX delegations_principal ON delegations (principal_id);
 CREATE INDEX delegations_agent ON delegations (agent_id);
+
+-- An agent's login at a service on a principal's behalf: the code and its
+-- access token name the principal (the ID token's `sub`); `account_id`
+-- stays the person who logged in (the `act` claim).
+ALTER TABLE oidc_codes ADD COLUMN on_behalf_of TEXT;
+ALTER TABLE oidc_access_tokens ADD COLUMN on_behalf_of TEXT;
