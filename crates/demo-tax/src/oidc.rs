@@ -102,6 +102,44 @@ pub struct VerifiedLogin {
     pub claims: CoreIdTokenClaims,
 }
 
+/// Someone logged in on the taxpayer's behalf (kapu's `act` and
+/// `delegated_matters`, docs/oidc.md §7b): the taxpayer is `sub`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acting {
+    /// The agent's verified name.
+    pub agent_name: String,
+    /// The matters delegated for this service.
+    pub matters: Vec<String>,
+}
+
+impl VerifiedLogin {
+    /// The agent of a login on someone's behalf, `None` for the taxpayer
+    /// themselves (see [`acting_of`]).
+    pub fn acting(&self) -> Result<Option<Acting>, String> {
+        acting_of(&self.id_token)
+    }
+}
+
+/// kapu's `act` and `delegated_matters` of an ID token whose signature,
+/// issuer, audience and nonce were verified already (the library's standard
+/// claims have no field for them). An `act` not in kapu's shape is an error.
+pub fn acting_of(id_token: &str) -> Result<Option<Acting>, String> {
+    #[derive(Deserialize)]
+    struct Act {
+        name: String,
+    }
+    #[derive(Deserialize)]
+    struct Extra {
+        act: Option<Act>,
+        #[serde(default)]
+        delegated_matters: Vec<String>,
+    }
+    let payload = id_token.split('.').nth(1).ok_or("the ID token is not a JWS")?;
+    let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.as_bytes()).map_err(|e| e.to_string())?;
+    let extra: Extra = serde_json::from_slice(&bytes).map_err(|e| format!("act: {e}"))?;
+    Ok(extra.act.map(|a| Acting { agent_name: a.name, matters: extra.delegated_matters }))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error("{0} is not a valid URL: {1}")]
@@ -308,4 +346,26 @@ async fn fetch_provider(
     let client = CoreClient::from_provider_metadata(metadata, client_id.clone(), Some(client_secret.clone()))
         .set_redirect_uri(redirect_uri.clone());
     Ok(Provider { client, par, end_session })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn token(payload: &str) -> String {
+        format!("eyJhbGciOiJFUzI1NiJ9.{}.c2ln", data_encoding::BASE64URL_NOPAD.encode(payload.as_bytes()))
+    }
+
+    #[test]
+    fn act_names_the_agent_and_the_matters() {
+        let own = token(r#"{"sub":"a","name":"Kovács Anna"}"#);
+        assert_eq!(acting_of(&own).unwrap(), None);
+        let agent = token(r#"{"sub":"a","act":{"sub":"b","name":"Kiss Béla"},"delegated_matters":["adobevallas"]}"#);
+        let acting = acting_of(&agent).unwrap().unwrap();
+        assert_eq!(acting.agent_name, "Kiss Béla");
+        assert_eq!(acting.matters, vec!["adobevallas"]);
+        assert!(acting_of(&token(r#"{"act":"Kiss Béla"}"#)).is_err(), "an act of another shape is refused");
+        assert!(acting_of("not-a-jws").is_err());
+    }
 }

@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS tax_returns (
     submitted_at  INTEGER NOT NULL,
     auth_time     INTEGER NOT NULL,
     acr           TEXT NOT NULL,
-    amr           TEXT NOT NULL
+    amr           TEXT NOT NULL,
+    -- Who filed it for the taxpayer under a delegation (kapu's act claim):
+    -- their verified name; NULL when the taxpayer filed it themselves.
+    filed_by      TEXT
 );
 CREATE INDEX IF NOT EXISTS tax_returns_sub ON tax_returns (sub, submitted_at);
 ";
@@ -103,6 +106,8 @@ pub struct TaxReturn {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The agent who filed it on the taxpayer's behalf, if not themselves.
+    pub filed_by: Option<String>,
 }
 
 /// 256 random bits, URL-safe.
@@ -142,6 +147,14 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        // A database from before delegations: add the column it lacks.
+        let has_filed_by: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('tax_returns') WHERE name = 'filed_by'")
+                .fetch_one(&pool)
+                .await?;
+        if has_filed_by == 0 {
+            sqlx::query("ALTER TABLE tax_returns ADD COLUMN filed_by TEXT").execute(&pool).await?;
+        }
         Ok(Self { pool })
     }
 
@@ -275,8 +288,8 @@ impl Store {
         let token = random_token();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO tax_returns (reference, sub, tax_year, amount, note, submitted_at, auth_time, acr, amr)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tax_returns (reference, sub, tax_year, amount, note, submitted_at, auth_time, acr, amr,
+             filed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&tax_return.reference)
         .bind(&tax_return.sub)
@@ -287,6 +300,7 @@ impl Store {
         .bind(tax_return.auth_time)
         .bind(&tax_return.acr)
         .bind(tax_return.amr.join(" "))
+        .bind(&tax_return.filed_by)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM drafts WHERE session_id = ?").bind(session_id).execute(&mut *tx).await?;
@@ -305,7 +319,7 @@ impl Store {
     /// The returns filed under `sub`, newest first.
     pub async fn returns_for(&self, sub: &str) -> Result<Vec<TaxReturn>, StoreError> {
         let rows = sqlx::query(
-            "SELECT reference, sub, tax_year, amount, note, submitted_at, auth_time, acr, amr
+            "SELECT reference, sub, tax_year, amount, note, submitted_at, auth_time, acr, amr, filed_by
              FROM tax_returns WHERE sub = ? ORDER BY submitted_at DESC, id DESC",
         )
         .bind(sub)
@@ -322,6 +336,7 @@ impl Store {
                     auth_time: r.try_get("auth_time")?,
                     acr: r.try_get("acr")?,
                     amr: amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                    filed_by: r.try_get("filed_by")?,
                 })
             })
             .collect()
@@ -424,6 +439,7 @@ mod tests {
             auth_time: NOW + 15,
             acr: "ugyfelkapu-plus".into(),
             amr: vec!["pwd".into(), "otp".into()],
+            filed_by: Some("Kiss Béla".into()),
         };
         let new_token = store.accept(session.id, &filed, &identity).await.unwrap();
 

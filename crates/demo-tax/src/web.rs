@@ -24,6 +24,9 @@ const SESSION_COOKIE: &str = "bevallas_session";
 const CSS: &str = include_str!("../static/bevallas.css");
 /// How many past tax years the form offers.
 const YEARS_OFFERED: i16 = 5;
+/// The delegation matter (kapu's `delegated_matters`) that lets an agent
+/// file a return on a taxpayer's behalf.
+const TAX_RETURN_MATTER: &str = "adobevallas";
 const NOTE_MAX_CHARS: usize = 1000;
 const AMOUNT_MAX: i64 = 999_999_999_999;
 
@@ -289,6 +292,9 @@ struct ReturnView {
     amount: String,
     submitted_at: String,
     auth_time: String,
+    /// "saját maga", or the agent who filed it under a delegation.
+    filed_by: String,
+    agent: Option<String>,
 }
 
 #[derive(Template)]
@@ -354,6 +360,8 @@ impl App {
                     amount: format!("{}\u{a0}Ft", format_forint(r.draft.amount)),
                     submitted_at: self.format_time(r.submitted_at),
                     auth_time: self.format_time(r.auth_time),
+                    filed_by: r.filed_by.clone().unwrap_or_else(|| "saját maga".to_owned()),
+                    agent: r.filed_by,
                 })
                 .collect(),
         ))
@@ -415,7 +423,12 @@ async fn home_get(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Que
     if let (Some(reference), Some(list)) = (&q.beadva, &home.returns)
         && let Some(r) = list.iter().find(|r| &r.reference == reference)
     {
-        home.success = Some(format!("Érkeztetési szám: {}. Adóév: {}.", r.reference, r.tax_year));
+        let mut text = format!("Érkeztetési szám: {}. Adóév: {}.", r.reference, r.tax_year);
+        if let Some(agent) = &r.agent {
+            let taxpayer = session.identity.as_ref().and_then(|i| i.name.clone()).unwrap_or_default();
+            text.push_str(&format!(" Beadta: {agent}, {taxpayer} nevében, meghatalmazás alapján."));
+        }
+        home.success = Some(text);
     }
     Ok(with_cookie(page(StatusCode::OK, &home)?, new_cookie))
 }
@@ -511,13 +524,18 @@ enum CallbackProblem {
     NoCode,
     Login(LoginFailure),
     Refused(Refusal),
+    /// Someone logged in on the taxpayer's behalf under a delegation that
+    /// does not cover tax returns.
+    NotDelegated {
+        agent: String,
+    },
 }
 
 impl CallbackProblem {
     fn status(&self) -> StatusCode {
         match self {
             CallbackProblem::Cancelled => StatusCode::OK,
-            CallbackProblem::Refused(_) => StatusCode::FORBIDDEN,
+            CallbackProblem::Refused(_) | CallbackProblem::NotDelegated { .. } => StatusCode::FORBIDDEN,
             CallbackProblem::Login(_) => StatusCode::BAD_GATEWAY,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -537,6 +555,14 @@ impl CallbackProblem {
                     "A bevallás beadásához friss, kétlépcsős (Ügyfélkapu+) azonosítás szükséges.".into(),
                     refusal.reason_hu(),
                     AGAIN.into(),
+                ],
+            ),
+            CallbackProblem::NotDelegated { agent } => (
+                "A meghatalmazás nem terjed ki az adóbevallásra",
+                vec![
+                    format!("{agent} olyan meghatalmazással lépett be, amely nem az adóbevallásra szól."),
+                    NOT_FILED.into(),
+                    "Adóbevallást csak „Adóbevallás” ügytípusú meghatalmazással lehet más nevében beadni.".into(),
                 ],
             ),
             CallbackProblem::NoDraft => (
@@ -628,6 +654,16 @@ impl App {
         if let Err(refusal) = check_login(&login.claims, checked_at) {
             return Ok(Err(CallbackProblem::Refused(refusal)));
         }
+        // On a taxpayer's behalf: only under a delegation for tax returns.
+        let acting = match login.acting() {
+            Ok(acting) => acting,
+            Err(e) => return Ok(Err(CallbackProblem::Login(LoginFailure::IdToken(e)))),
+        };
+        if let Some(a) = &acting
+            && !a.matters.iter().any(|m| m == TAX_RETURN_MATTER)
+        {
+            return Ok(Err(CallbackProblem::NotDelegated { agent: a.agent_name.clone() }));
+        }
         let claims = &login.claims;
         let sub = claims.subject().as_str().to_owned();
         let identity = Identity {
@@ -643,6 +679,7 @@ impl App {
             auth_time: LoginClaims::auth_time(claims).unwrap_or(checked_at),
             acr: LoginClaims::acr(claims).unwrap_or_default().to_owned(),
             amr: LoginClaims::amr(claims).into_iter().map(str::to_owned).collect(),
+            filed_by: acting.map(|a| a.agent_name),
         };
         let token = self.store.accept(session.id, &filed, &identity).await?;
         tracing::info!(reference = %filed.reference, tax_year = filed.draft.tax_year, "tax return filed");

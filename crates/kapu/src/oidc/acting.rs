@@ -71,15 +71,16 @@ impl Kapu {
         Ok(!self.store.usable_delegations(&agent.id, &client.client_id, None, self.today()).await?.is_empty())
     }
 
-    /// "Kinek a nevében jár el?": the service and the principals to choose from.
+    /// "Kinek a nevében jár el?": the service, the request's redirect URI
+    /// (the buttons lead there) and the principals to choose from.
     pub async fn represent_request(
         &self,
         token: &str,
         session: &ActiveSession,
-    ) -> Result<Option<(Client, Vec<Principal>)>, StoreError> {
-        let Some((client, _)) = self.pending_auth_request(token).await? else { return Ok(None) };
+    ) -> Result<Option<(Client, String, Vec<Principal>)>, StoreError> {
+        let Some((client, request)) = self.pending_auth_request(token).await? else { return Ok(None) };
         let usable = self.store.usable_delegations(&session.account.id, &client.client_id, None, self.today()).await?;
-        Ok(Some((client, principals(usable))))
+        Ok(Some((client, request.redirect_uri, principals(usable))))
     }
 
     /// The citizen chose: `""` (themselves) or a principal's account id,

@@ -70,15 +70,16 @@ impl Kapu {
         if asked.iter().all(|c| agreed.contains(c)) { Ok(Vec::new()) } else { Ok(asked) }
     }
 
-    /// What the consent page shows: the service and the claims it asks for.
+    /// What the consent page shows: the service and the claims it asks
+    /// for; and the request's redirect URI (its buttons lead there).
     pub async fn consent_request(
         &self,
         token: &str,
         session: &ActiveSession,
-    ) -> Result<Option<(Client, Vec<String>)>, StoreError> {
+    ) -> Result<Option<(Client, String, Vec<String>)>, StoreError> {
         let Some((client, request)) = self.pending_auth_request(token).await? else { return Ok(None) };
         let needed = self.consent_needed(&client, &request, &session.account).await?;
-        Ok(Some((client, needed)))
+        Ok(Some((client, request.redirect_uri, needed)))
     }
 
     /// "Engedélyezem": the consent is recorded (audited with what), and the

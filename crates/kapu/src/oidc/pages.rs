@@ -386,7 +386,7 @@ pub fn claim_label(t: &crate::i18n::Texts, claim: &str) -> String {
 pub async fn consent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<RequestQuery>) -> PageResult {
     let session = ctx.require_session()?;
     let token = q.request.unwrap_or_default();
-    let Some((client, claims)) = kapu.consent_request(&token, session).await? else {
+    let Some((client, redirect_uri, claims)) = kapu.consent_request(&token, session).await? else {
         return error_page(&kapu, &ctx, ctx.t().oidc_request_expired);
     };
     if claims.is_empty() {
@@ -403,7 +403,8 @@ pub async fn consent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Quer
     .secondary_button("/authorize/consent", t.consent_deny, &[("request", &token), ("decision", "deny")]);
     page.items = claims.iter().map(|c| claim_label(t, c)).collect();
     page.paragraphs.push(t.consent_note.to_owned());
-    Ok(page.render()?)
+    // Both buttons end at the service: its origin may be a form's target.
+    Ok(allow_form_target(&origin_of(&redirect_uri), page.render()?))
 }
 
 #[derive(Deserialize)]
@@ -438,7 +439,7 @@ pub async fn consent_post(
 pub async fn represent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Query<RequestQuery>) -> PageResult {
     let session = ctx.require_session()?;
     let token = q.request.unwrap_or_default();
-    let Some((client, principals)) = kapu.represent_request(&token, session).await? else {
+    let Some((client, redirect_uri, principals)) = kapu.represent_request(&token, session).await? else {
         return error_page(&kapu, &ctx, ctx.t().oidc_request_expired);
     };
     let t = ctx.t();
@@ -458,7 +459,8 @@ pub async fn represent_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): Qu
         );
     }
     page.paragraphs.push(t.represent_note.to_owned());
-    Ok(page.render()?)
+    // Every choice ends at the service: its origin may be a form's target.
+    Ok(allow_form_target(&origin_of(&redirect_uri), page.render()?))
 }
 
 #[derive(Deserialize)]

@@ -364,6 +364,8 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     choose.assert_contains("Kinek a nevében jár el?");
     choose.assert_contains("Saját nevemben");
     choose.assert_contains("Kovács Anna nevében (Adóbevallás)");
+    let csp = choose.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:9"), "every choice ends at the service: {csp}");
     let request = query_param(&format!("http://x{at}"), "request").unwrap();
     let chosen = app
         .post_with(

@@ -364,6 +364,9 @@ async fn a_service_gets_identity_data_only_when_allowed_verified_and_agreed(back
     assert!(at.starts_with("/authorize/consent?request="), "{at}");
     let consent = app.get(&at).await;
     consent.assert_contains("A(z) Adóbevallás szolgáltatás a következő adatait kapja meg:");
+    // Both buttons end at the service: a browser may post there (CSP).
+    let csp = consent.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:9"), "{csp}");
     for label in ["Anyja születési neve", "Születési hely", "Születési idő", "Családi név"] {
         consent.assert_contains(label);
     }
