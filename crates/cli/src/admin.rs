@@ -10,6 +10,8 @@ use clap::{Args, Subcommand};
 use kapu::Kapu;
 use kapu::accounts::model::Language;
 use kapu::accounts::seed::SeedRequest;
+use kapu::accounts::service::Field;
+use kapu::delegations::service::{DelegationError, DelegationInput};
 use kapu::identity::model::{BirthDateError, NameError};
 use kapu::identity::service::{IdentityError, InputField, InputProblem, VerificationInput};
 use kapu::mail::EmailAddress;
@@ -38,6 +40,9 @@ pub enum AdminCommand {
     /// Verified identities: record a citizen's identity checked in person.
     #[command(subcommand)]
     Identity(IdentityCommand),
+    /// Delegations (meghatalmazás) made in person at an office.
+    #[command(subcommand)]
+    Delegation(DelegationCommand),
     /// Services that log their users in through kapu (OpenID Connect clients).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -263,6 +268,48 @@ pub struct ResetArgs {
 }
 
 #[derive(Subcommand)]
+pub enum DelegationCommand {
+    /// Record a delegation the principal made in person: both must have a
+    /// verified identity; the agent is named by username and date of birth
+    /// and accepts it in the portal. Audited with the clerk, office and reason.
+    Record(RecordDelegationArgs),
+}
+
+#[derive(Args)]
+pub struct RecordDelegationArgs {
+    /// The principal's username (who lets someone act for them).
+    #[arg(long, value_name = "USERNAME")]
+    principal: String,
+    /// The agent's username.
+    #[arg(long, value_name = "USERNAME")]
+    agent: String,
+    /// The agent's date of birth, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    agent_birth_date: String,
+    /// A matter id of [delegations] matters (e.g. adobevallas).
+    #[arg(long)]
+    matter: String,
+    /// A client_id: only at this service (default: any service).
+    #[arg(long, value_name = "CLIENT_ID", default_value = "")]
+    service: String,
+    /// The first day, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    /// The last day, YYYY-MM-DD (included).
+    #[arg(long, value_name = "DATE")]
+    until: String,
+    #[arg(long)]
+    clerk: String,
+    #[arg(long)]
+    office: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    reason: String,
+    #[command(flatten)]
+    out: Json,
+}
+
+#[derive(Subcommand)]
 pub enum IdentityCommand {
     /// Record the identity of a citizen checked in person at an office.
     ///
@@ -453,6 +500,7 @@ fn fail(json: bool, message: &str) -> ExitCode {
 pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
     match command {
         AdminCommand::Identity(IdentityCommand::Verify(a)) => verify_identity(kapu, &a).await,
+        AdminCommand::Delegation(DelegationCommand::Record(a)) => record_delegation(kapu, &a).await,
         AdminCommand::User(UserCommand::Add(a)) => {
             let password = match read_password_stdin() {
                 Ok(p) => p,
@@ -840,6 +888,52 @@ async fn verify_identity(kapu: &Kapu, a: &VerifyArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(a.out.json, &identity_error_text(&e)),
+    }
+}
+
+async fn record_delegation(kapu: &Kapu, a: &RecordDelegationArgs) -> ExitCode {
+    let input = DelegationInput {
+        agent_username: a.agent.clone(),
+        agent_birth_date: a.agent_birth_date.clone(),
+        matter: a.matter.clone(),
+        service: a.service.clone(),
+        valid_from: a.from.clone().unwrap_or_else(|| kapu.today().to_string()),
+        valid_until: a.until.clone(),
+    };
+    match kapu.office_record_delegation(&a.principal, &input, &a.clerk, &a.office, &a.reason).await {
+        Ok(d) if a.out.json => {
+            let json = json!({
+                "ok": true, "id": d.id, "principal": d.principal_name, "agent": d.agent_name, "matter": d.matter,
+                "service": d.client_id, "from": d.valid_from.to_string(), "until": d.valid_until.to_string(),
+                "state": "pending",
+            });
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Ok(d) => {
+            println!(
+                "recorded: {} lets {} act in {} from {} to {}",
+                d.principal_name, d.agent_name, d.matter, d.valid_from, d.valid_until
+            );
+            println!("the agent was emailed and accepts it on Meghatalmazások");
+            ExitCode::SUCCESS
+        }
+        Err(DelegationError::Form(errors)) => {
+            let t = kapu::i18n::texts(Language::En);
+            let option = |f: Field| match f {
+                Field::AgentUsername => "--agent",
+                Field::AgentBirthDate => "--agent-birth-date",
+                Field::Matter => "--matter",
+                Field::Service => "--service",
+                Field::ValidFrom => "--from",
+                _ => "--until",
+            };
+            let text: Vec<String> =
+                errors.0.iter().map(|(f, p)| format!("{}: {}", option(*f), kapu::i18n::problem_text(t, p))).collect();
+            fail(a.out.json, &text.join("; "))
+        }
+        Err(DelegationError::NotVerified) => fail(a.out.json, "the principal has no verified identity"),
+        Err(e) => fail(a.out.json, &e.to_string()),
     }
 }
 

@@ -434,3 +434,57 @@ fn the_office_verifies_an_identity_from_the_command_line() {
     assert!(!missing.status.success());
     assert!(json(&missing)["error"].as_str().unwrap().contains("nincs.ilyen"));
 }
+
+#[test]
+fn the_office_records_a_delegation_made_in_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let add_verified = |username: &str, family: &str, born: &str| {
+        let mut add = kapu(dir.path())
+            .args(["admin", "user", "add", "--username", username, "--name", family, "--password-stdin"])
+            .args(["--email", &format!("{username}@example.hu")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        add.stdin.take().unwrap().write_all(b"egy hosszu jelmondat az irodaban\n").unwrap();
+        assert!(add.wait().unwrap().success());
+        let verify = kapu(dir.path())
+            .args(["admin", "identity", "verify", "--user", username, "--family-name", family, "--given-name", "Anna"])
+            .args(["--birth-family-name", family, "--birth-given-name", "Anna", "--mother-birth-name", "Nagy Ilona"])
+            .args(["--place-of-birth", "Pécs", "--birth-date", born, "--document-kind", "id_card"])
+            .args(["--document-number", &format!("{}XY", &born[..4]), "--clerk", "Tóth Judit", "--office", "Pécs"])
+            .args(["--reason", "személyesen", "--json"])
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    };
+    add_verified("megbizo", "Kovács", "1960-04-04");
+    add_verified("megbizott", "Kiss", "1990-09-09");
+    // A year from now (a delegation runs at most five years by default).
+    let next_year =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 31_556_952 + 1970 + 1;
+    let until = format!("{next_year}-12-31");
+    let record = |born: &str| {
+        kapu(dir.path())
+            .args(["admin", "delegation", "record", "--principal", "megbizo", "--agent", "megbizott"])
+            .args(["--agent-birth-date", born, "--matter", "adobevallas", "--until", &until])
+            .args(["--clerk", "Tóth Judit", "--office", "Pécsi kormányablak", "--reason", "személyesen", "--json"])
+            .output()
+            .unwrap()
+    };
+    // The agent's date of birth must match: the clerk is told which option.
+    let wrong = record("1990-09-10");
+    assert!(!wrong.status.success());
+    let error = json(&wrong)["error"].as_str().unwrap().to_owned();
+    assert!(error.starts_with("--agent: There is no citizen with a verified identity"), "{error}");
+    let done = record("1990-09-09");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stdout));
+    let v = json(&done);
+    assert_eq!(v["principal"], "Kovács Anna");
+    assert_eq!(v["agent"], "Kiss Anna");
+    assert_eq!(v["state"], "pending");
+    let audit = kapu(dir.path()).args(["admin", "audit", "--user", "megbizo", "--json"]).output().unwrap();
+    let events = json(&audit)["events"].as_array().unwrap().clone();
+    let granted = events.iter().find(|e| e["event"] == "delegation_granted").expect("audited");
+    assert!(granted["detail"].as_str().unwrap().contains("clerk=Tóth Judit; office=Pécsi kormányablak"));
+}

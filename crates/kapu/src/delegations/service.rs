@@ -40,8 +40,20 @@ pub enum DelegationError {
     /// No such delegation of this account, or not in a state for this.
     #[error("no such delegation in that state")]
     NotFound,
+    #[error("no account named {0:?}")]
+    NoAccount(String),
+    /// The clerk, office or reason is empty, too long or has control characters.
+    #[error("--clerk, --office and --reason must each be 1 to 200 characters without control characters")]
+    OfficeRecord,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Who recorded a delegation made in person, and why.
+struct OfficeRecord<'a> {
+    clerk: &'a str,
+    office: &'a str,
+    reason: &'a str,
 }
 
 impl Kapu {
@@ -69,6 +81,38 @@ impl Kapu {
         input: &DelegationInput,
         actor: &Actor,
     ) -> Result<Delegation, DelegationError> {
+        self.offer(principal, input, actor, None).await
+    }
+
+    /// A delegation the principal made in person at an office: recorded by
+    /// the clerk (audited with the clerk, office and reason), then offered
+    /// to the agent like any other.
+    pub async fn office_record_delegation(
+        &self,
+        principal_username: &str,
+        input: &DelegationInput,
+        clerk: &str,
+        office: &str,
+        reason: &str,
+    ) -> Result<Delegation, DelegationError> {
+        let no_account = || DelegationError::NoAccount(principal_username.to_owned());
+        let name = Username::parse(principal_username).map_err(|_| no_account())?;
+        let principal = self.store.account_by_username(&name).await?.ok_or_else(no_account)?;
+        let text_ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= 200 && !t.chars().any(char::is_control);
+        if !(text_ok(clerk) && text_ok(office) && text_ok(reason)) {
+            return Err(DelegationError::OfficeRecord);
+        }
+        let recorded = OfficeRecord { clerk: clerk.trim(), office: office.trim(), reason: reason.trim() };
+        self.offer(&principal, input, &Actor::default(), Some(&recorded)).await
+    }
+
+    async fn offer(
+        &self,
+        principal: &Account,
+        input: &DelegationInput,
+        actor: &Actor,
+        recorded: Option<&OfficeRecord<'_>>,
+    ) -> Result<Delegation, DelegationError> {
         if !principal.verified {
             return Err(DelegationError::NotVerified);
         }
@@ -91,6 +135,7 @@ impl Kapu {
         }
         let id = random_id();
         let now = self.now();
+        let recorded_by = recorded.map(|r| format!("{}, {}", r.clerk, r.office));
         let tx = self.store.begin().await?;
         tx.insert_delegation(&NewDelegation {
             id: &id,
@@ -101,15 +146,21 @@ impl Kapu {
             valid_from: from,
             valid_until: until,
             created_at: now,
-            recorded_by: None,
+            recorded_by: recorded_by.as_deref(),
         })
         .await?;
         let delegation = tx.delegation(&id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
-        let detail = format!(
+        let mut detail = format!(
             "delegation={id}; agent={}; matter={matter}; service={}; from={from}; until={until}",
             agent.username.as_str(),
             if service.is_empty() { "any" } else { service }
         );
+        if let Some(r) = recorded {
+            detail.push_str(&format!(
+                "; recorded at the office; clerk={}; office={}; reason={}",
+                r.clerk, r.office, r.reason
+            ));
+        }
         self.audit(
             &tx,
             AuditEvent::DelegationGranted,
