@@ -32,7 +32,7 @@ if method == "private_key_jwt":
         # Authlib's private_key_jwt signs with a joserfc key (an RSA one
         # unless given a key object).
         ECKey.import_key(key.as_dict(is_private=True)),
-        scope="openid profile email",
+        scope=reg.get("scope") or "openid profile email",
         redirect_uri=reg["redirect_uri"],
         code_challenge_method="S256",
         token_endpoint_auth_method="private_key_jwt",
@@ -42,7 +42,7 @@ else:
     session = OAuth2Session(
         reg["client_id"],
         reg.get("client_secret"),
-        scope="openid profile email",
+        scope=reg.get("scope") or "openid profile email",
         redirect_uri=reg["redirect_uri"],
         code_challenge_method="S256",
         token_endpoint_auth_method=method,

@@ -3,7 +3,7 @@
 // JSON lines on stdin/stdout; the test plays the citizen's browser.
 //
 //   → {"event":"ready","backchannel_uri":…,"jwks":…}     (jwks: for private_key_jwt)
-//   ← {"issuer":…,"client_id":…,"client_secret":…,"auth_method":…,"redirect_uri":…,"post_logout_redirect_uri":…}
+//   ← {"issuer":…,"client_id":…,"client_secret":…,"auth_method":…,"redirect_uri":…,"post_logout_redirect_uri":…,"scope":…}
 //   → {"event":"authorize","url":…}
 //   ← {"callback":…}                                      (where kapu sent the browser)
 //   → {"event":"logged_in","id_token_claims":…,"userinfo":…}
@@ -59,7 +59,7 @@ const state = client.randomState();
 const nonce = client.randomNonce();
 const url = client.buildAuthorizationUrl(config, {
   redirect_uri: reg.redirect_uri,
-  scope: 'openid profile email',
+  scope: reg.scope ?? 'openid profile email',
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: 'S256',
   state,

@@ -41,7 +41,7 @@ pkce, verifier = client.add_code_challenge()
 args = {
     "client_id": client.client_id,
     "response_type": "code",
-    "scope": ["openid", "profile", "email"],
+    "scope": (reg.get("scope") or "openid profile email").split(),
     "nonce": nonce,
     "redirect_uri": reg["redirect_uri"],
     "state": state,

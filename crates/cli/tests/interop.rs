@@ -5,7 +5,8 @@
 //! the citizen's browser: a two-step login with a real TOTP code, the code
 //! flow with PKCE and every client authentication method, userinfo,
 //! RP-initiated logout, and the back-channel logout token verified by the
-//! library's own JOSE code.
+//! library's own JOSE code; then verified identity claims after the consent
+//! page, and a login on a principal's behalf (`act`), each with logout.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -108,7 +109,8 @@ impl Rp {
 async fn browse(browser: &reqwest::Client, base: &str, url: &str, user: &str, key: &str) -> String {
     let mut location = url.to_owned();
     for _ in 0..8 {
-        if !location.starts_with(base) && !location.starts_with('/') {
+        // Left kapu, or logged in at kapu itself.
+        if (!location.starts_with(base) && !location.starts_with('/')) || location == "/" {
             return location;
         }
         let absolute = if location.starts_with('/') { format!("{base}{location}") } else { location.clone() };
@@ -132,6 +134,20 @@ async fn browse(browser: &reqwest::Client, base: &str, url: &str, user: &str, ke
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
                 vec![("csrf", csrf), ("code", totp.code_at(now))]
             }
+            // The citizen agrees to share their verified data.
+            "/authorize/consent" => {
+                vec![("csrf", csrf), ("request", hidden(&body, "request")), ("decision", "allow".into())]
+            }
+            // The agent acts for the (first) principal offered.
+            "/authorize/represent" => {
+                let principal = body
+                    .split("name=\"principal\" value=\"")
+                    .skip(1)
+                    .map(|v| v.split('"').next().unwrap())
+                    .find(|v| !v.is_empty())
+                    .expect("a principal to choose");
+                vec![("csrf", csrf), ("request", hidden(&body, "request")), ("principal", principal.into())]
+            }
             other => panic!("stuck at {other}:\n{body}"),
         };
         let posted = browser.post(&absolute).form(&form).send().await.unwrap();
@@ -142,6 +158,11 @@ async fn browse(browser: &reqwest::Client, base: &str, url: &str, user: &str, ke
         };
     }
     panic!("never left kapu; last at {location}");
+}
+
+/// The value of the first hidden input named `name`.
+fn hidden(body: &str, name: &str) -> String {
+    body.split(&format!("name=\"{name}\" value=\"")).nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
 async fn every_library(rps: &[(&'static str, Vec<String>)], dir: &Path, database: &str) {
@@ -192,11 +213,49 @@ async fn every_library(rps: &[(&'static str, Vec<String>)], dir: &Path, database
             flow(name, command, method, dir, &base, user, key).await;
         }
     }
+    identity_and_acting(rps, dir, &base).await;
     server.kill().unwrap();
     server.wait().unwrap();
 }
 
 async fn flow(name: &'static str, command: &[String], method: &str, dir: &Path, base: &str, user: &str, key: &str) {
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = RpLogin { name, command, method, scope: None, allow_claims: false, user, key };
+    let logged_in = run_rp(&login, dir, base, &browser, |claims, userinfo, context| {
+        assert_eq!(claims["acr"], "ugyfelkapu-plus", "{context}");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]), "{context}");
+        assert_eq!(userinfo["sub"], claims["sub"], "{context}");
+        assert_eq!(userinfo["email"], format!("{user}@seed.invalid"), "{context}");
+    })
+    .await;
+    assert!(logged_in, "{name} {method}");
+}
+
+/// One run of a relying party: who logs in, how the service is registered.
+struct RpLogin<'a> {
+    name: &'static str,
+    command: &'a [String],
+    method: &'a str,
+    /// The scope the library asks for (its default: `openid profile email`).
+    scope: Option<&'a str>,
+    /// Registered with `--allow-claims identity`.
+    allow_claims: bool,
+    user: &'a str,
+    key: &'a str,
+}
+
+/// Registers the service, lets the library log `login.user` in through
+/// `browser`, checks what every login shows plus `check(id_token_claims,
+/// userinfo, context)`, then logs out (RP-initiated, then back-channel).
+async fn run_rp(
+    login: &RpLogin<'_>,
+    dir: &Path,
+    base: &str,
+    browser: &reqwest::Client,
+    check: impl FnOnce(&serde_json::Value, &serde_json::Value, &str),
+) -> bool {
+    let RpLogin { name, command, method, user, key, .. } = *login;
     let mut rp = Rp::start(name, command);
     let ready = rp.expect("ready");
     let jwks_file = dir.join(format!("{name}-{method}.jwks"));
@@ -205,6 +264,9 @@ async fn flow(name: &'static str, command: &[String], method: &str, dir: &Path, 
     add.args(["admin", "client", "add", "--name", &format!("{name} {method}"), "--redirect-uri", REDIRECT])
         .args(["--post-logout-uri", BYE, "--auth-method", method, "--json"])
         .args(["--backchannel-logout-uri", ready["backchannel_uri"].as_str().unwrap()]);
+    if login.allow_claims {
+        add.args(["--allow-claims", "identity"]);
+    }
     if method == "private_key_jwt" {
         add.arg("--jwks-file").arg(&jwks_file);
     }
@@ -217,11 +279,10 @@ async fn flow(name: &'static str, command: &[String], method: &str, dir: &Path, 
         "auth_method": method,
         "redirect_uri": REDIRECT,
         "post_logout_redirect_uri": BYE,
+        "scope": login.scope,
     }));
     let authorize = rp.expect("authorize");
-    let browser =
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let callback = browse(&browser, base, authorize["url"].as_str().unwrap(), user, key).await;
+    let callback = browse(browser, base, authorize["url"].as_str().unwrap(), user, key).await;
     assert!(callback.starts_with(REDIRECT), "{name} {method}: {callback}");
     rp.send(serde_json::json!({ "callback": callback }));
     let logged_in = rp.expect("logged_in");
@@ -229,11 +290,8 @@ async fn flow(name: &'static str, command: &[String], method: &str, dir: &Path, 
     let context = format!("{name} {method}: {logged_in}");
     assert_eq!(claims["iss"], base, "{context}");
     assert_eq!(claims["aud"].as_str().or(claims["aud"][0].as_str()), Some(client_id.as_str()), "{context}");
-    assert_eq!(claims["acr"], "ugyfelkapu-plus", "{context}");
-    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]), "{context}");
     assert_eq!(claims["sid"].as_str().map(str::len), Some(32), "{context}");
-    assert_eq!(logged_in["userinfo"]["sub"], claims["sub"], "{context}");
-    assert_eq!(logged_in["userinfo"]["email"], format!("{user}@seed.invalid"), "{context}");
+    check(claims, &logged_in["userinfo"], &context);
     // RP-initiated logout with the library's URL: this very session, so no
     // question; back to the service with its state.
     let logout = rp.expect("logout");
@@ -245,5 +303,158 @@ async fn flow(name: &'static str, command: &[String], method: &str, dir: &Path, 
     assert_eq!(backchannel["claims"]["sid"], claims["sid"], "{name} {method}: {backchannel}");
     assert_eq!(backchannel["claims"]["sub"], claims["sub"], "{name} {method}: {backchannel}");
     rp.expect("done");
-    assert!(rp.child.wait().unwrap().success(), "{name} {method}");
+    rp.child.wait().unwrap().success()
+}
+
+/// `kapu ... --json`, its answer.
+fn kapu_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut c = kapu(dir);
+    c.args(args).arg("--json");
+    serde_json::from_str(&run_ok(c)).unwrap()
+}
+
+/// Verified identity data and a login on a principal's behalf, read by each
+/// library: a verified citizen agrees on the consent page and the library
+/// gets the 4T claims (ID token and userinfo); an agent accepts a delegation
+/// and logs in choosing the principal, and the library gets the principal's
+/// `sub` and name and the agent in `act` — and the logout token names the
+/// principal the service knows.
+async fn identity_and_acting(rps: &[(&'static str, Vec<String>)], dir: &Path, base: &str) {
+    let pairs = rps.len();
+    let mut seed = kapu(dir);
+    seed.args(["admin", "seed", "--accounts", &(2 * pairs).to_string(), "--prefix", "id", "--password-file"])
+        .arg(dir.join("password"))
+        .arg("--secrets-out")
+        .arg(dir.join("id-keys.csv"));
+    run_ok(seed);
+    let accounts: Vec<(String, String)> = std::fs::read_to_string(dir.join("id-keys.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(',').map(|(u, k)| (u.to_owned(), k.to_owned())).unwrap())
+        .collect();
+    for (i, (name, command)) in rps.iter().enumerate() {
+        let (principal, principal_key) = &accounts[2 * i];
+        let (agent, agent_key) = &accounts[2 * i + 1];
+        // One person per account: each pair is born on other days.
+        let principal_born = format!("1970-01-{:02}", i + 2);
+        let agent_born = format!("1985-06-{:02}", i + 10);
+        for (user, family, born) in [(principal, "Kovács", &principal_born), (agent, "Kiss", &agent_born)] {
+            kapu_json(
+                dir,
+                &[
+                    "admin",
+                    "identity",
+                    "verify",
+                    "--user",
+                    user,
+                    "--family-name",
+                    family,
+                    "--given-name",
+                    "Anna",
+                    "--birth-family-name",
+                    family,
+                    "--birth-given-name",
+                    "Anna",
+                    "--mother-birth-name",
+                    "Nagy Erzsébet",
+                    "--place-of-birth",
+                    "Szeged",
+                    "--birth-date",
+                    born,
+                    "--document-kind",
+                    "passport",
+                    "--document-number",
+                    &format!("P{user}"),
+                    "--clerk",
+                    "Tóth Judit",
+                    "--office",
+                    "Szeged",
+                    "--reason",
+                    "interop",
+                ],
+            );
+        }
+        // The principal logs in to the library's service, agrees, gets the data.
+        let browser =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let scope = Some("openid profile email identity");
+        let login = RpLogin {
+            name,
+            command,
+            method: "client_secret_basic",
+            scope,
+            allow_claims: true,
+            user: principal,
+            key: principal_key,
+        };
+        let ok = run_rp(&login, dir, base, &browser, |claims, userinfo, context| {
+            assert_eq!(claims["family_name"], "Kovács", "{context}");
+            assert_eq!(claims["birthdate"], principal_born.as_str(), "{context}");
+            assert_eq!(claims["mother_birth_name"], "Nagy Erzsébet", "{context}");
+            assert_eq!(userinfo["place_of_birth"], "Szeged", "{context}");
+            assert_eq!(userinfo["birth_family_name"], "Kovács", "{context}");
+        })
+        .await;
+        assert!(ok, "{name}: identity claims");
+
+        // The principal lets the agent act for her; he accepts at kapu.
+        let until = format!(
+            "{}-12-31",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 31_556_952 + 1971
+        );
+        let recorded = kapu_json(
+            dir,
+            &[
+                "admin",
+                "delegation",
+                "record",
+                "--principal",
+                principal,
+                "--agent",
+                agent,
+                "--agent-birth-date",
+                &agent_born,
+                "--matter",
+                "adobevallas",
+                "--until",
+                &until,
+                "--clerk",
+                "Tóth Judit",
+                "--office",
+                "Szeged",
+                "--reason",
+                "interop",
+            ],
+        );
+        let browser =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        assert_eq!(browse(&browser, base, "/login", agent, agent_key).await, "/", "{name}: the agent logs in");
+        let page = browser.get(format!("{base}/delegations")).send().await.unwrap().text().await.unwrap();
+        let accept = [("csrf", hidden(&page, "csrf")), ("id", recorded["id"].as_str().unwrap().to_owned())];
+        let accepted = browser.post(format!("{base}/delegations/accept")).form(&accept).send().await.unwrap();
+        assert_eq!(accepted.headers()["location"], "/delegations?msg=accepted", "{name}");
+
+        // The agent logs in to the service on her behalf (his kapu session).
+        let login = RpLogin {
+            name,
+            command,
+            method: "client_secret_basic",
+            scope,
+            allow_claims: true,
+            user: agent,
+            key: agent_key,
+        };
+        let ok = run_rp(&login, dir, base, &browser, |claims, userinfo, context| {
+            assert_eq!(claims["name"], "Kovács Anna", "{context}");
+            assert_eq!(claims["act"]["name"], "Kiss Anna", "{context}");
+            assert_eq!(claims["act"]["sub"].as_str().map(str::len), Some(43), "{context}");
+            assert_ne!(claims["act"]["sub"], claims["sub"], "{context}");
+            assert_eq!(claims["delegated_matters"], serde_json::json!(["adobevallas"]), "{context}");
+            assert!(claims.get("email").is_none() && claims.get("family_name").is_none(), "{context}");
+            assert_eq!(userinfo["sub"], claims["sub"], "{context}");
+            assert_eq!(userinfo["act"], claims["act"], "{context}");
+        })
+        .await;
+        assert!(ok, "{name}: acting for a principal");
+    }
 }

@@ -658,7 +658,10 @@ impl Kapu {
         })
         .await?;
         if client.backchannel_logout_uri.is_some() {
-            tx.note_session_login(&session.record.sid, &client.client_id, &session.account.id, now).await?;
+            // The logout token names whom the service knows: the principal
+            // for a login on their behalf (the `sid` is the agent's session).
+            let known_as = on_behalf_of.as_ref().unwrap_or(&session.account.id);
+            tx.note_session_login(&session.record.sid, &client.client_id, known_as, now).await?;
         }
         let mut detail = format!("service={} ({}) acr={acr}", client.name, client.client_id);
         if let Some(principal) = &on_behalf_of {

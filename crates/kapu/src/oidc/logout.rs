@@ -145,11 +145,13 @@ impl Kapu {
             }
         };
         // Proof: the hint names this very session (its sid), for this
-        // account at that service.
+        // account at that service (the person who logged in: the agent in
+        // `act` for a login on a principal's behalf).
         let proven = match (&hint, session) {
             (Some((claims, c)), Some(s)) => {
+                let logged_in = claims.act.as_ref().map_or(&claims.sub, |act| &act.sub);
                 claims.sid.as_deref() == Some(self.pairwise_sid(&c.client_id, &s.record.sid).as_str())
-                    && claims.sub == self.pairwise_sub(&c.client_id, &s.account.id)
+                    && *logged_in == self.pairwise_sub(&c.client_id, &s.account.id)
             }
             _ => false,
         };
