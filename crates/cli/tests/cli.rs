@@ -483,6 +483,25 @@ fn the_office_records_a_delegation_made_in_person() {
     assert_eq!(v["principal"], "Kovács Anna");
     assert_eq!(v["agent"], "Kiss Anna");
     assert_eq!(v["state"], "pending");
+    // Office staff: a role, an office; a wrong role is named; removal.
+    let add = kapu(dir.path())
+        .args(["admin", "office", "add", "--user", "megbizott", "--role", "supervisor", "--office", "Pécs", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&add)["staff"]["role"], "supervisor", "{}", String::from_utf8_lossy(&add.stdout));
+    let wrong = kapu(dir.path())
+        .args(["admin", "office", "add", "--user", "megbizott", "--role", "boss", "--office", "Pécs"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("use clerk or supervisor"));
+    let list = kapu(dir.path()).args(["admin", "office", "list", "--json"]).output().unwrap();
+    assert_eq!(json(&list)["staff"][0]["username"], "megbizott");
+    let removed =
+        kapu(dir.path()).args(["admin", "office", "remove", "--user", "megbizott", "--json"]).output().unwrap();
+    assert_eq!(json(&removed)["ok"], true);
+    let again = kapu(dir.path()).args(["admin", "office", "remove", "--user", "megbizott", "--json"]).output().unwrap();
+    assert!(json(&again)["error"].as_str().unwrap().contains("not on the office staff"));
     let audit = kapu(dir.path()).args(["admin", "audit", "--user", "megbizo", "--json"]).output().unwrap();
     let events = json(&audit)["events"].as_array().unwrap().clone();
     let granted = events.iter().find(|e| e["event"] == "delegation_granted").expect("audited");

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod identity;
 pub mod mail;
 pub mod metrics;
+pub mod office;
 pub mod oidc;
 pub mod passwords;
 pub mod retention;

@@ -39,6 +39,19 @@ pub trait AuditRepo: Db {
         .await
     }
 
+    /// Every office action (its detail names the clerk), newest first: the
+    /// supervisor's view of the office console and `kapu admin` alike.
+    async fn office_actions(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.fetch_all(
+            query(
+                "SELECT id, at, account_id, username, event, outcome, client_addr, detail FROM audit_events \
+                 WHERE detail LIKE '%clerk=%' ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit),
+        )
+        .await
+    }
+
     /// The account's newest event `event` with `outcome` before `before`
     /// (the index on account and id walks back from the newest).
     async fn last_event_before(

@@ -44,6 +44,7 @@ pub mod repos {
     pub use crate::audit::repo::AuditRepo;
     pub use crate::delegations::repo::DelegationRepo;
     pub use crate::identity::repo::IdentityRepo;
+    pub use crate::office::repo::OfficeRepo;
     pub use crate::oidc::repo::OidcRepo;
     pub use crate::sessions::repo::SessionRepo;
     pub use crate::throttle::repo::ThrottleRepo;
@@ -374,6 +375,7 @@ pub const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "services", include_str!("migrations/sqlite/0006_services.sql")),
     (7, "identity", include_str!("migrations/sqlite/0007_identity.sql")),
     (8, "delegations", include_str!("migrations/sqlite/0008_delegations.sql")),
+    (9, "office", include_str!("migrations/sqlite/0009_office.sql")),
 ];
 pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "portal", include_str!("migrations/postgres/0001_portal.sql")),
@@ -384,6 +386,7 @@ pub const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "services", include_str!("migrations/postgres/0006_services.sql")),
     (7, "identity", include_str!("migrations/postgres/0007_identity.sql")),
     (8, "delegations", include_str!("migrations/postgres/0008_delegations.sql")),
+    (9, "office", include_str!("migrations/postgres/0009_office.sql")),
 ];
 
 impl Store {

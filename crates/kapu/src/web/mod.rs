@@ -79,6 +79,15 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/authorize/consent", get(oidc::consent_get).post(oidc::consent_post))
         .route("/services", get(oidc::services_get))
         .route("/authorize/represent", get(oidc::represent_get).post(oidc::represent_post))
+        .route("/office", get(crate::office::pages::office_get))
+        .route("/office/log", get(crate::office::pages::log_get))
+        .route("/office/citizen/{username}", get(crate::office::pages::citizen_get))
+        .route("/office/citizen/{username}/reset", post(crate::office::pages::reset_post))
+        .route("/office/citizen/{username}/unlock", post(crate::office::pages::unlock_post))
+        .route(
+            "/office/citizen/{username}/verify",
+            get(crate::office::pages::verify_get).post(crate::office::pages::verify_post),
+        )
         .route("/delegations", get(crate::delegations::pages::delegations_get))
         .route("/delegations/new", get(crate::delegations::pages::new_get).post(crate::delegations::pages::new_post))
         .route("/delegations/accept", post(crate::delegations::pages::accept_post))

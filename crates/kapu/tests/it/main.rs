@@ -10,6 +10,7 @@ mod faults;
 mod identity;
 mod infra;
 mod limits;
+mod office;
 mod oidc;
 mod portal;
 mod seed;
