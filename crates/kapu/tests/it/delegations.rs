@@ -147,9 +147,35 @@ async fn a_delegation_lives_from_offer_to_end(backend: Backend) {
     assert_eq!(app.mails_with_subject("Elfogadták a meghatalmazását", 1).await.len(), 1);
     app.get_with(&anna, "/delegations").await.assert_contains("Érvényes");
 
-    // The seed guide: Ügyfélkapu+ on, the office reset and on again change
-    // no delegation.
+    // The seed guide: Ügyfélkapu+ on, moved to another device, revoked with
+    // the revocation code, on again, the office reset and on again change no
+    // delegation.
     let before = format!("{:?}", app.kapu.delegations(&account(&app, "anna").await).await.unwrap());
+    let (first_key, _) = app.enable_two_step_with(&anna, PASSWORD).await;
+    let device = app.get_with(&anna, "/plus/device").await;
+    let moving = app
+        .post_with(
+            &anna,
+            "/plus/device",
+            &[("csrf", &device.csrf()), ("password", PASSWORD), ("code", &app.code_for(&first_key, 0))],
+        )
+        .await;
+    assert_eq!(moving.location.as_deref(), Some("/plus/setup"), "{}", moving.body);
+    let manual = app.get_with(&anna, "/plus/setup?manual=1").await;
+    let second_key = manual.between("id=\"secret-key\">", "<");
+    app.clock.advance(30);
+    let code = app.code_for(&second_key, 0);
+    let confirmed =
+        app.post_with(&anna, "/plus/setup", &[("csrf", &manual.csrf()), ("password", PASSWORD), ("code", &code)]).await;
+    assert_eq!(confirmed.location.as_deref(), Some("/plus/revocation"), "{}", confirmed.body);
+    let page = app.get_with(&anna, "/plus/revocation").await;
+    let revocation = page.between("id=\"revocation-code\">", "<");
+    let moved = app.post_with(&anna, "/plus/finish", &[("csrf", &page.csrf()), ("saved", "yes")]).await;
+    assert_eq!(moved.location.as_deref(), Some("/plus/done?device=1"));
+    let password = kapu::passwords::Password::new(PASSWORD.to_owned());
+    app.kapu.revoke_two_step("anna", &password, &revocation, &kapu::audit::Actor::default()).await.unwrap();
+    let anna = app.new_browser();
+    app.login_with(&anna, "anna", PASSWORD).await;
     app.enable_two_step_with(&anna, PASSWORD).await;
     app.kapu.office_reset_two_step("anna", "lost phone, ID card checked").await.unwrap();
     let anna = app.new_browser();
