@@ -34,7 +34,9 @@ export async function registerService(kapu, baseUrl) {
     '--redirect-uri', `${baseUrl}/callback`, '--post-logout-uri', `${baseUrl}/`,
     // PAR required: kapu refuses an authorization request the service did
     // not push first, so every login below proves the service uses PAR.
-    '--par-required', '--json'];
+    '--par-required',
+    // It files returns on a taxpayer's behalf too (the act claim).
+    '--delegation-matters', 'adobevallas', '--json'];
   const { stdout } = await run(kapuBin(), args, { env: { ...process.env, NO_COLOR: '1' } });
   const answer = JSON.parse(stdout.trim().split('\n').find((l) => l.startsWith('{')) ?? stdout);
   assert.equal(answer.ok, true, `kapu admin client add: ${stdout}`);

@@ -150,6 +150,11 @@ pub struct ClientAddArgs {
     /// place_of_birth). Repeat or separate with commas.
     #[arg(long = "allow-claims", value_delimiter = ',')]
     allowed_claims: Vec<String>,
+    /// Delegation matters (ids of [delegations] matters, e.g. adobevallas)
+    /// for which the service takes logins on a principal's behalf (the act
+    /// claim). Without it agents log in for themselves only.
+    #[arg(long = "delegation-matters", value_delimiter = ',')]
+    delegation_matters: Vec<String>,
     /// Accept authorization requests only through /par (RFC 9126).
     #[arg(long)]
     par_required: bool,
@@ -201,6 +206,12 @@ pub struct ClientUpdateArgs {
     /// The service receives no identity data any more.
     #[arg(long, conflicts_with = "allowed_claims")]
     no_allowed_claims: bool,
+    /// Replaces the delegation matters (as for add).
+    #[arg(long = "delegation-matters", value_delimiter = ',')]
+    delegation_matters: Vec<String>,
+    /// The service takes no logins on a principal's behalf any more.
+    #[arg(long, conflicts_with = "delegation_matters")]
+    no_delegation_matters: bool,
     #[arg(long)]
     par_required: Option<bool>,
     #[arg(long)]
@@ -242,6 +253,9 @@ fn print_client(kapu: &Kapu, verb: &str, client: &kapu::oidc::model::Client, sec
     }
     if !client.allowed_claims.is_empty() {
         println!("identity claims (with consent): {}", client.allowed_claims.join(", "));
+    }
+    if !client.delegation_matters.is_empty() {
+        println!("logins on a principal's behalf for: {}", client.delegation_matters.join(", "));
     }
     if client.fapi2 {
         println!("FAPI 2.0 baseline: PAR, PKCE S256 and private_key_jwt required");
@@ -684,6 +698,7 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                 backchannel_logout_uri: a.backchannel_logout_uri.clone(),
                 web_origins: a.web_origins.clone(),
                 allowed_claims: a.allowed_claims.clone(),
+                delegation_matters: a.delegation_matters.clone(),
                 par_required: a.par_required,
                 fapi2: a.fapi2,
             };
@@ -733,6 +748,11 @@ pub async fn run(kapu: &Kapu, command: AdminCommand) -> ExitCode {
                     Some(Vec::new())
                 } else {
                     (!a.allowed_claims.is_empty()).then(|| a.allowed_claims.clone())
+                },
+                delegation_matters: if a.no_delegation_matters {
+                    Some(Vec::new())
+                } else {
+                    (!a.delegation_matters.is_empty()).then(|| a.delegation_matters.clone())
                 },
                 par_required: a.par_required,
                 fapi2: a.fapi2,

@@ -265,7 +265,8 @@ async fn run_rp(
         .args(["--post-logout-uri", BYE, "--auth-method", method, "--json"])
         .args(["--backchannel-logout-uri", ready["backchannel_uri"].as_str().unwrap()]);
     if login.allow_claims {
-        add.args(["--allow-claims", "identity"]);
+        // Verified data with consent, and logins on a principal's behalf.
+        add.args(["--allow-claims", "identity", "--delegation-matters", "adobevallas"]);
     }
     if method == "private_key_jwt" {
         add.arg("--jwks-file").arg(&jwks_file);

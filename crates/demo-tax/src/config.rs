@@ -10,8 +10,8 @@ use clap::Parser;
 /// Register it with kapu first (the redirect URI is <public-url>/callback,
 /// the post-logout URI <public-url>/):
 ///
-///   kapu admin client add --name Bevallás --redirect-uri http://127.0.0.1:8090/callback
-///   --post-logout-uri http://127.0.0.1:8090/ --json
+///   kapu admin client add --name Bevallás --redirect-uri http://127.0.0.1:8090/callback \
+///       --post-logout-uri http://127.0.0.1:8090/ --delegation-matters adobevallas --json
 #[derive(Debug, Parser)]
 #[command(name = "kapu-demo-tax", version, verbatim_doc_comment)]
 pub struct Args {

@@ -363,6 +363,7 @@ catalogue! {
     office_problem_reason: "Adja meg az indoklást (legfeljebb 200 karakter).", "Enter the reason (at most 200 characters).";
     office_log_title: "Ügyintézői napló", "Office log";
     office_log_intro: "Minden ügyintézői művelet, a legújabb elöl: ki, kinek, mit, miért.", "Every office action, newest first: who, for whom, what, why.";
+    office_not_own: "Saját fiókjában nem intézkedhet: ezt egy másik ügyintéző teheti meg.", "You cannot act on your own account: another clerk can.";
     office_supervisors_only: "Az ügyintézői naplót csak felügyelők láthatják.", "Only supervisors can see the office log.";
     represent_title: "Kinek a nevében jár el?", "On whose behalf are you acting?";
     represent_text: "Meghatalmazás alapján mások nevében is eljárhat a(z) {service} szolgáltatásnál. Válassza ki, kinek a nevében lép be most.", "With a delegation you can also act for others at {service}. Choose on whose behalf you log in now.";
@@ -399,6 +400,7 @@ catalogue! {
     delegation_granted: "A meghatalmazást rögzítettük. A meghatalmazott e-mailt kapott; elfogadása után érvényes.", "The delegation was recorded. The agent was emailed; it is valid once they accept it.";
     delegation_accepted: "Elfogadta a meghatalmazást.", "You accepted the delegation.";
     delegation_ended: "A meghatalmazás megszűnt. A másik felet e-mailben értesítettük.", "The delegation has ended. The other party was emailed.";
+    delegation_blocked: "Túl sok meghatalmazott nem volt megtalálható. Próbálja újra ekkor: {time}.", "Too many agents could not be found. Try again at {time}.";
     delegation_new_title: "Új meghatalmazás", "New delegation";
     delegation_new_intro: "Adja meg, ki járhat el az Ön nevében: a meghatalmazott felhasználónevét és születési dátumát (csak igazolt személyazonosságú ügyfél lehet).", "Say who may act for you: the agent's username and date of birth (they must have a verified identity).";
     delegation_new_button: "Meghatalmazás rögzítése", "Record the delegation";

@@ -188,6 +188,12 @@ pub async fn new_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(f): Form<New
             Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(DelegationError::NotVerified) => Ok(redirect("/delegations")),
+        Err(DelegationError::Blocked { until }) => {
+            let t = ctx.t();
+            let message = crate::i18n::fill(t.delegation_blocked, &[("time", &kapu.format_time(until))]);
+            let page = new_form(&kapu, &ctx, &f).await?.page_error(Field::AgentUsername.id(), message);
+            Ok(with_status(page.render()?, StatusCode::TOO_MANY_REQUESTS))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -15,6 +15,7 @@ use crate::identity::repo::IdentityRepo;
 use crate::mail::notice::Notice;
 use crate::oidc::repo::OidcRepo;
 use crate::store::{Db, StoreError};
+use crate::throttle::{AttemptKeys, give_back, take_attempts};
 
 /// The principal's form, as typed.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +43,9 @@ pub enum DelegationError {
     NotFound,
     #[error("no account named {0:?}")]
     NoAccount(String),
+    /// Too many agents not found: no lookup before `until`.
+    #[error("too many tries")]
+    Blocked { until: crate::clock::UnixTime },
     /// The clerk, office or reason is empty, too long or has control characters.
     #[error("--clerk, --office and --reason must each be 1 to 200 characters without control characters")]
     OfficeRecord,
@@ -116,8 +120,26 @@ impl Kapu {
         if !principal.verified {
             return Err(DelegationError::NotVerified);
         }
+        // Naming the agent is a guess at someone's date of birth: limited
+        // per principal (5 per 15 minutes), taken before the lookup; an
+        // agent found gives the try back. A clerk at the counter is not limited.
+        let well_formed = Username::parse(&input.agent_username).is_ok()
+            && input.agent_birth_date.trim().parse::<jiff::civil::Date>().is_ok();
+        let taken = match (recorded, well_formed) {
+            (None, true) => {
+                let keys = AttemptKeys::delegation_agent(&self.limits, &principal.id.0);
+                match take_attempts(&self.store, &keys, self.now()).await? {
+                    Ok(taken) => Some(taken),
+                    Err(until) => return Err(DelegationError::Blocked { until }),
+                }
+            }
+            _ => None,
+        };
         let mut errors = FormErrors::default();
         let agent = self.find_agent(principal, input, &mut errors).await?;
+        if let (Some(_), Some(taken)) = (&agent, &taken) {
+            give_back(&self.store, taken).await?;
+        }
         let matter = input.matter.trim();
         if !self.config.delegations.matters.iter().any(|m| m.id == matter) {
             errors.add(Field::Matter, Problem::DelegationMatter);

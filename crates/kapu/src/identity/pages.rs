@@ -94,7 +94,8 @@ pub async fn identity_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(form): 
     let session = ctx.require_session()?;
     let t = ctx.t();
     let refused = |status: StatusCode, message: String| -> PageResult {
-        let page = bind_form(&kapu, &ctx, &form.binding_code).page_error(Field::BindingCode.id(), message);
+        // The code is not typed back into the form after a refusal.
+        let page = bind_form(&kapu, &ctx, "").page_error(Field::BindingCode.id(), message);
         Ok(with_status(page.render()?, status))
     };
     match kapu.bind_identity(&session.account, &form.binding_code, &ctx.actor()).await {

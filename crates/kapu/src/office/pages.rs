@@ -81,6 +81,24 @@ async fn door(kapu: &Kapu, ctx: &Ctx) -> Result<Result<Staff, PageResult>, PageE
     Ok(Err(page.render().map(|r| with_status(r, StatusCode::FORBIDDEN)).map_err(PageError::from)))
 }
 
+/// The door, then the citizen the action is for: an existing account (404
+/// otherwise), and not the clerk's own (staff do not act on themselves).
+async fn counter(kapu: &Kapu, ctx: &Ctx, username: &str) -> Result<Result<Staff, PageResult>, PageError> {
+    let staff = match door(kapu, ctx).await? {
+        Ok(s) => s,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let t = ctx.t();
+    let (status, text) = match kapu.console_target(&staff, username).await? {
+        Ok(()) => return Ok(Ok(staff)),
+        Err(super::service::Target::Unknown) => (StatusCode::NOT_FOUND, t.office_no_results),
+        Err(super::service::Target::Own) => (StatusCode::FORBIDDEN, t.office_not_own),
+    };
+    let page =
+        MessagePage::new(Page::new(kapu, ctx, t.office_title), t.office_title, text).link("/office", t.office_title);
+    Ok(Err(page.render().map(|r| with_status(r, status)).map_err(PageError::from)))
+}
+
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
     #[serde(default)]
@@ -238,7 +256,7 @@ pub async fn reset_post(
     Path(username): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> PageResult {
-    let staff = match door(&kapu, &ctx).await? {
+    let staff = match counter(&kapu, &ctx, &username).await? {
         Ok(s) => s,
         Err(refused) => return refused,
     };
@@ -260,7 +278,7 @@ pub async fn unlock_post(
     Path(username): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> PageResult {
-    let staff = match door(&kapu, &ctx).await? {
+    let staff = match counter(&kapu, &ctx, &username).await? {
         Ok(s) => s,
         Err(refused) => return refused,
     };
@@ -373,7 +391,7 @@ fn verify_form(kapu: &Kapu, ctx: &Ctx, username: &str, f: &VerifyForm) -> FormPa
 }
 
 pub async fn verify_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(username): Path<String>) -> PageResult {
-    if let Err(refused) = door(&kapu, &ctx).await? {
+    if let Err(refused) = counter(&kapu, &ctx, &username).await? {
         return refused;
     }
     Ok(verify_form(&kapu, &ctx, &username, &VerifyForm::default()).render()?)
@@ -385,7 +403,7 @@ pub async fn verify_post(
     Path(username): Path<String>,
     Form(f): Form<VerifyForm>,
 ) -> PageResult {
-    let staff = match door(&kapu, &ctx).await? {
+    let staff = match counter(&kapu, &ctx, &username).await? {
         Ok(s) => s,
         Err(refused) => return refused,
     };

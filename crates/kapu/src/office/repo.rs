@@ -72,7 +72,8 @@ pub trait OfficeRepo: Db {
         Ok(self.execute(query("DELETE FROM office_staff WHERE account_id = $1").bind(&account_id.0)).await? == 1)
     }
 
-    /// Accounts whose verified identity has this family name and birth date.
+    /// Accounts whose verified identity has this family name (as on the
+    /// document: an exact match, the same on both engines) and birth date.
     async fn accounts_by_identity(&self, family_name: &str, birth_date: &str) -> Result<Vec<String>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Name {
@@ -82,7 +83,7 @@ pub trait OfficeRepo: Db {
             .fetch_all(
                 query(
                     "SELECT a.username FROM identities i JOIN accounts a ON a.id = i.account_id \
-                     WHERE lower(i.family_name) = lower($1) AND i.birth_date = $2 ORDER BY a.username LIMIT 50",
+                     WHERE i.family_name = $1 AND i.birth_date = $2 ORDER BY a.username LIMIT 50",
                 )
                 .bind(family_name)
                 .bind(birth_date),

@@ -42,6 +42,14 @@ pub enum Refused {
     NeedsTwoStep,
 }
 
+/// Why the console will not act for a username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Unknown,
+    /// The staff member's own account: another clerk acts on it.
+    Own,
+}
+
 /// What the console shows of a citizen: never a secret (no key, no
 /// revocation code, no password hash, no document number).
 #[derive(Debug)]
@@ -99,6 +107,16 @@ impl Kapu {
             return Ok(Err(Refused::NeedsTwoStep));
         }
         Ok(Ok(staff))
+    }
+
+    /// Whether `staff` may act for `username`: an existing account, not their own.
+    pub async fn console_target(&self, staff: &Staff, username: &str) -> Result<Result<(), Target>, StoreError> {
+        let Ok(name) = Username::parse(username) else { return Ok(Err(Target::Unknown)) };
+        match self.store.account_by_username(&name).await? {
+            None => Ok(Err(Target::Unknown)),
+            Some(a) if a.id == staff.account_id => Ok(Err(Target::Own)),
+            Some(_) => Ok(Ok(())),
+        }
     }
 
     /// Usernames matching a search: the username itself, or a verified

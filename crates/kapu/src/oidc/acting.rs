@@ -64,11 +64,27 @@ fn principals(delegations: Vec<Delegation>) -> Vec<Principal> {
 }
 
 impl Kapu {
+    /// The delegations `agent` may use at `client` today (of `principal`
+    /// if given): usable ones whose matter the service takes.
+    async fn usable_at(
+        &self,
+        db: &impl Db,
+        agent: &AccountId,
+        client: &Client,
+        principal: Option<&AccountId>,
+    ) -> Result<Vec<Delegation>, StoreError> {
+        if client.delegation_matters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let usable = db.usable_delegations(agent, &client.client_id, principal, self.today()).await?;
+        Ok(usable.into_iter().filter(|d| client.delegation_matters.contains(&d.matter)).collect())
+    }
+
     pub(crate) async fn holds_delegations_at(&self, agent: &Account, client: &Client) -> Result<bool, StoreError> {
         if !agent.verified {
             return Ok(false);
         }
-        Ok(!self.store.usable_delegations(&agent.id, &client.client_id, None, self.today()).await?.is_empty())
+        Ok(!self.usable_at(&self.store, &agent.id, client, None).await?.is_empty())
     }
 
     /// "Kinek a nevében jár el?": the service, the request's redirect URI
@@ -79,7 +95,7 @@ impl Kapu {
         session: &ActiveSession,
     ) -> Result<Option<(Client, String, Vec<Principal>)>, StoreError> {
         let Some((client, request)) = self.pending_auth_request(token).await? else { return Ok(None) };
-        let usable = self.store.usable_delegations(&session.account.id, &client.client_id, None, self.today()).await?;
+        let usable = self.usable_at(&self.store, &session.account.id, &client, None).await?;
         Ok(Some((client, request.redirect_uri, principals(usable))))
     }
 
@@ -97,13 +113,7 @@ impl Kapu {
         } else {
             let Some((client, _)) = self.pending_auth_request(token).await? else { return Ok(None) };
             let principal = AccountId(choice.to_owned());
-            let today = self.today();
-            if self
-                .store
-                .usable_delegations(&session.account.id, &client.client_id, Some(&principal), today)
-                .await?
-                .is_empty()
-            {
+            if self.usable_at(&self.store, &session.account.id, &client, Some(&principal)).await?.is_empty() {
                 return Err(ActAsError::NotUsable);
             }
             Acting::For(principal)
@@ -111,18 +121,20 @@ impl Kapu {
         Ok(self.resume_authorize_as(token, Some(session), acting, actor).await?)
     }
 
-    /// The principal's security log: who logged in to which service for them.
+    /// The principal's security log: who logged in to which service for them
+    /// (the agent's address and browser stay in the agent's log).
     pub(crate) async fn note_acting_login(
         &self,
         db: &impl Db,
         client: &Client,
         agent: &Account,
         principal: &AccountId,
-        actor: &Actor,
     ) -> Result<(), StoreError> {
         let Some(principal) = db.account_by_id(principal).await? else { return Ok(()) };
         let detail = format!("service={} ({}) acting agent={}", client.name, client.client_id, agent.username.as_str());
-        self.audit(db, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&principal), actor, Some(detail))
+        // Not the agent's address or browser: those are in the agent's own log.
+        let nobody = Actor::default();
+        self.audit(db, AuditEvent::ServiceLogin, Outcome::Success, Subject::account(&principal), &nobody, Some(detail))
             .await
     }
 
@@ -131,11 +143,12 @@ impl Kapu {
     pub(crate) async fn on_behalf(
         &self,
         db: &impl Db,
-        client_id: &str,
+        client: &Client,
         agent: &AccountId,
         principal: &AccountId,
     ) -> Result<Option<OnBehalf>, StoreError> {
-        let usable = db.usable_delegations(agent, client_id, Some(principal), self.today()).await?;
+        let client_id = client.client_id.as_str();
+        let usable = self.usable_at(db, agent, client, Some(principal)).await?;
         let Some(first) = usable.first() else { return Ok(None) };
         let agent_name = first.agent_name.clone();
         let Some(p) = principals(usable).into_iter().next() else { return Ok(None) };

@@ -666,7 +666,7 @@ impl Kapu {
         let mut detail = format!("service={} ({}) acr={acr}", client.name, client.client_id);
         if let Some(principal) = &on_behalf_of {
             // The principal's security log shows who acted for them.
-            self.note_acting_login(&tx, client, &session.account, principal, actor).await?;
+            self.note_acting_login(&tx, client, &session.account, principal).await?;
             detail.push_str(&format!(" on_behalf_of={principal}"));
         }
         let subject = Subject::account(&session.account);

@@ -25,6 +25,8 @@ pub struct NewClient {
     pub fapi2: bool,
     /// Identity claims it may receive (see [`Client::allowed_claims`]).
     pub allowed_claims: Vec<String>,
+    /// See [`Client::delegation_matters`].
+    pub delegation_matters: Vec<String>,
 }
 
 impl Default for NewClient {
@@ -42,6 +44,7 @@ impl Default for NewClient {
             par_required: false,
             fapi2: false,
             allowed_claims: Vec::new(),
+            delegation_matters: Vec::new(),
         }
     }
 }
@@ -62,6 +65,7 @@ pub struct ClientChanges {
     pub par_required: Option<bool>,
     pub fapi2: Option<bool>,
     pub allowed_claims: Option<Vec<String>>,
+    pub delegation_matters: Option<Vec<String>>,
     /// A new client secret (the old one stops working).
     pub new_secret: bool,
 }
@@ -187,6 +191,7 @@ impl Kapu {
             fapi2: new.fapi2,
             created_at: self.now(),
             allowed_claims: check_allowed_claims(&new.allowed_claims)?,
+            delegation_matters: self.check_matters(&new.delegation_matters)?,
         };
         check_client(&client)?;
         self.store.insert_client(&client).await?;
@@ -245,6 +250,9 @@ impl Kapu {
         if let Some(v) = changes.par_required {
             c.par_required = v;
         }
+        if let Some(v) = changes.delegation_matters {
+            c.delegation_matters = self.check_matters(&v)?;
+        }
         if let Some(v) = changes.allowed_claims {
             c.allowed_claims = check_allowed_claims(&v)?;
         }
@@ -266,6 +274,24 @@ impl Kapu {
     }
 
     /// `kapu admin client list`.
+    /// Delegation matters a service may take: configured ones, each once.
+    fn check_matters(&self, matters: &[String]) -> Result<Vec<String>, OidcError> {
+        let known: Vec<&str> = self.config.delegations.matters.iter().map(|m| m.id.as_str()).collect();
+        let mut out: Vec<String> = Vec::new();
+        for m in matters {
+            if !known.contains(&m.as_str()) {
+                return Err(OidcError::Invalid(format!(
+                    "{m:?} is not a delegation matter; configured: {}",
+                    known.join(", ")
+                )));
+            }
+            if !out.contains(m) {
+                out.push(m.clone());
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         self.store.list_clients().await
     }

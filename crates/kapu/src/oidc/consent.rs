@@ -107,7 +107,8 @@ impl Kapu {
             self.audit(&tx, AuditEvent::ConsentGranted, Outcome::Success, subject, actor, detail).await?;
             tx.commit().await?;
         }
-        self.resume_authorize(token, Some(session), actor).await
+        // Consent is asked only of a login for oneself: go on as that.
+        self.resume_authorize_as(token, Some(session), crate::oidc::authorize::Acting::Myself, actor).await
     }
 
     /// "Nem engedélyezem": back to the service with `access_denied`; nothing is shared.

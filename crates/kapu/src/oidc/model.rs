@@ -218,6 +218,9 @@ pub struct Client {
     /// Identity claims the service may receive (with the citizen's consent,
     /// of a verified account): a subset of `discovery::IDENTITY_CLAIMS`.
     pub allowed_claims: Vec<String>,
+    /// The delegation matters it takes logins on a principal's behalf for
+    /// (`act`); empty: agents log in for themselves only.
+    pub delegation_matters: Vec<String>,
 }
 
 impl Client {

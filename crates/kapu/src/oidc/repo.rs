@@ -32,6 +32,7 @@ struct ClientRow {
     fapi2: bool,
     created_at: i64,
     allowed_claims: String,
+    delegation_matters: String,
 }
 
 impl From<ClientRow> for Client {
@@ -53,6 +54,7 @@ impl From<ClientRow> for Client {
             fapi2: r.fapi2,
             created_at: r.created_at,
             allowed_claims: serde_json::from_str(&r.allowed_claims).unwrap_or_default(),
+            delegation_matters: serde_json::from_str(&r.delegation_matters).unwrap_or_default(),
         }
     }
 }
@@ -61,7 +63,8 @@ impl From<ClientRow> for Client {
 macro_rules! client_columns {
     () => {
         "client_id, name, redirect_uris, post_logout_redirect_uris, auth_method, secret_hash, jwks, id_token_alg, \
-         required_level, backchannel_logout_uri, web_origins, par_required, fapi2, created_at, allowed_claims"
+         required_level, backchannel_logout_uri, web_origins, par_required, fapi2, created_at, allowed_claims, \
+         delegation_matters"
     };
 }
 
@@ -185,12 +188,13 @@ pub trait OidcRepo: Db {
         let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris).unwrap_or_default();
         let origins = serde_json::to_string(&c.web_origins).unwrap_or_default();
         let allowed = serde_json::to_string(&c.allowed_claims).unwrap_or_default();
+        let matters = serde_json::to_string(&c.delegation_matters).unwrap_or_default();
         self.execute(
             query(
                 "INSERT INTO oidc_clients (client_id, name, redirect_uris, post_logout_redirect_uris, confidential, \
                  secret_hash, jwks, id_token_alg, required_level, created_at, auth_method, backchannel_logout_uri, \
-                 web_origins, par_required, fapi2, allowed_claims) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 web_origins, par_required, fapi2, allowed_claims, delegation_matters) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(&c.client_id)
             .bind(&c.name)
@@ -207,7 +211,8 @@ pub trait OidcRepo: Db {
             .bind(&origins)
             .bind(c.par_required)
             .bind(c.fapi2)
-            .bind(&allowed),
+            .bind(&allowed)
+            .bind(&matters),
         )
         .await
         .map(drop)
@@ -219,13 +224,14 @@ pub trait OidcRepo: Db {
         let logout_uris = serde_json::to_string(&c.post_logout_redirect_uris).unwrap_or_default();
         let origins = serde_json::to_string(&c.web_origins).unwrap_or_default();
         let allowed = serde_json::to_string(&c.allowed_claims).unwrap_or_default();
+        let matters = serde_json::to_string(&c.delegation_matters).unwrap_or_default();
         let rows = self
             .execute(
                 query(
                     "UPDATE oidc_clients SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, \
                      confidential = $5, secret_hash = $6, jwks = $7, id_token_alg = $8, required_level = $9, \
                      auth_method = $10, backchannel_logout_uri = $11, web_origins = $12, par_required = $13, \
-                     fapi2 = $14, allowed_claims = $15 WHERE client_id = $1",
+                     fapi2 = $14, allowed_claims = $15, delegation_matters = $16 WHERE client_id = $1",
                 )
                 .bind(&c.client_id)
                 .bind(&c.name)
@@ -241,7 +247,8 @@ pub trait OidcRepo: Db {
                 .bind(&origins)
                 .bind(c.par_required)
                 .bind(c.fapi2)
-                .bind(&allowed),
+                .bind(&allowed)
+                .bind(&matters),
             )
             .await?;
         Ok(rows == 1)

@@ -180,7 +180,7 @@ impl Kapu {
             .ok_or_else(|| TokenError::InvalidGrant("the account no longer exists".into()))?;
         // On a principal's behalf: the delegation must still hold now.
         let on_behalf = match &issued.on_behalf_of {
-            Some(principal) => match self.on_behalf(&tx, &client.client_id, &account.id, principal).await? {
+            Some(principal) => match self.on_behalf(&tx, &client, &account.id, principal).await? {
                 Some(b) => Some(b),
                 None => {
                     tx.rollback().await?;
@@ -286,7 +286,8 @@ impl Kapu {
         };
         let Some(account) = self.store.account_by_id(&token.account_id).await? else { return Ok(None) };
         if let Some(principal) = &token.on_behalf_of {
-            let Some(b) = self.on_behalf(&self.store, &token.client_id, &account.id, principal).await? else {
+            let Some(client) = self.store.client(&token.client_id).await? else { return Ok(None) };
+            let Some(b) = self.on_behalf(&self.store, &client, &account.id, principal).await? else {
                 return Ok(None);
             };
             let claims = serde_json::json!({

@@ -123,6 +123,9 @@ pub struct Limits {
     mail_to: AttemptSet,
     /// Identity binding codes per account (the revocation code's limit).
     identity_binding: AttemptSet,
+    /// Agents not found by a delegation's principal (the same limit): the
+    /// form names a citizen by username and date of birth.
+    delegation_agent: AttemptSet,
 }
 
 impl Limits {
@@ -168,6 +171,7 @@ impl Limits {
             email_change: rate(rates.email_changes_per_address_per_hour, rates.email_changes_per_hour),
             mail_to: set(&[&Limit::per_hour(rates.mails_per_recipient_per_hour)]),
             identity_binding: set(&[&revocation]),
+            delegation_agent: set(&[&revocation]),
             codes: crate::twostep::repo::CodeLimit::new(two_step.code_limit()),
             username,
             address,
@@ -264,6 +268,12 @@ impl<'a> AttemptKeys<'a> {
     /// (a wrong code gets nothing back; the code has 80 bits besides).
     pub fn identity_binding(limits: &'a Limits, account_id: &str) -> Self {
         Self { set: &limits.identity_binding, keys: vec![(format!("bind:{account_id}"), true)] }
+    }
+
+    /// A principal naming an agent on "Új meghatalmazás": per account (an
+    /// agent found gives the try back).
+    pub fn delegation_agent(limits: &'a Limits, account_id: &str) -> Self {
+        Self { set: &limits.delegation_agent, keys: vec![(format!("agent:{account_id}"), true)] }
     }
 
     /// "Elveszett a telefonom": the password's keys and the revocation code's,

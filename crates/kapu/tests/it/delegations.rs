@@ -9,7 +9,7 @@ use kapu::store::repos::*;
 use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::identity::{authorize_url, exchange, service};
+use crate::identity::{authorize_url, exchange, service, service_with};
 use crate::oidc::{CALLBACK, browse, query_param};
 use crate::support::burst::{RawRequest, burst, statuses};
 use crate::support::{Backend, TestApp};
@@ -338,6 +338,24 @@ async fn the_form_says_what_is_wrong_and_names_nobody(backend: Backend) {
     )
     .await;
     too_long.assert_contains("legfeljebb 1825 napig");
+    // Naming agents is a guess at their dates of birth: five wrong ones are
+    // checked (an agent found, as just above, starts the count again), then
+    // the form waits.
+    let mut answers = Vec::new();
+    for d in 1..=6 {
+        let born = format!("1985-06-{d:02}");
+        let fields = [
+            ("agent_username", "bela"),
+            ("agent_birth_date", born.as_str()),
+            ("matter", "adobevallas"),
+            ("valid_from", &day(&app, 0)),
+            ("valid_until", &day(&app, 10)),
+        ];
+        answers.push(grant(&app, &anna, &fields).await);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|p| p.status.as_u16()).collect();
+    assert_eq!(statuses, vec![422, 422, 422, 422, 422, 429]);
+    answers[5].assert_contains("Túl sok meghatalmazott nem volt megtalálható");
     // Nothing was written by any refused form.
     assert!(app.kapu.delegations(&account(&app, "anna").await).await.unwrap().is_empty());
     assert!(events(&app, "anna", "delegation_granted").await.is_empty());
@@ -355,7 +373,9 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     let (key, _) = app.enable_two_step_with(&bela, PASSWORD).await;
     let home = app.get_with(&bela, "/").await;
     app.post_with(&bela, "/logout", &[("csrf", &home.csrf())]).await;
-    let tax = service(&app, "Adóbevallás", &["identity"]).await;
+    // The tax service takes logins for tax returns on a principal's behalf;
+    // the parking service none (it does not know `act`).
+    let tax = service_with(&app, "Adóbevallás", &["identity"], &["adobevallas"]).await;
     let other = service(&app, "Parkolás", &[]).await;
     let anna = account(&app, "anna").await;
     let bela_account = account(&app, "bela").await;
@@ -363,7 +383,8 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
         agent_username: "bela".into(),
         agent_birth_date: "1985-06-30".into(),
         matter: "adobevallas".into(),
-        service: tax.id.clone(),
+        // At any service: only those that take the matter offer it.
+        service: String::new(),
         valid_from: day(&app, 0),
         valid_until: day(&app, 30),
     };
@@ -378,8 +399,8 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     assert_eq!(claims["sub"], app.kapu.pairwise_sub(&tax.id, &bela_account.id).as_str());
     assert!(claims.get("act").is_none());
 
-    // Accepted: the next login asks on whose behalf; the service it is not
-    // for asks nothing.
+    // Accepted: the next login asks on whose behalf; a service that takes
+    // no such logins asks nothing, whatever the delegation says.
     app.kapu.accept_delegation(&bela_account, &given.id, &actor).await.unwrap();
     let (url, _) = authorize_url(&other, "openid", "");
     assert!(app.get_with(&bela, &url).await.location.unwrap().starts_with(CALLBACK));

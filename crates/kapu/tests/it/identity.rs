@@ -261,6 +261,11 @@ impl Service {
 }
 
 pub(crate) async fn service(app: &TestApp, name: &str, allowed: &[&str]) -> Service {
+    service_with(app, name, allowed, &[]).await
+}
+
+/// A service that also takes logins on a principal's behalf for `matters`.
+pub(crate) async fn service_with(app: &TestApp, name: &str, allowed: &[&str], matters: &[&str]) -> Service {
     let (client, secret) = app
         .kapu
         .register_client(NewClient {
@@ -270,6 +275,7 @@ pub(crate) async fn service(app: &TestApp, name: &str, allowed: &[&str]) -> Serv
             id_token_alg: SigningAlg::ES256,
             required_level: Level::TwoStep,
             allowed_claims: allowed.iter().map(|c| (*c).to_owned()).collect(),
+            delegation_matters: matters.iter().map(|c| (*c).to_owned()).collect(),
             ..Default::default()
         })
         .await

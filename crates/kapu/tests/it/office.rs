@@ -127,7 +127,7 @@ async fn the_console_is_for_staff_with_a_code_and_audits_every_action(backend: B
     card.assert_contains("Kiss Ilona");
     assert!(!card.contains("987654CD"), "the document number is never shown again");
     // Found by verified data now.
-    let found = app.get_with(&clerk, "/office?family_name=polgár&birth_date=1975-12-01").await;
+    let found = app.get_with(&clerk, "/office?family_name=Polgár&birth_date=1975-12-01").await;
     found.assert_contains("href=\"/office/citizen/polgar\"");
 
     // Reset and unlock need the clerk's reason, and say who did it.

@@ -30,3 +30,8 @@ CREATE INDEX delegations_agent ON delegations (agent_id);
 -- stays the person who logged in (the `act` claim).
 ALTER TABLE oidc_codes ADD COLUMN on_behalf_of TEXT;
 ALTER TABLE oidc_access_tokens ADD COLUMN on_behalf_of TEXT;
+
+-- The matters a service takes logins on a principal's behalf for (JSON list
+-- of matter ids): none by default, so a service that does not understand
+-- `act` never receives one.
+ALTER TABLE oidc_clients ADD COLUMN delegation_matters TEXT NOT NULL DEFAULT '[]';
