@@ -440,15 +440,25 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     let logins = events(&app, "anna", "service_login").await;
     assert!(logins.iter().any(|d| d.contains("acting agent=bela")), "{logins:?}");
 
-    // For himself: his own sub, no act.
-    let (url, verifier) = authorize_url(&tax, "openid", "");
+    // For himself: asked for his own data (once, not again on whose
+    // behalf), then his own sub, no act.
+    let (url, verifier) = authorize_url(&tax, "openid profile", "");
     let at = app.get_with(&bela, &url).await.location.unwrap();
     let choose = app.get_with(&bela, &at).await;
     let request = query_param(&format!("http://x{at}"), "request").unwrap();
     let myself = app
         .post_with(&bela, "/authorize/represent", &[("csrf", &choose.csrf()), ("request", &request), ("principal", "")])
         .await;
-    let (claims, _) = exchange(&app, &tax, &myself.location.unwrap(), &verifier).await;
+    let consent = myself.location.unwrap();
+    assert!(consent.starts_with("/authorize/consent?"), "{consent}");
+    let page = app.get_with(&bela, &consent).await;
+    let agreed = app
+        .post_with(&bela, "/authorize/consent", &[("csrf", &page.csrf()), ("request", &request), ("decision", "allow")])
+        .await;
+    let back = agreed.location.unwrap();
+    assert!(back.starts_with(CALLBACK), "straight back to the service: {back}");
+    let (claims, _) = exchange(&app, &tax, &back, &verifier).await;
+    assert_eq!(claims["family_name"], "Kiss");
     assert_eq!(claims["sub"], bela_sub.as_str());
     assert!(claims.get("act").is_none());
 

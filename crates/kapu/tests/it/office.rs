@@ -155,6 +155,13 @@ async fn the_console_is_for_staff_with_a_code_and_audits_every_action(backend: B
     assert_eq!(unlocked.location.as_deref(), Some("/office/citizen/polgar?msg=unlocked"));
     assert!(detail_of(&app, "polgar", "unlocked").await.contains("clerk=ugyintezo"));
 
+    // An unknown name is not found; a clerk does not act on their own account.
+    let nobody = app.post_with(&clerk, "/office/citizen/senki/reset", &[("csrf", &card.csrf()), ("reason", "x")]).await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    let own = app.get_with(&clerk, "/office/citizen/ugyintezo/verify").await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN);
+    own.assert_contains("Saját fiókjában nem intézkedhet");
+
     // Only a supervisor sees the office log: every clerk's actions.
     let refused = app.get_with(&clerk, "/office/log").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
