@@ -509,5 +509,25 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     assert!(body["error_description"].as_str().unwrap().contains("delegation"));
     let (url, _) = authorize_url(&tax, "openid", "");
     assert!(app.get_with(&bela, &url).await.location.unwrap().starts_with(CALLBACK), "no choice any more");
+
+    // Scheduled: accepted, but its first day is tomorrow: nothing to choose
+    // today; on the day, the choice is there.
+    let later = kapu::delegations::service::DelegationInput {
+        valid_from: day(&app, 1),
+        valid_until: day(&app, 5),
+        ..input.clone()
+    };
+    let scheduled = app.kapu.grant_delegation(&anna, &later, &actor).await.unwrap();
+    app.kapu.accept_delegation(&bela_account, &scheduled.id, &actor).await.unwrap();
+    let today = app.kapu.today();
+    let states: Vec<_> =
+        app.kapu.delegations(&bela_account).await.unwrap().iter().map(|d| (d.id.clone(), d.state(today))).collect();
+    assert!(states.contains(&(scheduled.id.clone(), kapu::delegations::model::State::Scheduled)), "{states:?}");
+    let (url, _) = authorize_url(&tax, "openid", "");
+    assert!(app.get_with(&bela, &url).await.location.unwrap().starts_with(CALLBACK), "not before its first day");
+    app.clock.advance(86_400);
+    let next_day = app.new_browser();
+    let at = browse(&app, &next_day, &url, "bela", Some(&key)).await;
+    assert!(at.starts_with("/authorize/represent?"), "on its first day: {at}");
     app.stop().await;
 }
