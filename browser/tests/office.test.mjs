@@ -1,7 +1,8 @@
 // The office console in a real browser: a clerk (set by `kapu admin office
 // add`) logs in with their own code, finds a citizen, verifies the
-// citizen's identity (an error first) and resets their two-step login with a
-// reason. axe-core scans each page of the console.
+// citizen's identity (an error first), records a delegation the citizen
+// makes in person, and resets their two-step login with a reason. axe-core
+// scans each page of the console.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,7 +91,35 @@ describe('Ügyintézői felület: a clerk verifies a citizen and resets two-step
     assert.doesNotMatch(await page.locator('main').innerText(), /123456AB/, 'the document number is never shown again');
   });
 
-  step('4. reset two-step login with a reason', async () => {
+  step('4. record a delegation the citizen makes in person (reason missing first)', async () => {
+    const { page, kapu } = state;
+    const agent = { ...newCitizen(), fullName: 'Kiss Béla' };
+    agent.username = `kiss${agent.username}`;
+    agent.email = `kiss.${agent.email}`;
+    const agentPage = await newPage(state.browser);
+    await registerAndConfirm(agentPage, kapu, agent);
+    await agentPage.close();
+    await kapuAdmin(kapu, ['admin', 'identity', 'verify', '--user', agent.username, '--family-name', 'Kiss',
+      '--given-name', 'Béla', '--birth-family-name', 'Kiss', '--birth-given-name', 'Béla',
+      '--mother-birth-name', 'Szabó Éva', '--place-of-birth', 'Pécs', '--birth-date', '1985-06-30',
+      '--document-kind', 'passport', '--document-number', 'BA1234567', '--clerk', 'Tóth Judit',
+      '--office', 'Szegedi kormányablak', '--reason', 'személyesen']);
+    await navigates(page, () => link(page, 'Meghatalmazás rögzítése').click());
+    await checkA11y(page, 'office: record a delegation');
+    await field(page, 'A meghatalmazott felhasználóneve').fill(agent.username);
+    await field(page, 'A meghatalmazott születési dátuma').fill('1985-06-30');
+    await page.getByLabel('Ügytípus').selectOption({ label: 'Adóbevallás' });
+    await field(page, 'Érvényesség vége').fill(new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
+    await navigates(page, () => button(page, 'Meghatalmazás rögzítése').click());
+    await waitForText(page.locator('.error-summary'), /Adja meg az indoklást/);
+    await checkA11y(page, 'office: record a delegation, reason missing');
+    await field(page, 'Indoklás').fill('személyesen kérte');
+    await navigates(page, () => button(page, 'Meghatalmazás rögzítése').click());
+    await waitForText(page.locator('[role="status"]'), /A meghatalmazást rögzítettük/);
+    assert.match(await page.locator('main').innerText(), /Kovács János → Kiss Béla: Adóbevallás/);
+  });
+
+  step('5. reset two-step login with a reason', async () => {
     const { page } = state;
     await navigates(page, () => button(page, 'Visszaállítás').click());
     await waitForText(page.locator('.error-summary'), /Adja meg az indoklást/);

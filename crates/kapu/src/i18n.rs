@@ -364,6 +364,10 @@ catalogue! {
     office_log_title: "Ügyintézői napló", "Office log";
     office_log_intro: "Minden ügyintézői művelet, a legújabb elöl: ki, kinek, mit, miért.", "Every office action, newest first: who, for whom, what, why.";
     office_not_own: "Saját fiókjában nem intézkedhet: ezt egy másik ügyintéző teheti meg.", "You cannot act on your own account: another clerk can.";
+    office_record_title: "Meghatalmazás rögzítése", "Record a delegation";
+    office_record_intro: "A meghatalmazó ({principal}) személyesen adja a meghatalmazást; a meghatalmazott a portálon fogadja el.", "The principal ({principal}) gives the delegation in person; the agent accepts it in the portal.";
+    office_record_done: "A meghatalmazást rögzítettük; a meghatalmazott e-mailt kapott, és a portálon fogadhatja el.", "The delegation was recorded; the agent was emailed and can accept it in the portal.";
+    office_principal_not_verified: "A meghatalmazónak nincs igazolt személyazonossága: előbb igazolja.", "The principal has no verified identity: verify it first.";
     office_supervisors_only: "Az ügyintézői naplót csak felügyelők láthatják.", "Only supervisors can see the office log.";
     represent_title: "Kinek a nevében jár el?", "On whose behalf are you acting?";
     represent_text: "Meghatalmazás alapján mások nevében is eljárhat a(z) {service} szolgáltatásnál. Válassza ki, kinek a nevében lép be most.", "With a delegation you can also act for others at {service}. Choose on whose behalf you log in now.";

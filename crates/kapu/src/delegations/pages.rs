@@ -102,20 +102,51 @@ pub async fn delegations_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): 
 #[derive(Deserialize, Default)]
 pub struct NewForm {
     #[serde(default)]
-    agent_username: String,
+    pub(crate) agent_username: String,
     #[serde(default)]
-    agent_birth_date: String,
+    pub(crate) agent_birth_date: String,
     #[serde(default)]
-    matter: String,
+    pub(crate) matter: String,
     #[serde(default)]
-    service: String,
+    pub(crate) service: String,
     #[serde(default)]
-    valid_from: String,
+    pub(crate) valid_from: String,
     #[serde(default)]
-    valid_until: String,
+    pub(crate) valid_until: String,
+    /// The clerk's reason (the office console's form only).
+    #[serde(default)]
+    pub(crate) reason: String,
+}
+
+impl NewForm {
+    pub(crate) fn input(&self) -> DelegationInput {
+        DelegationInput {
+            agent_username: self.agent_username.clone(),
+            agent_birth_date: self.agent_birth_date.clone(),
+            matter: self.matter.clone(),
+            service: self.service.clone(),
+            valid_from: self.valid_from.clone(),
+            valid_until: self.valid_until.clone(),
+        }
+    }
 }
 
 async fn new_form(kapu: &Kapu, ctx: &Ctx, f: &NewForm) -> PageResult<FormPage> {
+    let t = ctx.t();
+    let fields = delegation_fields(kapu, ctx, f).await?;
+    Ok(FormPage::new(
+        Page::new(kapu, ctx, t.delegation_new_title),
+        t.delegation_new_title,
+        "/delegations/new",
+        t.delegation_new_button,
+        fields,
+    )
+    .intro(t.delegation_new_intro)
+    .links(vec![LinkView::new("/delegations", t.menu_delegations)]))
+}
+
+/// The fields of a new delegation: the agent, the matter, the service, the days.
+pub(crate) async fn delegation_fields(kapu: &Kapu, ctx: &Ctx, f: &NewForm) -> PageResult<Vec<FieldView>> {
     let t = ctx.t();
     let agent = FieldView::text(Field::AgentUsername, t.delegation_agent_username, "off", &f.agent_username, 64);
     let born = FieldView::text(Field::AgentBirthDate, t.delegation_agent_birth_date, "off", &f.agent_birth_date, 10)
@@ -152,15 +183,7 @@ async fn new_form(kapu: &Kapu, ctx: &Ctx, f: &NewForm) -> PageResult<FormPage> {
     let until = FieldView::text(Field::ValidUntil, t.delegation_until, "off", &f.valid_until, 10)
         .kind("date")
         .hint(t.delegation_until_hint.to_owned());
-    Ok(FormPage::new(
-        Page::new(kapu, ctx, t.delegation_new_title),
-        t.delegation_new_title,
-        "/delegations/new",
-        t.delegation_new_button,
-        vec![agent, born, matter, service, from, until],
-    )
-    .intro(t.delegation_new_intro)
-    .links(vec![LinkView::new("/delegations", t.menu_delegations)]))
+    Ok(vec![agent, born, matter, service, from, until])
 }
 
 pub async fn new_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
@@ -173,15 +196,7 @@ pub async fn new_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> PageResult {
 
 pub async fn new_post(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Form(f): Form<NewForm>) -> PageResult {
     let session = ctx.require_session()?;
-    let input = DelegationInput {
-        agent_username: f.agent_username.clone(),
-        agent_birth_date: f.agent_birth_date.clone(),
-        matter: f.matter.clone(),
-        service: f.service.clone(),
-        valid_from: f.valid_from.clone(),
-        valid_until: f.valid_until.clone(),
-    };
-    match kapu.grant_delegation(&session.account, &input, &ctx.actor()).await {
+    match kapu.grant_delegation(&session.account, &f.input(), &ctx.actor()).await {
         Ok(_) => Ok(redirect("/delegations?msg=granted")),
         Err(DelegationError::Form(errors)) => {
             let page = new_form(&kapu, &ctx, &f).await?.field_errors(&errors);

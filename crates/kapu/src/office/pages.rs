@@ -15,6 +15,8 @@ use super::service::Refused;
 use crate::Kapu;
 use crate::accounts::service::Field;
 use crate::audit::model::AuditEvent;
+use crate::delegations::pages::{NewForm, delegation_fields};
+use crate::delegations::service::DelegationError;
 use crate::i18n::{Texts, event_text, fill};
 use crate::identity::pages::identity_facts;
 use crate::identity::service::{IdentityError, InputField, InputProblem, VerificationInput};
@@ -239,6 +241,7 @@ pub async fn citizen_get(
         Some("reset") => Some(t.office_reset_done.to_owned()),
         Some("unlocked") => Some(t.office_unlock_done.to_owned()),
         Some("verified") => Some(t.office_verify_done.to_owned()),
+        Some("delegation") => Some(t.office_record_done.to_owned()),
         _ => None,
     };
     card(&kapu, &ctx, &username, notice, None).await
@@ -445,6 +448,71 @@ pub async fn verify_post(
             StatusCode::CONFLICT,
         ),
         Ok(Err(e)) => Err(e.into()),
+    }
+}
+
+fn record_form(kapu: &Kapu, ctx: &Ctx, username: &str, mut fields: Vec<FieldView>, reason: &str) -> FormPage {
+    let t = ctx.t();
+    let mut why =
+        FieldView::text(Field::FullName, t.office_reason, "off", reason, 200).hint(t.office_reason_hint.to_owned());
+    why.id = "reason";
+    fields.push(why);
+    FormPage::new(
+        Page::new(kapu, ctx, t.office_record_title),
+        &format!("{}: {username}", t.office_record_title),
+        &format!("/office/citizen/{username}/delegation"),
+        t.delegation_new_button,
+        fields,
+    )
+    .intro(fill(t.office_record_intro, &[("principal", username)]))
+    .links(vec![LinkView::new(&format!("/office/citizen/{username}"), t.office_citizen_title)])
+}
+
+/// "Meghatalmazás rögzítése": a delegation the citizen (the principal)
+/// makes in person; the agent accepts it in the portal.
+pub async fn delegation_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Path(username): Path<String>) -> PageResult {
+    if let Err(refused) = counter(&kapu, &ctx, &username).await? {
+        return refused;
+    }
+    let empty = NewForm::default();
+    let fields = delegation_fields(&kapu, &ctx, &empty).await?;
+    Ok(record_form(&kapu, &ctx, &username, fields, "").render()?)
+}
+
+pub async fn delegation_post(
+    State(kapu): State<Arc<Kapu>>,
+    ctx: Ctx,
+    Path(username): Path<String>,
+    Form(f): Form<NewForm>,
+) -> PageResult {
+    let staff = match counter(&kapu, &ctx, &username).await? {
+        Ok(s) => s,
+        Err(refused) => return refused,
+    };
+    let t = ctx.t();
+    let form = |fields| record_form(&kapu, &ctx, &username, fields, &f.reason);
+    if f.reason.trim().is_empty() {
+        let page = form(delegation_fields(&kapu, &ctx, &f).await?).page_error("reason", t.office_reason_missing.into());
+        return Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let clerk = format!("{} ({})", staff.username, staff.name);
+    match kapu.office_record_delegation(&username, &f.input(), &clerk, &staff.office, &f.reason).await {
+        Ok(_) => Ok(redirect(&format!("/office/citizen/{username}?msg=delegation"))),
+        Err(DelegationError::Form(errors)) => {
+            let page = form(delegation_fields(&kapu, &ctx, &f).await?).field_errors(&errors);
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(DelegationError::NotVerified) => {
+            let page = form(delegation_fields(&kapu, &ctx, &f).await?)
+                .page_error("agent_username", t.office_principal_not_verified.into());
+            Ok(with_status(page.render()?, StatusCode::CONFLICT))
+        }
+        Err(DelegationError::OfficeRecord) => {
+            let page =
+                form(delegation_fields(&kapu, &ctx, &f).await?).page_error("reason", t.office_problem_reason.into());
+            Ok(with_status(page.render()?, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -85,6 +85,10 @@ pub fn router(kapu: Arc<Kapu>) -> Router {
         .route("/office/citizen/{username}/reset", post(crate::office::pages::reset_post))
         .route("/office/citizen/{username}/unlock", post(crate::office::pages::unlock_post))
         .route(
+            "/office/citizen/{username}/delegation",
+            get(crate::office::pages::delegation_get).post(crate::office::pages::delegation_post),
+        )
+        .route(
             "/office/citizen/{username}/verify",
             get(crate::office::pages::verify_get).post(crate::office::pages::verify_post),
         )

@@ -4,6 +4,7 @@
 //! reason; only a supervisor sees the office log.
 
 use kapu::accounts::model::{Account, Username};
+use kapu::identity::service::VerificationInput;
 use kapu::office::model::Role;
 use kapu::store::repos::*;
 use reqwest::StatusCode;
@@ -130,6 +131,55 @@ async fn the_console_is_for_staff_with_a_code_and_audits_every_action(backend: B
     let found = app.get_with(&clerk, "/office?family_name=Polgár&birth_date=1975-12-01").await;
     found.assert_contains("href=\"/office/citizen/polgar\"");
 
+    // A delegation made in person: the verified citizen lets a verified
+    // agent act for them; the agent accepts it in the portal.
+    let v = VerificationInput {
+        family_name: "Új".into(),
+        given_name: "Ödön".into(),
+        birth_family_name: "Új".into(),
+        birth_given_name: "Ödön".into(),
+        mother_birth_name: "Kovács Ilona".into(),
+        place_of_birth: "Pécs".into(),
+        birth_date: "1990-02-03".into(),
+        document_kind: "passport".into(),
+        document_number: "BA7654321".into(),
+        clerk: "Tóth Judit".into(),
+        office: "Pécs".into(),
+        reason: "személyesen".into(),
+    };
+    app.kapu.office_verify_account("ujonc", &app.kapu.parse_verification(&v).unwrap()).await.unwrap();
+    let card = app.get_with(&clerk, "/office/citizen/polgar").await;
+    card.assert_contains("href=\"/office/citizen/polgar/delegation\"");
+    let form = app.get_with(&clerk, "/office/citizen/polgar/delegation").await;
+    let today = app.kapu.today();
+    let (from, until) = (today.to_string(), today.checked_add(jiff::Span::new().days(30)).unwrap().to_string());
+    let record = |born: &'static str, reason: &'static str| {
+        let (clerk, csrf, from, until, app) = (clerk.clone(), form.csrf(), from.clone(), until.clone(), &app);
+        async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("agent_username", "ujonc"),
+                ("agent_birth_date", born),
+                ("matter", "adobevallas"),
+                ("valid_from", from.as_str()),
+                ("valid_until", until.as_str()),
+                ("reason", reason),
+            ];
+            app.post_with(&clerk, "/office/citizen/polgar/delegation", &fields).await
+        }
+    };
+    let no_reason = record("1990-02-03", "").await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = record("1990-02-04", "személyesen").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    wrong.assert_contains("Nincs igazolt személyazonosságú ügyfél");
+    let recorded = record("1990-02-03", "személyesen kérte").await;
+    assert_eq!(recorded.location.as_deref(), Some("/office/citizen/polgar?msg=delegation"), "{}", recorded.body);
+    let given = app.kapu.delegations(&account(&app, "polgar").await).await.unwrap();
+    assert_eq!(given.len(), 1);
+    assert_eq!(given[0].recorded_by.as_deref(), Some("ugyintezo (Tóth Judit), Szegedi kormányablak"));
+    assert!(given[0].accepted_at.is_none(), "the agent accepts it in the portal");
+
     // Reset and unlock need the clerk's reason, and say who did it.
     let card = app.get_with(&clerk, "/office/citizen/polgar").await;
     let no_reason =
@@ -169,7 +219,7 @@ async fn the_console_is_for_staff_with_a_code_and_audits_every_action(backend: B
     app.get_with(&boss, "/office").await.assert_contains("href=\"/office/log\"");
     let log = app.get_with(&boss, "/office/log").await;
     assert_eq!(log.status, StatusCode::OK);
-    assert_eq!(log.body.matches("clerk=ugyintezo").count(), 3, "verify, reset, unlock:\n{}", log.body);
+    assert_eq!(log.body.matches("clerk=ugyintezo").count(), 4, "verify, delegation, reset, unlock:\n{}", log.body);
     // Removed from the staff: the door closes.
     app.kapu.admin_office_remove("ugyintezo").await.unwrap();
     assert_eq!(app.get_with(&clerk, "/office").await.status, StatusCode::FORBIDDEN);
