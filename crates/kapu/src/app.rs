@@ -122,6 +122,11 @@ impl Kapu {
     }
 
     /// A time as people read it, in the configured time zone.
+    /// Today in the configured time zone (birth dates and delegations are civil dates).
+    pub fn today(&self) -> jiff::civil::Date {
+        jiff::Timestamp::from_second(self.now()).unwrap_or_default().to_zoned(self.time_zone.clone()).date()
+    }
+
     pub fn format_time(&self, t: UnixTime) -> String {
         crate::clock::format_local(t, &self.time_zone)
     }

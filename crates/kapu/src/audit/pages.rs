@@ -23,21 +23,21 @@ pub async fn activity_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx) -> Result<Res
     let session = ctx.require_session()?;
     let t = ctx.t();
     let entries = kapu.store.audit_for_account(&session.account.id, SHOWN_EVENTS).await?;
-    let rows = entries
-        .into_iter()
-        .map(|e| {
-            let failed = e.outcome != "success";
-            ActivityRow {
-                time: kapu.format_time(e.at),
-                event: AuditEvent::parse(&e.event).map_or(e.event.clone(), |ev| event_text(t, ev).to_owned()),
-                address: e.client_addr.unwrap_or_else(|| "–".into()),
-                outcome: if failed { t.outcome_failure } else { t.outcome_success }.to_owned(),
-                failed,
-            }
-        })
-        .collect();
+    let rows = entries.into_iter().map(|e| activity_row(&kapu, t, e)).collect();
     let zone_note = crate::i18n::fill(t.time_zone_note, &[("zone", &kapu.config.server.time_zone)]);
     Ok(html(&ActivityPage { p: Page::new(&kapu, &ctx, t.activity_title), rows, zone_note })?)
+}
+
+/// One security-log row in the page's language (also the office console's card).
+pub fn activity_row(kapu: &Kapu, t: &crate::i18n::Texts, e: crate::audit::model::AuditEntry) -> ActivityRow {
+    let failed = e.outcome != "success";
+    ActivityRow {
+        time: kapu.format_time(e.at),
+        event: AuditEvent::parse(&e.event).map_or(e.event.clone(), |ev| event_text(t, ev).to_owned()),
+        address: e.client_addr.unwrap_or_else(|| "–".into()),
+        outcome: if failed { t.outcome_failure } else { t.outcome_success }.to_owned(),
+        failed,
+    }
 }
 
 /// A browser in words: the product and the system from its `User-Agent`.

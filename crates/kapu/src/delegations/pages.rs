@@ -11,6 +11,7 @@ use super::model::{Delegation, EndedBy, State as DelegationState};
 use super::service::{DelegationError, DelegationInput};
 use crate::Kapu;
 use crate::accounts::service::Field;
+use crate::i18n::Texts;
 use crate::web::context::Ctx;
 use crate::web::error::PageResult;
 use crate::web::form::{Form, redirect, with_status};
@@ -18,6 +19,19 @@ use crate::web::templates::{
     DelegationAction, DelegationRow, DelegationSection, DelegationsPage, FieldView, FormPage, LinkView, Page,
     SelectOption, html,
 };
+
+/// A delegation's state in words (the portal's list and the office console's card).
+pub(crate) fn state_label(t: &Texts, d: &Delegation, state: DelegationState) -> &'static str {
+    match state {
+        DelegationState::Pending => t.delegation_state_pending,
+        DelegationState::Scheduled => t.delegation_state_scheduled,
+        DelegationState::Active => t.delegation_state_active,
+        DelegationState::Expired => t.delegation_state_expired,
+        DelegationState::Ended(EndedBy::Principal) => t.delegation_state_revoked,
+        DelegationState::Ended(EndedBy::Agent) if d.accepted_at.is_none() => t.delegation_state_refused,
+        DelegationState::Ended(EndedBy::Agent) => t.delegation_state_renounced,
+    }
+}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -57,17 +71,7 @@ pub async fn delegations_get(State(kapu): State<Arc<Kapu>>, ctx: Ctx, Query(q): 
             matter: kapu.matter_label(&d.matter, ctx.lang),
             service: d.service_name.clone().unwrap_or_else(|| t.delegation_any_service.to_owned()),
             period: format!("{} – {}", d.valid_from, d.valid_until),
-            state: match state {
-                DelegationState::Pending => t.delegation_state_pending,
-                DelegationState::Scheduled => t.delegation_state_scheduled,
-                DelegationState::Active => t.delegation_state_active,
-                DelegationState::Expired => t.delegation_state_expired,
-                DelegationState::Ended(EndedBy::Principal) if mine => t.delegation_state_revoked,
-                DelegationState::Ended(EndedBy::Principal) => t.delegation_state_revoked,
-                DelegationState::Ended(EndedBy::Agent) if d.accepted_at.is_none() => t.delegation_state_refused,
-                DelegationState::Ended(EndedBy::Agent) => t.delegation_state_renounced,
-            }
-            .to_owned(),
+            state: state_label(t, d, state).to_owned(),
             actions,
         }
     };

@@ -61,11 +61,6 @@ struct OfficeRecord<'a> {
 }
 
 impl Kapu {
-    /// Today in the configured time zone (delegations run by civil dates).
-    pub fn today(&self) -> jiff::civil::Date {
-        jiff::Timestamp::from_second(self.now()).unwrap_or_default().to_zoned(self.time_zone.clone()).date()
-    }
-
     /// A matter's name in `language` (its id if the configuration no longer has it).
     pub fn matter_label(&self, matter: &str, language: Language) -> String {
         match self.config.delegations.matters.iter().find(|m| m.id == matter) {

@@ -15,7 +15,8 @@ use super::service::Refused;
 use crate::Kapu;
 use crate::accounts::service::Field;
 use crate::audit::model::AuditEvent;
-use crate::delegations::pages::{NewForm, delegation_fields};
+use crate::audit::pages::activity_row;
+use crate::delegations::pages::{NewForm, delegation_fields, state_label};
 use crate::delegations::service::DelegationError;
 use crate::i18n::{Texts, event_text, fill};
 use crate::identity::pages::identity_facts;
@@ -182,13 +183,7 @@ async fn card(
         .delegations
         .iter()
         .map(|d| {
-            let state = match d.state(today) {
-                crate::delegations::model::State::Active => t.delegation_state_active,
-                crate::delegations::model::State::Pending => t.delegation_state_pending,
-                crate::delegations::model::State::Scheduled => t.delegation_state_scheduled,
-                crate::delegations::model::State::Expired => t.delegation_state_expired,
-                crate::delegations::model::State::Ended(_) => t.delegation_state_revoked,
-            };
+            let state = state_label(t, d, d.state(today));
             format!(
                 "{} → {}: {}, {} – {} ({state})",
                 d.principal_name,
@@ -199,20 +194,7 @@ async fn card(
             )
         })
         .collect();
-    let events = c
-        .events
-        .into_iter()
-        .map(|e| {
-            let failed = e.outcome != "success";
-            ActivityRow {
-                time: kapu.format_time(e.at),
-                event: AuditEvent::parse(&e.event).map_or(e.event.clone(), |ev| event_text(t, ev).to_owned()),
-                address: e.client_addr.unwrap_or_else(|| "–".into()),
-                outcome: if failed { t.outcome_failure } else { t.outcome_success }.to_owned(),
-                failed,
-            }
-        })
-        .collect();
+    let events = c.events.into_iter().map(|e| activity_row(kapu, t, e)).collect();
     let errors = error.into_iter().map(|(id, message)| ErrorItem { id, message }).collect();
     let page = CitizenPage {
         p: Page::new(kapu, ctx, t.office_citizen_title).with_notice(notice),
@@ -253,6 +235,12 @@ pub struct ReasonForm {
     reason: String,
 }
 
+/// The card again, the action's reason field marked empty (422).
+async fn reason_missing(kapu: &Kapu, ctx: &Ctx, username: &str, field: &'static str) -> PageResult {
+    let error = Some((field, ctx.t().office_reason_missing.to_owned()));
+    card(kapu, ctx, username, None, error).await.map(|r| with_status(r, StatusCode::UNPROCESSABLE_ENTITY))
+}
+
 pub async fn reset_post(
     State(kapu): State<Arc<Kapu>>,
     ctx: Ctx,
@@ -264,8 +252,7 @@ pub async fn reset_post(
         Err(refused) => return refused,
     };
     if f.reason.trim().is_empty() {
-        let page = card(&kapu, &ctx, &username, None, Some(("reset_reason", ctx.t().office_reason_missing.to_owned())));
-        return page.await.map(|r| with_status(r, StatusCode::UNPROCESSABLE_ENTITY));
+        return reason_missing(&kapu, &ctx, &username, "reset_reason").await;
     }
     match kapu.console_reset_two_step(&staff, &username, &f.reason).await {
         Ok(_) => Ok(redirect(&format!("/office/citizen/{username}?msg=reset"))),
@@ -286,9 +273,7 @@ pub async fn unlock_post(
         Err(refused) => return refused,
     };
     if f.reason.trim().is_empty() {
-        let page =
-            card(&kapu, &ctx, &username, None, Some(("unlock_reason", ctx.t().office_reason_missing.to_owned())));
-        return page.await.map(|r| with_status(r, StatusCode::UNPROCESSABLE_ENTITY));
+        return reason_missing(&kapu, &ctx, &username, "unlock_reason").await;
     }
     match kapu.console_unlock(&staff, &username, &f.reason).await {
         Ok(_) => Ok(redirect(&format!("/office/citizen/{username}?msg=unlocked"))),

@@ -20,6 +20,7 @@ both_backends!(
     a_delegation_lives_from_offer_to_end,
     the_form_says_what_is_wrong_and_names_nobody,
     an_agent_logs_in_to_a_service_for_the_principal,
+    wrong_agents_at_once_across_two_instances_are_checked_five_times,
 );
 
 async fn account(app: &TestApp, username: &str) -> Account {
@@ -529,5 +530,37 @@ async fn an_agent_logs_in_to_a_service_for_the_principal(backend: Backend) {
     let next_day = app.new_browser();
     let at = browse(&app, &next_day, &url, "bela", Some(&key)).await;
     assert!(at.starts_with("/authorize/represent?"), "on its first day: {at}");
+    app.stop().await;
+}
+
+/// 30 guesses of an agent's date of birth from one principal, released
+/// together and split across two instances: exactly 5 are looked up, 25 wait.
+async fn wrong_agents_at_once_across_two_instances_are_checked_five_times(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (anna, jar) = app.browser_with_jar();
+    citizen(&app, "anna", Some(("Kovács", "Anna", "1970-01-02"))).await;
+    assert_eq!(app.login_with(&anna, "anna", PASSWORD).await.location.as_deref(), Some("/"));
+    citizen(&app, "bela", Some(("Kiss", "Béla", "1985-06-30"))).await;
+    let second = app.second_instance().await;
+    let csrf = app.get_with(&anna, "/delegations/new").await.csrf();
+    let (from, until) = (day(&app, 0), day(&app, 10));
+    let requests: Vec<RawRequest> = (0..30)
+        .map(|i| {
+            let base = if i % 2 == 0 { &app.url } else { &second.url };
+            let born = format!("1984-{:02}-{:02}", i % 12 + 1, i % 28 + 1);
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("agent_username", "bela"),
+                ("agent_birth_date", born.as_str()),
+                ("matter", "adobevallas"),
+                ("valid_from", from.as_str()),
+                ("valid_until", until.as_str()),
+            ];
+            RawRequest::form(base, "/delegations/new", &jar, &fields)
+        })
+        .collect();
+    assert_eq!(statuses(&burst(&requests).await), vec![(422, 5), (429, 25)]);
+    assert!(app.kapu.delegations(&account(&app, "anna").await).await.unwrap().is_empty());
+    second.stop().await;
     app.stop().await;
 }

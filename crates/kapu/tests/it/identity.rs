@@ -332,15 +332,7 @@ pub(crate) async fn exchange(
     (payload(id_token), userinfo)
 }
 
-const IDENTITY: [&str; 7] = [
-    "family_name",
-    "given_name",
-    "birthdate",
-    "birth_family_name",
-    "birth_given_name",
-    "mother_birth_name",
-    "place_of_birth",
-];
+use kapu::oidc::discovery::IDENTITY_CLAIMS as IDENTITY;
 
 async fn a_service_gets_identity_data_only_when_allowed_verified_and_agreed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
